@@ -1,0 +1,6 @@
+/* commands: the specs each cmd/NAME.c defines; cmd/main.c's table lists them. */
+#ifndef TB_COMMANDS_H
+#define TB_COMMANDS_H
+#include "opts.h"
+/* extern const struct tb_cmd_spec tb_cmd_NAME; one line per built command */
+#endif

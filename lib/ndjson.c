@@ -1,0 +1,80 @@
+/* ndjson: bounded line reading and line writing. */
+#include "ndjson.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_CAP (1u << 20)
+
+int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line)
+{
+    memset(r, 0, sizeof *r);
+    r->src = src;
+    r->max_line = max_line ? max_line : TB_MAX_LINE_DEFAULT;
+    r->cap = INITIAL_CAP;
+    if (r->cap > r->max_line + 2) r->cap = r->max_line + 2;
+    if (r->cap < 4096) r->cap = 4096;
+    r->buf = malloc(r->cap);
+    return r->buf ? 0 : -1;
+}
+
+void tb_lines_free(struct tb_lines *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}
+
+int tb_lines_next(struct tb_lines *r, char **line, size_t *len, tb_err *e)
+{
+    for (;;) {
+        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+        if (nl || (r->eof && r->end > r->start)) {
+            char *s = r->buf + r->start;
+            size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
+            r->start += n + (nl ? 1 : 0);
+            r->consumed++;
+            r->bytes += n + (nl ? 1 : 0);
+            r->lineno = r->consumed;
+            if (n > r->max_line) {
+                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->lineno, r->max_line);
+                return -1;
+            }
+            if (n && s[n - 1] == '\r') n--;
+            if (n == 0 && !r->keep_empty) continue;
+            s[n] = 0; /* the '\n' (or '\r', or the spare byte past the end) becomes the terminator */
+            *line = s;
+            *len = n;
+            return 1;
+        }
+        if (r->eof) return 0;
+        /* need more bytes: compact, then grow if the partial line fills the buffer */
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+        }
+        if (r->end + 1 >= r->cap) {
+            if (r->end > r->max_line) {
+                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->consumed + 1, r->max_line);
+                return -1;
+            }
+            size_t ncap = r->cap * 2;
+            if (ncap > r->max_line + 2) ncap = r->max_line + 2;
+            char *nb = realloc(r->buf, ncap);
+            if (!nb) { tb_fail(e, TB_ESOFTWARE, "out of memory reading line %llu", (unsigned long long)r->consumed + 1); return -1; }
+            r->buf = nb;
+            r->cap = ncap;
+        }
+        ssize_t got = tb_src_read(r->src, r->buf + r->end, r->cap - 1 - r->end, e);
+        if (got < 0) return -1;
+        if (got == 0) r->eof = 1;
+        r->end += (size_t)got;
+    }
+}
+
+int tb_write_line(FILE *f, const char *s, size_t n, tb_err *e)
+{
+    if (fwrite(s, 1, n, f) != n || putc('\n', f) == EOF)
+        return tb_fail_errno(e, TB_EIO, "write failed");
+    return 0;
+}

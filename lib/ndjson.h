@@ -1,0 +1,31 @@
+/* ndjson: a bounded line reader over a tb_src. Lines are returned as spans into one reused buffer
+ * (no per-line allocation), NUL-terminated in place, with CRLF tolerated and empty lines skipped. */
+#ifndef TB_NDJSON_H
+#define TB_NDJSON_H
+#include "src.h"
+#include <stdint.h>
+#include <stdio.h>
+
+#define TB_MAX_LINE_DEFAULT (64ull << 20)
+
+struct tb_lines {
+    struct tb_src *src;
+    char *buf;
+    size_t cap, start, end;
+    size_t max_line;
+    uint64_t lineno;   /* physical line number of the line last returned (1-based) */
+    uint64_t consumed; /* physical lines consumed so far, empty ones included */
+    uint64_t bytes;    /* bytes consumed so far, newlines included */
+    int eof;
+    int keep_empty;    /* return empty lines instead of skipping them */
+};
+
+int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line);
+/* Returns 1 with line and len set, 0 at end of input, -1 on error (*e filled: line too long is
+ * TB_EDATA naming the line number; read errors TB_EIO). The span is valid until the next call. */
+int tb_lines_next(struct tb_lines *r, char **line, size_t *len, tb_err *e);
+void tb_lines_free(struct tb_lines *r);
+
+/* Buffered writer over a FILE: write a line (adds '\n'). Returns 0 or TB_EIO (EPIPE included). */
+int tb_write_line(FILE *f, const char *s, size_t n, tb_err *e);
+#endif

@@ -1,0 +1,197 @@
+/* uri: parsing and printing of file, s3, r2, gs, az, http(s) and hf locations. */
+#include "uri.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct { const char *prefix; enum tb_scheme s; } schemes[] = {
+    {"s3://", TB_URI_S3}, {"r2://", TB_URI_R2}, {"gs://", TB_URI_GS}, {"az://", TB_URI_AZ},
+    {"http://", TB_URI_HTTP}, {"https://", TB_URI_HTTPS}, {"hf://", TB_URI_HF}, {"file://", TB_URI_FILE},
+};
+
+const char *tb_scheme_name(enum tb_scheme s)
+{
+    switch (s) {
+    case TB_URI_FILE: return "file";
+    case TB_URI_S3: return "s3";
+    case TB_URI_R2: return "r2";
+    case TB_URI_GS: return "gs";
+    case TB_URI_AZ: return "az";
+    case TB_URI_HTTP: return "http";
+    case TB_URI_HTTPS: return "https";
+    case TB_URI_HF: return "hf";
+    }
+    return "?";
+}
+
+int tb_uri_is_bucket(const struct tb_uri *u)
+{
+    return u->scheme == TB_URI_S3 || u->scheme == TB_URI_R2 || u->scheme == TB_URI_GS || u->scheme == TB_URI_AZ;
+}
+
+void tb_uri_free(struct tb_uri *u)
+{
+    free(u->path); free(u->account); free(u->bucket); free(u->key);
+    free(u->url); free(u->hf_type); free(u->hf_repo); free(u->hf_rev);
+    memset(u, 0, sizeof *u);
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (!r) abort();
+    memcpy(r, s, n);
+    r[n] = 0;
+    return r;
+}
+
+/* S3 bucket names: 3-63 of [a-z0-9.-]; we also accept '_' and uppercase as legacy/GCS-style names
+ * and leave the final judgement to the store. */
+static int bucket_ok(const char *b, size_t n)
+{
+    if (n == 0 || n > 255) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
+{
+    memset(u, 0, sizeof *u);
+    if (!s || !*s) return tb_fail(e, TB_EUSAGE, "empty location");
+    size_t i;
+    for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(s, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) break;
+    if (i == sizeof schemes / sizeof schemes[0]) {
+        const char *colon = strstr(s, "://");
+        if (colon) {
+            const char *c = s;
+            while (c < colon && ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '+')) c++;
+            if (c == colon) return tb_fail(e, TB_EUSAGE, "unsupported location scheme '%.*s://' in '%s'", (int)(colon - s), s, s);
+        }
+        u->scheme = TB_URI_FILE;
+        u->path = strdup(s);
+        return 0;
+    }
+    u->scheme = schemes[i].s;
+    const char *rest = s + strlen(schemes[i].prefix);
+    switch (u->scheme) {
+    case TB_URI_FILE:
+        u->explicit_file = 1;
+        if (strncmp(rest, "localhost/", 10) == 0) rest += 9;
+        if (rest[0] != '/') return tb_fail(e, TB_EUSAGE, "file URI must be file:///absolute/path: '%s'", s);
+        u->path = strdup(rest);
+        return 0;
+    case TB_URI_HTTP: case TB_URI_HTTPS:
+        if (!*rest || *rest == '/') return tb_fail(e, TB_EUSAGE, "URL has no host: '%s'", s);
+        u->url = strdup(s);
+        return 0;
+    case TB_URI_S3: case TB_URI_R2: case TB_URI_GS: {
+        size_t n = strcspn(rest, "/");
+        if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad bucket name in '%s'", s);
+        u->bucket = dupn(rest, n);
+        u->key = strdup(rest[n] ? rest + n + 1 : "");
+        return 0;
+    }
+    case TB_URI_AZ: {
+        size_t n = strcspn(rest, "/");
+        if (n == 0) return tb_fail(e, TB_EUSAGE, "az URI needs az://ACCOUNT/CONTAINER/KEY: '%s'", s);
+        u->account = dupn(rest, n);
+        rest += n;
+        if (*rest != '/' || !rest[1]) return tb_fail(e, TB_EUSAGE, "az URI needs a container: '%s'", s);
+        rest++;
+        n = strcspn(rest, "/");
+        if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad container name in '%s'", s);
+        u->bucket = dupn(rest, n);
+        u->key = strdup(rest[n] ? rest + n + 1 : "");
+        return 0;
+    }
+    case TB_URI_HF: {
+        size_t n = strcspn(rest, "/");
+        if (!((n == 8 && strncmp(rest, "datasets", 8) == 0) || (n == 6 && strncmp(rest, "models", 6) == 0) ||
+              (n == 6 && strncmp(rest, "spaces", 6) == 0)))
+            return tb_fail(e, TB_EUSAGE, "hf URI must be hf://datasets/ORG/NAME[@REV]/PATH: '%s'", s);
+        u->hf_type = dupn(rest, n);
+        rest += n;
+        if (*rest != '/') return tb_fail(e, TB_EUSAGE, "hf URI lacks ORG/NAME: '%s'", s);
+        rest++;
+        size_t org = strcspn(rest, "/");
+        if (org == 0 || rest[org] != '/') return tb_fail(e, TB_EUSAGE, "hf URI lacks ORG/NAME: '%s'", s);
+        size_t name = strcspn(rest + org + 1, "/");
+        if (name == 0) return tb_fail(e, TB_EUSAGE, "hf URI lacks NAME: '%s'", s);
+        const char *nm = rest + org + 1;
+        const char *at = memchr(nm, '@', name);
+        size_t nlen = at ? (size_t)(at - nm) : name;
+        if (nlen == 0) return tb_fail(e, TB_EUSAGE, "hf URI lacks NAME: '%s'", s);
+        u->hf_repo = dupn(rest, org + 1 + nlen);
+        if (at) {
+            if ((size_t)(at - nm) + 1 == name) return tb_fail(e, TB_EUSAGE, "hf URI has an empty revision: '%s'", s);
+            u->hf_rev = dupn(at + 1, name - nlen - 1);
+        }
+        const char *p = nm + name;
+        u->key = strdup(*p == '/' ? p + 1 : "");
+        return 0;
+    }
+    }
+    return tb_fail(e, TB_ESOFTWARE, "unreachable");
+}
+
+char *tb_uri_format(const struct tb_uri *u)
+{
+    char *out = NULL;
+    int r = -1;
+    switch (u->scheme) {
+    case TB_URI_FILE:
+        r = u->explicit_file ? asprintf(&out, "file://%s", u->path) : asprintf(&out, "%s", u->path);
+        break;
+    case TB_URI_HTTP: case TB_URI_HTTPS:
+        r = asprintf(&out, "%s", u->url);
+        break;
+    case TB_URI_S3: case TB_URI_R2: case TB_URI_GS:
+        r = asprintf(&out, "%s://%s/%s", tb_scheme_name(u->scheme), u->bucket, u->key);
+        break;
+    case TB_URI_AZ:
+        r = asprintf(&out, "az://%s/%s/%s", u->account, u->bucket, u->key);
+        break;
+    case TB_URI_HF:
+        r = asprintf(&out, "hf://%s/%s%s%s/%s", u->hf_type, u->hf_repo, u->hf_rev ? "@" : "", u->hf_rev ? u->hf_rev : "", u->key);
+        break;
+    }
+    return r < 0 ? NULL : out;
+}
+
+static char *join(const char *base, const char *name)
+{
+    char *out;
+    size_t n = strlen(base);
+    int r;
+    if (n == 0 || base[n - 1] == '/') r = asprintf(&out, "%s%s", base, name);
+    else r = asprintf(&out, "%s/%s", base, name);
+    return r < 0 ? NULL : out;
+}
+
+int tb_uri_join(const struct tb_uri *p, const char *name, struct tb_uri *o, tb_err *e)
+{
+    char *s = tb_uri_format(p);
+    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    int r;
+    if (p->scheme == TB_URI_HTTP || p->scheme == TB_URI_HTTPS) {
+        char *j = join(s, name);
+        r = tb_uri_parse(j, o, e);
+        free(j);
+    } else {
+        memset(o, 0, sizeof *o);
+        r = tb_uri_parse(s, o, e);
+        if (!r) {
+            char **field = o->scheme == TB_URI_FILE ? &o->path : &o->key;
+            char *j = join(*field, name);
+            free(*field);
+            *field = j;
+        }
+    }
+    free(s);
+    return r;
+}

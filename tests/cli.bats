@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# The multi-call binary as a whole: dispatch, help, version, exit codes, and the promise that help,
+# man pages and completions list exactly the commands and options of the code's tables.
+load helper
+
+@test "no arguments prints usage on stderr and exits 64" {
+  run --separate-stderr trainbox
+  assert_failure 64
+  [[ "$stderr" == *"Usage: trainbox COMMAND"* ]]
+}
+
+@test "--help lists every command and exits 0" {
+  run trainbox --help
+  assert_success
+  for c in $(trainbox --list-commands); do assert_output --partial "  $c "; done
+}
+
+@test "--version prints the version" {
+  run trainbox --version
+  assert_success
+  assert_output --regexp '^trainbox [0-9a-z.-]+'
+}
+
+@test "unknown command exits 64 with one line naming it and a hint" {
+  run --separate-stderr trainbox frobnicate
+  assert_failure 64
+  [[ "${stderr_lines[0]}" == "trainbox: unknown command 'frobnicate'" ]]
+  [[ "$stderr" == *"trainbox --help"* ]]
+}
+
+@test "unknown top-level option exits 64" {
+  run --separate-stderr trainbox --frob
+  assert_failure 64
+  [[ "$stderr" == *"unknown option '--frob'"* ]]
+}
+
+@test "unknown subcommand option exits 64 naming it, with the hint" {
+  for c in $(trainbox --list-commands); do
+    trainbox help "$c" | grep -q 'not built yet' && continue
+    run --separate-stderr trainbox "$c" --no-such-option
+    assert_failure 64
+    [[ "$stderr" == *"unknown option '--no-such-option'"* ]]
+    [[ "$stderr" == *"try 'trainbox $c --help'"* ]]
+  done
+}
+
+@test "commands not built yet say so and exit 69; their help exits 0" {
+  for c in $(trainbox --list-commands); do
+    trainbox help "$c" | grep -q 'not built yet' || continue
+    run --separate-stderr trainbox "$c" x
+    assert_failure 69
+    [[ "$stderr" == *"not built yet"* ]]
+    run trainbox "$c" --help
+    assert_success
+  done
+}
+
+@test "trainbox help NAME, trainbox NAME --help and trainbox-NAME --help agree" {
+  ln -s "$(command -v trainbox)" "$BATS_TEST_TMPDIR/trainbox-split"
+  a=$(trainbox help split); b=$(trainbox split --help); c=$("$BATS_TEST_TMPDIR/trainbox-split" --help)
+  [ "$a" = "$b" ]; [ "$b" = "$c" ]
+  [[ "$a" == *"Usage: trainbox split"* ]]
+}
+
+@test "a symlink named after a command in a private bin dir dispatches" {
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  ln -s "$(command -v trainbox)" "$BATS_TEST_TMPDIR/bin/split"
+  run bash -c "printf 'a\nb\nc\nd\n' | '$BATS_TEST_TMPDIR/bin/split' --rank 1 --world-size 2"
+  assert_success
+  assert_output $'b\nd'
+}
+
+@test "help unknown command exits 64" {
+  run trainbox help nope
+  assert_failure 64
+}
+
+# Every built command's --help options match its man page's OPTIONS section, both ways, and its
+# SYNOPSIS names the command (the idea of git's t0450 and curl's test1139).
+@test "man pages exist for every command and match the option tables" {
+  [ -f "$REPO/man/trainbox.1" ]
+  for c in $(trainbox --list-commands); do
+    [ -f "$REPO/man/trainbox-$c.1" ] || trainbox help "$c" | grep -q 'not built yet' || fail "no man page for $c"
+    [ -f "$REPO/man/trainbox-$c.1" ] || continue
+    grep -q "^trainbox $c\|^\\\\fBtrainbox $c\|^\\.B trainbox $c" "$REPO/man/trainbox-$c.1" || fail "SYNOPSIS of $c does not name it"
+    opts_section=$(awk '/^\.SH OPTIONS/{f=1;next} /^\.SH /{f=0} f' "$REPO/man/trainbox-$c.1")
+    in_man=$(grep -o '\\-\\-[a-z0-9-]*' <<<"$opts_section" | sed 's/\\//g' | sort -u)
+    in_code=$(trainbox --list-options "$c" | grep -- '^--' | sort -u)
+    [ "$in_man" = "$(printf '%s\n--help' "$in_code" | sort -u)" ] || [ "$in_man" = "$in_code" ] || \
+      fail "$c: man OPTIONS differ from code: $(diff <(echo "$in_code") <(echo "$in_man"))"
+    grep -q '^\.SH EXIT STATUS' "$REPO/man/trainbox-$c.1" || fail "$c man page lacks EXIT STATUS"
+  done
+  # the top page lists every command
+  for c in $(trainbox --list-commands); do grep -q "trainbox-$c" "$REPO/man/trainbox.1" || fail "trainbox.1 lacks $c"; done
+}
+
+@test "man pages render without warnings" {
+  command -v man >/dev/null || skip "man not installed"
+  for f in "$REPO"/man/*.1; do
+    run bash -c "MANWIDTH=80 man --warnings -l '$f' 2>&1 >/dev/null"
+    assert_output ''
+  done
+}
+
+# The EXAMPLES of each man page are run (as jq does): lines "$ cmd" inside .EX/.EE blocks run in a
+# scratch directory holding the repo's data/; a block preceded by '.\" norun' is skipped (remote stores).
+@test "man page EXAMPLES run" {
+  for f in "$REPO"/man/trainbox-*.1; do
+    d="$BATS_TEST_TMPDIR/ex-$(basename "$f")"; mkdir -p "$d"; ln -s "$REPO/data" "$d/data"
+    awk '/^\.\\" norun/{skip=1} /^\.EX/{inex=1; next} /^\.EE/{inex=0; skip=0; next} inex && !skip && /^\$ /{sub(/^\$ /,""); gsub(/\\-/,"-"); gsub(/\\\\/,"\\"); print}' "$f" > "$d/examples.sh"
+    [ -s "$d/examples.sh" ] || continue
+    run bash -c "cd '$d' && set -e -o pipefail && . ./examples.sh"
+    [ "$status" -eq 0 ] || fail "$(basename "$f") EXAMPLES failed: $output"
+  done
+}
+
+@test "bash completion offers every command and each command's options" {
+  source "$REPO/build/completions/trainbox.bash"
+  COMP_WORDS=(trainbox ""); COMP_CWORD=1; _trainbox
+  for c in $(trainbox --list-commands); do [[ " ${COMPREPLY[*]} " == *" $c "* ]] || fail "completion lacks $c"; done
+  for c in $(trainbox --list-commands); do
+    COMP_WORDS=(trainbox "$c" "-"); COMP_CWORD=2; _trainbox
+    for o in $(trainbox --list-options "$c"); do [[ " ${COMPREPLY[*]} " == *" $o "* ]] || fail "completion of $c lacks $o"; done
+  done
+}
+
+@test "zsh and fish completions name every command and option" {
+  for c in $(trainbox --list-commands); do
+    grep -q "'$c:" "$REPO/build/completions/_trainbox" || fail "zsh lacks $c"
+    grep -q -- "-a $c " "$REPO/build/completions/trainbox.fish" || fail "fish lacks $c"
+    for o in $(trainbox --list-options "$c" | grep -- '^--'); do
+      grep -q -- "'$o" "$REPO/build/completions/_trainbox" || fail "zsh lacks $c $o"
+      grep -q -- "from $c' -l ${o#--}" "$REPO/build/completions/trainbox.fish" || fail "fish lacks $c $o"
+    done
+  done
+  if command -v fish >/dev/null; then fish -n "$REPO/build/completions/trainbox.fish"; fi
+  if command -v zsh >/dev/null; then zsh -n "$REPO/build/completions/_trainbox"; fi
+  bash -n "$REPO/build/completions/trainbox.bash"
+}
+
+@test "make install puts binary, symlinks, man pages and completions in place; symlinks dispatch" {
+  dest="$BATS_TEST_TMPDIR/dest"
+  run make -C "$REPO" -s install PREFIX=/usr DESTDIR="$dest"
+  assert_success
+  assert_file_executable "$dest/usr/bin/trainbox"
+  for c in $(trainbox --list-commands); do
+    assert_link_exists "$dest/usr/libexec/trainbox/trainbox-$c"
+    [ -f "$REPO/man/trainbox-$c.1" ] && assert_file_exists "$dest/usr/share/man/man1/trainbox-$c.1"
+  done
+  assert_file_exists "$dest/usr/share/man/man1/trainbox.1"
+  assert_file_exists "$dest/usr/share/bash-completion/completions/trainbox"
+  assert_file_exists "$dest/usr/share/zsh/site-functions/_trainbox"
+  assert_file_exists "$dest/usr/share/fish/vendor_completions.d/trainbox.fish"
+  run "$dest/usr/libexec/trainbox/trainbox-split" --help
+  assert_success
+  assert_output --partial "Usage: trainbox split"
+}
