@@ -24,6 +24,7 @@ wait_port() {
     sleep 0.1; i=$((i + 1))
     [ "$i" -ge $((limit * 10)) ] && { echo "port $port never opened" >&2; return 1; }
   done
+  return 0
 }
 
 # stop_pid PID: TERM, then KILL if still alive after 3 s.
