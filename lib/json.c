@@ -1,5 +1,6 @@
 /* json: strict jsmn scan plus the validation jsmn does not do. */
 #include "json.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #define JSMN_STATIC
@@ -29,6 +30,14 @@ int tb_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* ASCII runs (most text) eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) break;
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
         int len;
@@ -47,6 +56,21 @@ int tb_utf8_valid(const unsigned char *s, size_t n)
         i += (size_t)len;
     }
     return 1;
+}
+
+/* Any byte below 0x20? Eight bytes at a time: a byte b < 0x20 is one where b - 0x20 borrows and
+ * b had its high bit clear. */
+static int has_control(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, s + k, 8);
+        if ((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull) break;
+    }
+    for (; k < n; k++)
+        if ((unsigned char)s[k] < 0x20) return 1;
+    return 0;
 }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -145,8 +169,7 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
             if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT)
                 return tb_fail(e, TB_EDATA, "not valid JSON (object key is not a string)");
         } else if (t[i].type == JSMN_STRING) {
-            for (size_t k = 0; k < n; k++)
-                if ((unsigned char)s[k] < 0x20) return tb_fail(e, TB_EDATA, "not valid JSON (control byte in a string)");
+            if (has_control(s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (control byte in a string)");
             if (!tb_utf8_valid((const unsigned char *)s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (invalid UTF-8 in a string)");
             /* keys must have exactly one value */
             if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT && t[i].size != 1)

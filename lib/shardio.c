@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,30 +85,30 @@ static la_ssize_t arc_write_cb(struct archive *a, void *client, const void *buf,
     (void)a;
     struct tb_tarw *w = client;
     tb_digest_update(w->dg, buf, n);
-    int r = write_all(w->fd, buf, n, w->name, w->cb_err);
-    if (r) { w->cb_code = r; return -1; }
+    int r = write_all(w->fd, buf, n, w->name, &w->werr);
+    if (r) return -1;
     w->out_bytes += n;
     return (la_ssize_t)n;
 }
 
-/* Push tar bytes to the file (directly, or through the compression filter). */
-static int emit(struct tb_tarw *w, const void *p, size_t n, tb_err *e)
+/* Writer thread side: push tar bytes to the file (directly, or through the compression filter).
+ * Hashing, compressing and the write syscalls run here, beside the parsing on the main thread. */
+static int emit(struct tb_tarw *w, const void *p, size_t n)
 {
     if (n == 0) return 0;
     if (!w->arc) {
         tb_digest_update(w->dg, p, n);
-        int r = write_all(w->fd, p, n, w->name, e);
+        int r = write_all(w->fd, p, n, w->name, &w->werr);
         if (r) return r;
         w->out_bytes += n;
         return 0;
     }
     const char *c = p;
-    w->cb_err = e;
     while (n > 0) {
         la_ssize_t k = archive_write_data(w->arc, c, n);
         if (k < 0) {
-            if (w->cb_code) return w->cb_code;
-            return tb_fail(e, TB_EIO, "compressing %s failed: %s", w->name, archive_error_string(w->arc));
+            if (w->werr.code) return w->werr.code;
+            return tb_fail(&w->werr, TB_EIO, "compressing %s failed: %s", w->name, archive_error_string(w->arc));
         }
         c += k;
         n -= (size_t)k;
@@ -115,23 +116,59 @@ static int emit(struct tb_tarw *w, const void *p, size_t n, tb_err *e)
     return 0;
 }
 
+static void *writer_main(void *arg)
+{
+    struct tb_tarw *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->count == 0 && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->count == 0) break;
+        int slot = w->head;
+        int failed = w->werr.code != 0;
+        pthread_mutex_unlock(&w->mu);
+        if (!failed) emit(w, w->bufs[slot], w->lens[slot]); /* after a failure: drain, keep nothing */
+        pthread_mutex_lock(&w->mu);
+        w->head = (w->head + 1) % TB_TARW_NBUF;
+        w->count--;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Main thread: hand the filled buffer to the writer, take the next free one. */
 static int flush(struct tb_tarw *w, tb_err *e)
 {
-    int r = emit(w, w->buf, w->n, e);
+    if (w->n == 0) return 0;
+    pthread_mutex_lock(&w->mu);
+    w->lens[w->fill] = w->n;
+    w->count++;
+    pthread_cond_broadcast(&w->cv);
+    while (w->count == TB_TARW_NBUF) pthread_cond_wait(&w->cv, &w->mu);
+    int code = w->werr.code;
+    pthread_mutex_unlock(&w->mu);
+    w->fill = (w->fill + 1) % TB_TARW_NBUF;
+    w->buf = w->bufs[w->fill];
     w->n = 0;
-    return r;
+    if (code) { *e = w->werr; return code; }
+    return 0;
 }
 
 static int append(struct tb_tarw *w, const void *p, size_t n, tb_err *e)
 {
-    if (w->n + n > w->cap) {
-        int r = flush(w, e);
-        if (r) return r;
-        if (n >= w->cap) { w->tar_bytes += n; return emit(w, p, n, e); }
-    }
-    memcpy(w->buf + w->n, p, n);
-    w->n += n;
+    const char *c = p;
     w->tar_bytes += n;
+    while (n > 0) {
+        if (w->n == w->cap) {
+            int r = flush(w, e);
+            if (r) return r;
+        }
+        size_t k = w->cap - w->n < n ? w->cap - w->n : n;
+        memcpy(w->buf + w->n, c, k);
+        w->n += k;
+        c += k;
+        n -= k;
+    }
     return 0;
 }
 
@@ -147,6 +184,20 @@ static int zeros(struct tb_tarw *w, size_t n, tb_err *e)
     return 0;
 }
 
+/* Stop and join the writer thread once it has written everything handed to it. */
+static void writer_stop(struct tb_tarw *w)
+{
+    if (!w->running) return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->running = 0;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
 int tb_tarw_open(struct tb_tarw *w, int fd, const char *name, int compress, long long mtime, struct tb_digest *dg, tb_err *e)
 {
     memset(w, 0, sizeof *w);
@@ -155,33 +206,46 @@ int tb_tarw_open(struct tb_tarw *w, int fd, const char *name, int compress, long
     w->mtime = mtime;
     snprintf(w->name, sizeof w->name, "%s", name);
     w->cap = WBUF;
-    w->buf = malloc(w->cap);
-    if (!w->buf) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    if (compress == TB_COMPRESS_NONE) return 0;
-    struct archive *a = archive_write_new();
-    if (!a) { tb_tarw_free(w); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
-    w->arc = a;
-    int r = compress == TB_COMPRESS_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a);
-    /* no timestamp in the gzip header: the same input must give the same bytes */
-    if (r == ARCHIVE_OK && compress == TB_COMPRESS_GZIP) r = archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
-    if (r == ARCHIVE_OK) r = archive_write_set_format_raw(a);
-    if (r == ARCHIVE_OK) r = archive_write_set_bytes_per_block(a, 1 << 16);
-    if (r == ARCHIVE_OK) r = archive_write_set_bytes_in_last_block(a, 1);
-    w->cb_err = e;
-    if (r == ARCHIVE_OK) r = archive_write_open2(a, w, NULL, arc_write_cb, NULL, NULL);
-    if (r == ARCHIVE_OK) {
-        struct archive_entry *ent = archive_entry_new();
-        archive_entry_set_pathname(ent, "shard.tar");
-        archive_entry_set_filetype(ent, AE_IFREG);
-        archive_entry_set_perm(ent, 0644);
-        r = archive_write_header(a, ent);
-        archive_entry_free(ent);
+    for (int i = 0; i < TB_TARW_NBUF; i++) {
+        w->bufs[i] = malloc(w->cap);
+        if (!w->bufs[i]) { tb_tarw_free(w); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
     }
-    if (r != ARCHIVE_OK) {
-        int c = w->cb_code ? w->cb_code : tb_fail(e, TB_ESOFTWARE, "cannot set up compression for %s: %s", name, archive_error_string(a));
+    w->buf = w->bufs[0];
+    if (compress != TB_COMPRESS_NONE) {
+        struct archive *a = archive_write_new();
+        if (!a) { tb_tarw_free(w); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        w->arc = a;
+        int r = compress == TB_COMPRESS_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a);
+        /* no timestamp in the gzip header: the same input must give the same bytes */
+        if (r == ARCHIVE_OK && compress == TB_COMPRESS_GZIP) r = archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
+        if (r == ARCHIVE_OK) r = archive_write_set_format_raw(a);
+        if (r == ARCHIVE_OK) r = archive_write_set_bytes_per_block(a, 1 << 16);
+        if (r == ARCHIVE_OK) r = archive_write_set_bytes_in_last_block(a, 1);
+        if (r == ARCHIVE_OK) r = archive_write_open2(a, w, NULL, arc_write_cb, NULL, NULL);
+        if (r == ARCHIVE_OK) {
+            struct archive_entry *ent = archive_entry_new();
+            archive_entry_set_pathname(ent, "shard.tar");
+            archive_entry_set_filetype(ent, AE_IFREG);
+            archive_entry_set_perm(ent, 0644);
+            r = archive_write_header(a, ent);
+            archive_entry_free(ent);
+        }
+        if (r != ARCHIVE_OK) {
+            int c = w->werr.code ? (*e = w->werr, w->werr.code)
+                                 : tb_fail(e, TB_ESOFTWARE, "cannot set up compression for %s: %s", name, archive_error_string(a));
+            tb_tarw_free(w);
+            return c;
+        }
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
         tb_tarw_free(w);
-        return c;
+        return tb_fail(e, TB_ESOFTWARE, "cannot start the writer thread");
     }
+    w->running = 1;
     return 0;
 }
 
@@ -223,10 +287,11 @@ int tb_tarw_finish(struct tb_tarw *w, uint64_t *bytes, char sha256[65], char md5
 {
     int r = zeros(w, TB_TAR_TRAILER, e);
     if (!r) r = flush(w, e);
-    if (!r && w->arc) {
-        w->cb_err = e;
-        if (archive_write_close(w->arc) != ARCHIVE_OK)
-            r = w->cb_code ? w->cb_code : tb_fail(e, TB_EIO, "compressing %s failed: %s", w->name, archive_error_string(w->arc));
+    writer_stop(w);
+    if (!r && w->werr.code) { *e = w->werr; r = w->werr.code; }
+    if (!r && w->arc && archive_write_close(w->arc) != ARCHIVE_OK) {
+        if (w->werr.code) { *e = w->werr; r = w->werr.code; }
+        else r = tb_fail(e, TB_EIO, "compressing %s failed: %s", w->name, archive_error_string(w->arc));
     }
     if (r) return r;
     tb_digest_final(w->dg, sha256, md5);
@@ -236,9 +301,10 @@ int tb_tarw_finish(struct tb_tarw *w, uint64_t *bytes, char sha256[65], char md5
 
 void tb_tarw_free(struct tb_tarw *w)
 {
-    if (w->arc) archive_write_free(w->arc); /* closes (flushing into fd) only if still open */
+    writer_stop(w);
+    if (w->arc) archive_write_free(w->arc);
     w->arc = NULL;
-    free(w->buf);
+    for (int i = 0; i < TB_TARW_NBUF; i++) { free(w->bufs[i]); w->bufs[i] = NULL; }
     w->buf = NULL;
 }
 

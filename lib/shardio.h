@@ -15,22 +15,32 @@
 #include "err.h"
 #include "hash.h"
 #include "src.h"
+#include <pthread.h>
 #include <stdint.h>
 
 enum tb_compress { TB_COMPRESS_NONE = 0, TB_COMPRESS_GZIP = 1, TB_COMPRESS_ZSTD = 2 };
+
+#define TB_TARW_NBUF 4
 
 struct tb_tarw {
     int fd;
     char name[512];          /* for messages */
     struct tb_digest *dg;    /* owned by the caller, reset by tb_tarw_finish */
-    unsigned char *buf;      /* staging buffer for the tar stream */
+    /* the main thread fills bufs[fill]; a writer thread hashes, compresses and writes the
+     * filled ones (count of them, from head), so parsing and I/O overlap on two cores */
+    unsigned char *bufs[TB_TARW_NBUF];
+    size_t lens[TB_TARW_NBUF];
+    int fill, head, count, stop, running;
+    unsigned char *buf;      /* == bufs[fill] */
     size_t n, cap;
     uint64_t tar_bytes;      /* uncompressed tar bytes so far */
-    uint64_t out_bytes;      /* bytes written to fd */
+    uint64_t out_bytes;      /* bytes written to fd (writer thread) */
     long long mtime;
-    void *arc;               /* struct archive * when compressing */
-    tb_err *cb_err;          /* where the libarchive write callback reports */
-    int cb_code;
+    void *arc;               /* struct archive * when compressing (writer thread) */
+    tb_err werr;             /* the writer thread's first error */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
 /* Bytes one member adds to the tar stream (pax header included when the name needs one). */
