@@ -372,7 +372,7 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
         int64_t before = archive_filter_bytes(a, 0);
         int rc = archive_read_next_header(a, &ent);
         if (rc == ARCHIVE_EOF) return 0;
-        if (rc < ARCHIVE_WARN) return read_fail(r, (uint64_t)(before < 0 ? 0 : before), e), -1;
+        if (rc == ARCHIVE_RETRY || rc < ARCHIVE_WARN) return read_fail(r, (uint64_t)(before < 0 ? 0 : before), e), -1;
         int64_t hpos = archive_read_header_position(a);
         if (archive_entry_filetype(ent) != AE_IFREG) continue;
         const char *n = archive_entry_pathname(ent);
@@ -403,6 +403,10 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
             }
             got += (size_t)k;
         }
+        /* reach the end of the entry, so the stream position (for error messages) is exact */
+        unsigned char one;
+        la_ssize_t k = archive_read_data(a, &one, 1);
+        if (k < 0) return read_fail(r, (uint64_t)hpos, e), -1;
         *name = n;
         *data = r->data;
         *len = got;
