@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define WBUF (1u << 20)
+#define WPIECE (128u << 10)
 #define PAX_NAME "././@PaxHeader"
 
 static uint64_t round512(uint64_t n) { return (n + 511) & ~(uint64_t)511; }
@@ -97,10 +98,18 @@ static int emit(struct tb_tarw *w, const void *p, size_t n)
 {
     if (n == 0) return 0;
     if (!w->arc) {
-        tb_digest_update(w->dg, p, n);
-        int r = write_all(w->fd, p, n, w->name, &w->werr);
-        if (r) return r;
-        w->out_bytes += n;
+        /* hash and write in cache-sized pieces: the two digests and the kernel's copy then read
+         * each piece from cache instead of memory */
+        const unsigned char *c = p;
+        while (n > 0) {
+            size_t k = n < WPIECE ? n : WPIECE;
+            tb_digest_update(w->dg, c, k);
+            int r = write_all(w->fd, c, k, w->name, &w->werr);
+            if (r) return r;
+            w->out_bytes += k;
+            c += k;
+            n -= k;
+        }
         return 0;
     }
     const char *c = p;
