@@ -122,7 +122,7 @@ static const char *line_of(const char *field, const void *data, size_t len)
 static void inverse_case(const char *field, const char *data, size_t len, const char *want_line)
 {
     const char *l = line_of(field, data, len);
-    CHECK_STR(l, want_line, "inverse of %s '%.*s'", field, (int)len, data);
+    CHECK_STR(l, want_line, "inverse of a %zu-byte %s member", len, field);
     const char *err = parse(l, 0);
     CHECK(err == NULL && S.n == 1 && S.m[0].len == len && memcmp(S.m[0].data, data, len) == 0,
           "re-sharding '%s' gives the same bytes", l);
@@ -194,8 +194,31 @@ static void state(void)
     rmdir(dir);
 }
 
+/* lib/json.c's UTF-8 check and unescape have word-at-a-time fast paths: check their edges here */
+static void utf8_edges(void)
+{
+    struct { const char *s; int ok; } c[] = {
+        {"plain ascii long enough for words", 1}, {"\xc3\xa9", 1}, {"\xe6\x97\xa5", 1}, {"\xf0\x9f\x98\x80", 1},
+        {"\xc0\xaf", 0}, {"\xe0\x80\xaf", 0}, {"\xf0\x80\x80\xaf", 0}, {"\xed\xa0\x80", 0}, {"\xf4\x90\x80\x80", 0},
+        {"\xf5\x80\x80\x80", 0}, {"abcdefgh\xc3", 0}, {"abcdefg\xe6\x97", 0}, {"\x80", 0}, {"abcdefghijklmno\xff", 0},
+        {"\xef\xbf\xbf", 1}, {"\xf4\x8f\xbf\xbf", 1}, {"\xed\x9f\xbf", 1},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        CHECK_INT(tb_utf8_valid((const unsigned char *)c[i].s, strlen(c[i].s)), c[i].ok, "utf8 case %zu", i);
+    /* unescape across the 8-byte fast path: escapes at every offset */
+    for (int off = 0; off < 17; off++) {
+        char line[128], want[64];
+        int n = snprintf(line, sizeof line, "{\"__key__\":\"k\",\"t\":\"%.*s\\n%.*s\\u00e9z\"}", off, "abcdefghijklmnopq", 17 - off, "ABCDEFGHIJKLMNOPQ");
+        (void)n;
+        int w = snprintf(want, sizeof want, "%.*s\n%.*s\xc3\xa9z", off, "abcdefghijklmnopq", 17 - off, "ABCDEFGHIJKLMNOPQ");
+        const char *err = parse(line, 0);
+        CHECK(err == NULL && S.n == 1 && S.m[0].len == (size_t)w && memcmp(S.m[0].data, want, (size_t)w) == 0, "unescape with the escape at offset %d", off);
+    }
+}
+
 int main(void)
 {
+    utf8_edges();
     tb_sample_init(&S);
     forward();
     errors();
