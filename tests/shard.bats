@@ -197,6 +197,39 @@ crash_test() {
   crash_test 200000 20 5000
 }
 
+@test "crash test with two input files, invalid lines and --rejects: shards, records and rejects as uninterrupted" {
+  gen_samples 6000 4 > all.jsonl
+  awk 'NR % 97 == 0 { print "{bad json " NR } { print } NR % 500 == 0 { print "" }' all.jsonl > mixed.jsonl
+  head -3000 mixed.jsonl > a.jsonl; tail -n +3001 mixed.jsonl > b.jsonl
+  args=(--max-samples 250 --skip-invalid --rejects rej.jsonl ../a.jsonl ../b.jsonl)
+  mkdir ref crash
+  (cd ref && trainbox shard -o out "${args[@]}" > records 2>/dev/null)
+  killed=0
+  for d in 0.05 0.1 0.02 0.15 0.08; do
+    (cd crash && exec trainbox shard -o out "${args[@]}" >> all-records 2>/dev/null) &
+    pid=$!
+    sleep "$d"
+    kill -9 "$pid" 2>/dev/null && killed=$((killed + 1)) || true
+    wait "$pid" 2>/dev/null || true
+  done
+  (cd crash && trainbox shard -o out "${args[@]}" > records 2>/dev/null)
+  [ "$(sums ref/out)" = "$(sums crash/out)" ]
+  diff ref/records crash/records
+  cmp ref/rej.jsonl crash/rej.jsonl
+  [ "$(grep -c . ref/rej.jsonl)" -eq 61 ]
+  [ "$(jq -s 'map(.samples) | add' ref/records)" -eq 6000 ]
+  echo "# killed $killed of 5" >&3
+}
+
+@test "--progress=json reports samples, bytes and shards on stderr" {
+  gen_samples 100 > in.jsonl
+  run --separate-stderr trainbox shard -o out --max-samples 40 --progress=json in.jsonl
+  assert_success
+  last=$(tail -1 <<<"$stderr")
+  [ "$(jq -r '.event, .samples, .shards' <<<"$last" | tr '\n' ' ')" = "end 100 3 " ]
+  [ "$(jq -r .bytes <<<"$last")" -eq "$(stat -c %s in.jsonl)" ]
+}
+
 @test "resume after a run that finished: records re-emitted, nothing rewritten" {
   gen_samples 300 > in.jsonl
   trainbox shard -o out --max-samples 100 in.jsonl > first
