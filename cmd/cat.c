@@ -116,7 +116,10 @@ static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
         }
         if (r) break;
     }
-    if (!r && !c->done && k < 0) r = e->code ? e->code : TB_EIO;
+    if (!r && !c->done && k < 0) {
+        r = e->code ? e->code : TB_EIO;
+        if (!strstr(e->msg, src->name)) tb_err_wrap(e, "%s", src->name);
+    }
     tb_lines_free(&rd);
     return r;
 }
