@@ -218,8 +218,8 @@ static void utf8_edges(void)
 
 int main(void)
 {
-    utf8_edges();
     tb_sample_init(&S);
+    utf8_edges();
     forward();
     errors();
     helpers();
