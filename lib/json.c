@@ -196,17 +196,18 @@ int tb_json_scan_object(struct tb_json *j, const char *text, size_t len, tb_err 
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+/* \uXXXX is everywhere in ensure_ascii output: a table instead of three range tests per digit */
+static const unsigned char hexdig[256] = {
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
 
 static unsigned hex4(const char *s)
 {
-    return (unsigned)(hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 | hexval(s[3]));
+    /* the scanner has already checked these are four hex digits */
+    const unsigned char *u = (const unsigned char *)s;
+    return (unsigned)hexdig[u[0]] << 12 | (unsigned)hexdig[u[1]] << 8 | (unsigned)hexdig[u[2]] << 4 | hexdig[u[3]];
 }
 
 long tb_json_unescape(const struct tb_json *j, int i, char *out, size_t cap)
