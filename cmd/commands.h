@@ -6,4 +6,6 @@
 extern const struct tb_cmd_spec tb_cmd_split;
 extern const struct tb_cmd_spec tb_cmd_manifest;
 extern const struct tb_cmd_spec tb_cmd_discover;
+extern const struct tb_cmd_spec tb_cmd_cat;
+extern const struct tb_cmd_spec tb_cmd_shard;
 #endif

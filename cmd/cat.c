@@ -1,0 +1,285 @@
+/* cat: stream samples as NDJSON from NDJSON files (plain, .gz, .zst) and tar shards (plain, .gz,
+ * .zst), given as files, directories or globs. Every input is opened as a tb_src byte stream and
+ * then read by kind, so remote sources only need to provide another tb_src. Shard members are
+ * grouped back into samples by lib/sample.c's inverse mapping: `cat | shard` rewrites the shards
+ * byte for byte. */
+#include "commands.h"
+#include "err.h"
+#include "json.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "sample.h"
+#include "shardio.h"
+#include "src.h"
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC };
+
+static const struct tb_opt cat_opts[] = {
+    {OPT_LIMIT, 'n', "limit", "N", "stop after N samples", NULL},
+    {OPT_OFFSET, 0, "offset", "N", "skip the first N samples", NULL},
+    {OPT_KEYS, 0, "keys-only", NULL, "print only {\"__key__\": ...} for each sample", NULL},
+    {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
+    TB_OPT_END,
+};
+
+static int cmd_cat(int argc, char **argv);
+
+const struct tb_cmd_spec tb_cmd_cat = {
+    "cat", "stream samples from files, shards, HTTP, buckets and Hugging Face", "[OPTIONS] URI...",
+    "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
+    "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are files, directories (searched\n"
+    "recursively, in name order) or globs; - is NDJSON on stdin.",
+    cat_opts, cmd_cat,
+};
+
+enum kind { K_NDJSON, K_NDJSON_Z, K_TAR };
+
+struct cat_ctx {
+    unsigned long long limit, offset;
+    int keys_only, skip_corrupt, has_limit;
+    uint64_t seen, emitted;
+    int done;            /* --limit reached */
+    uint64_t corrupt;    /* inputs skipped with --skip-corrupt */
+    struct tb_linebuf lb;
+    struct tb_json scratch;
+    char *key;           /* the key of the sample being grouped */
+    size_t key_len, key_cap;
+    int pending;         /* lb holds an unfinished sample */
+};
+
+static int ends(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Kind by name; -1 for names a directory walk ignores. */
+static int kind_of(const char *name)
+{
+    if (ends(name, ".tar") || ends(name, ".tar.gz") || ends(name, ".tgz") || ends(name, ".tar.zst") || ends(name, ".tar.zstd"))
+        return K_TAR;
+    if (ends(name, ".jsonl") || ends(name, ".ndjson")) return K_NDJSON;
+    if (ends(name, ".jsonl.gz") || ends(name, ".ndjson.gz") || ends(name, ".jsonl.zst") || ends(name, ".ndjson.zst"))
+        return K_NDJSON_Z;
+    return -1;
+}
+
+static int out_line(struct cat_ctx *c, const char *s, size_t n, tb_err *e)
+{
+    c->seen++;
+    if (c->seen <= c->offset) return 0;
+    int r = tb_write_line(stdout, s, n, e);
+    if (r) return r;
+    c->emitted++;
+    if (c->has_limit && c->emitted >= c->limit) c->done = 1;
+    return 0;
+}
+
+static int out_key(struct cat_ctx *c, const char *key, size_t klen, tb_err *e)
+{
+    int r = tb_line_begin(&c->lb, key, klen, e);
+    if (!r) r = tb_line_end(&c->lb, e);
+    if (!r) r = out_line(c, c->lb.p, c->lb.n, e);
+    return r;
+}
+
+static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
+{
+    struct tb_lines rd;
+    if (tb_lines_init(&rd, src, 0) != 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *line;
+    size_t len;
+    int r = 0, k;
+    char keybuf[32];
+    while (!c->done && (k = tb_lines_next(&rd, &line, &len, e)) == 1) {
+        tb_err why;
+        if (tb_json_scan_object(&c->scratch, line, len, &why) != 0) {
+            r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, src->name, why.msg);
+            break;
+        }
+        if (!c->keys_only) { r = out_line(c, line, len, e); if (r) break; continue; }
+        int v = tb_json_field(&c->scratch, "__key__");
+        if (v >= 0 && tb_json_tok(&c->scratch, v).type == TB_JSON_STRING) {
+            long d = tb_json_unescape(&c->scratch, v, line, len); /* in place: never longer */
+            r = out_key(c, line, (size_t)d, e);
+        } else {
+            /* the key shard would assign: the sample's index in this stream */
+            int w = snprintf(keybuf, sizeof keybuf, "%0*llu", TB_KEY_DIGITS, (unsigned long long)c->seen);
+            r = out_key(c, keybuf, (size_t)w, e);
+        }
+        if (r) break;
+    }
+    if (!r && !c->done && k < 0) {
+        r = e->code ? e->code : TB_EIO;
+        if (!strstr(e->msg, src->name)) tb_err_wrap(e, "%s", src->name);
+    }
+    tb_lines_free(&rd);
+    return r;
+}
+
+static int flush_sample(struct cat_ctx *c, tb_err *e)
+{
+    if (!c->pending) return 0;
+    c->pending = 0;
+    if (c->keys_only) return out_key(c, c->key, c->key_len, e);
+    int r = tb_line_end(&c->lb, e);
+    return r ? r : out_line(c, c->lb.p, c->lb.n, e);
+}
+
+static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
+{
+    struct tb_tarr tr;
+    int r = tb_tarr_open(&tr, src, e);
+    if (r) return r;
+    const char *name;
+    const unsigned char *data;
+    size_t len;
+    uint64_t off;
+    int k;
+    c->pending = 0;
+    while (!c->done && (k = tb_tarr_next(&tr, &name, &data, &len, &off, e)) == 1) {
+        size_t nl = strlen(name);
+        long kl = tb_member_split(name, nl);
+        if (kl <= 0 || (size_t)kl + 1 >= nl) {
+            r = tb_fail(e, TB_EDATA, "%s: member '%.200s' at byte %llu is not KEY.FIELD", src->name, name, (unsigned long long)off);
+            break;
+        }
+        if (!c->pending || (size_t)kl != c->key_len || memcmp(name, c->key, (size_t)kl) != 0) {
+            if ((r = flush_sample(c, e)) || c->done) break;
+            if ((size_t)kl + 1 > c->key_cap) {
+                size_t nc = (size_t)kl + 64;
+                char *nk = realloc(c->key, nc);
+                if (!nk) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
+                c->key = nk;
+                c->key_cap = nc;
+            }
+            memcpy(c->key, name, (size_t)kl);
+            c->key_len = (size_t)kl;
+            if (!c->keys_only && (r = tb_line_begin(&c->lb, name, (size_t)kl, e))) break;
+            c->pending = 1;
+        }
+        if (!c->keys_only && (r = tb_line_add(&c->lb, name + kl + 1, nl - (size_t)kl - 1, data, len, &c->scratch, e))) break;
+    }
+    /* the sample in hand is complete only when the stream ended cleanly */
+    if (!r && !c->done && k == 0) r = flush_sample(c, e);
+    else if (!r && !c->done) r = e->code ? e->code : TB_EDATA;
+    c->pending = 0;
+    tb_tarr_close(&tr);
+    return r;
+}
+
+static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
+{
+    if (c->done) return 0;
+    struct tb_src src;
+    int r = tb_src_open_file(&src, path, e);
+    if (r) return r;
+    if (kind == K_NDJSON_Z) {
+        struct tb_src z;
+        if ((r = tb_src_decompress(&z, &src, e))) { tb_src_close(&src); return r; }
+        src = z;
+    }
+    r = kind == K_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
+    tb_src_close(&src);
+    if (r == TB_EDATA && c->skip_corrupt) {
+        tb_warn("cat", "%s (skipped)", e->msg);
+        c->corrupt++;
+        return 0;
+    }
+    return r;
+}
+
+static int walk(struct cat_ctx *c, const char *dir, tb_err *e)
+{
+    struct dirent **list;
+    int n = scandir(dir, &list, NULL, alphasort);
+    if (n < 0) return tb_fail_errno(e, 0, "cannot read directory %s", dir);
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        const char *nm = list[i]->d_name;
+        if (!r && !c->done && nm[0] != '.') {
+            size_t pl = strlen(dir) + strlen(nm) + 2;
+            char *p = malloc(pl);
+            if (!p) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+            else {
+                snprintf(p, pl, "%s%s%s", dir, ends(dir, "/") ? "" : "/", nm);
+                struct stat st;
+                if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) r = walk(c, p, e);
+                else if (kind_of(nm) >= 0) r = cat_file(c, p, kind_of(nm), e);
+                free(p);
+            }
+        }
+        free(list[i]);
+    }
+    free(list);
+    return r;
+}
+
+static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
+{
+    if (strcmp(uri, "-") == 0) return cat_file(c, uri, K_NDJSON, e);
+    if (strncmp(uri, "file://", 7) == 0) uri += 7;
+    else if (strstr(uri, "://"))
+        return tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version", uri);
+    struct stat st;
+    if (stat(uri, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return walk(c, uri, e);
+        int k = kind_of(uri);
+        return cat_file(c, uri, k < 0 ? K_NDJSON : k, e);
+    }
+    if (strpbrk(uri, "*?[")) {
+        glob_t g;
+        int gr = glob(uri, 0, NULL, &g);
+        if (gr == GLOB_NOMATCH) return tb_fail(e, TB_ENOINPUT, "no file matches %s", uri);
+        if (gr != 0) return tb_fail(e, TB_EIO, "cannot expand %s", uri);
+        int r = 0;
+        for (size_t i = 0; !r && i < g.gl_pathc; i++) {
+            const char *p = g.gl_pathv[i];
+            if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) r = walk(c, p, e);
+            else { int k = kind_of(p); r = cat_file(c, p, k < 0 ? K_NDJSON : k, e); }
+        }
+        globfree(&g);
+        return r;
+    }
+    return tb_fail_errno(e, 0, "cannot open %s", uri);
+}
+
+static int cmd_cat(int argc, char **argv)
+{
+    struct cat_ctx c;
+    memset(&c, 0, sizeof c);
+    struct tb_optparse p;
+    tb_opts_init(&p, &tb_cmd_cat, argc, argv);
+    int o, bad = 0;
+    while (!bad && (o = tb_opts_next(&p)) > 0) {
+        switch (o) {
+        case OPT_LIMIT: bad = tb_opt_u64(&p, &c.limit); c.has_limit = 1; break;
+        case OPT_OFFSET: bad = tb_opt_u64(&p, &c.offset); break;
+        case OPT_KEYS: c.keys_only = 1; break;
+        case OPT_SKIPC: c.skip_corrupt = 1; break;
+        }
+    }
+    if (bad) { tb_opts_free(&p); return bad; }
+    if (o < 0) { tb_opts_free(&p); return tb_opts_exit(o); }
+    if (p.npos == 0) { tb_opts_free(&p); return tb_usage("cat", "missing URI (use - for stdin)"); }
+    tb_json_init(&c.scratch);
+    tb_err e = {0};
+    int r = 0;
+    if (c.has_limit && c.limit == 0) c.done = 1;
+    for (int i = 0; !r && !c.done && i < p.npos; i++) r = cat_uri(&c, p.pos[i], &e);
+    if (fflush(stdout) != 0 && !r) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
+    if (!r && c.corrupt) tb_warn("cat", "%llu corrupt inputs skipped", (unsigned long long)c.corrupt);
+    tb_linebuf_free(&c.lb);
+    tb_json_free(&c.scratch);
+    free(c.key);
+    tb_opts_free(&p);
+    if (r) return tb_report("cat", &e);
+    return 0;
+}

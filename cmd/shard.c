@@ -1,0 +1,459 @@
+/* shard: NDJSON samples -> WebDataset tar shards, resumable and exactly once.
+ * The mapping lives in lib/sample.c, the tar bytes in lib/shardio.c, the checkpoint in
+ * lib/shardstate.c; this file owns the command line, the shard boundaries and the order of the
+ * durable steps: shard fsynced and renamed -> state committed -> record printed. */
+#include "atomic.h"
+#include "commands.h"
+#include "err.h"
+#include "hash.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "progress.h"
+#include "sample.h"
+#include "shardio.h"
+#include "shardstate.h"
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { OPT_OUT = 1, OPT_PREFIX, OPT_MAXS, OPT_MAXB, OPT_COMPRESS, OPT_MTIME, OPT_SPLIT, OPT_STATE, OPT_RESTART,
+       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS };
+
+static const struct tb_opt shard_opts[] = {
+    {OPT_OUT, 'o', "output", "DIR", "directory for the shards (created if missing)", "dir"},
+    {OPT_PREFIX, 0, "prefix", "NAME", "shard names NAME-000000.tar, ... (default: the split name, else shard)", NULL},
+    {OPT_MAXS, 0, "max-samples", "N", "samples per shard at most (default: 10000)", NULL},
+    {OPT_MAXB, 0, "max-bytes", "SIZE", "close a shard before it would pass SIZE tar bytes (default: 1GiB)", NULL},
+    {OPT_COMPRESS, 0, "compress", "ALGO", "compress shards: gzip (.tar.gz) or zstd (.tar.zst)", "gzip zstd none"},
+    {OPT_MTIME, 0, "mtime", "T", "member mtime in seconds since the epoch (default: 0)", NULL},
+    {OPT_SPLIT, 0, "split", "NAME", "split name copied into each record (default: $SPLIT)", NULL},
+    {OPT_STATE, 0, "state", "FILE", "resume checkpoint (default: DIR/.trainbox-shard.state)", "file"},
+    {OPT_RESTART, 0, "restart", NULL, "ignore and replace an existing state: start over", NULL},
+    {OPT_SKIP, 0, "skip-invalid", NULL, "count, report and skip invalid lines instead of stopping", NULL},
+    {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid: write the skipped lines to FILE", "file"},
+    {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
+    TB_OPT_END,
+};
+
+static int cmd_shard(int argc, char **argv);
+
+const struct tb_cmd_spec tb_cmd_shard = {
+    "shard", "write NDJSON samples into WebDataset tar shards", "[OPTIONS] -o DIR [FILE...]",
+    "Read samples (one JSON object per line) from FILEs or stdin and write them as WebDataset tar shards\n"
+    "DIR/NAME-000000.tar, ...: one member KEY.FIELD per field, in sorted field order. Print one JSON record\n"
+    "per finished shard on stdout. Re-running the same command after a crash continues where it stopped.",
+    shard_opts, cmd_shard,
+};
+
+struct buf { char *p; size_t n, cap; };
+
+static int buf_set(struct buf *b, const char *s, size_t n, tb_err *e)
+{
+    if (n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < n + 1) nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p, s, n);
+    b->p[n] = 0;
+    b->n = n;
+    return 0;
+}
+
+struct shard_ctx {
+    /* options */
+    const char *dir, *prefix, *split, *state_path, *rejects_path;
+    unsigned long long max_samples, max_bytes;
+    long long mtime;
+    int compress, skip_invalid;
+    const char *ext;
+    /* running */
+    struct tb_shardstate st;
+    struct tb_sample smp;
+    struct tb_digest *dg;
+    struct tb_afile af;
+    struct tb_tarw tw;
+    int open;                  /* a shard is being written */
+    uint64_t shard_samples;
+    struct buf first_key, last_key;
+    uint64_t last_line;        /* line of the last sample written */
+    int rejects_fd;
+    uint64_t rejects_bytes;
+    struct tb_progress pg;
+};
+
+static int open_shard(struct shard_ctx *c, tb_err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%06llu%s", c->dir, c->prefix, (unsigned long long)c->st.next_shard, c->ext);
+    int r = tb_afile_open(&c->af, path, ".partial", e);
+    if (r) return r;
+    r = tb_tarw_open(&c->tw, c->af.fd, c->af.tmp, c->compress, c->mtime, c->dg, e);
+    if (r) { tb_afile_abort(&c->af); return r; }
+    c->open = 1;
+    c->shard_samples = 0;
+    return 0;
+}
+
+static void abandon_shard(struct shard_ctx *c)
+{
+    if (!c->open) return;
+    tb_tarw_free(&c->tw);
+    tb_afile_abort(&c->af);
+    c->open = 0;
+}
+
+static char *make_record(struct shard_ctx *c, const char *path, uint64_t bytes, const char *sha, const char *md5)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    cJSON_AddStringToObject(o, "sha256", sha);
+    cJSON_AddStringToObject(o, "md5", md5);
+    cJSON_AddNumberToObject(o, "samples", (double)c->shard_samples);
+    cJSON_AddStringToObject(o, "first_key", c->first_key.p);
+    cJSON_AddStringToObject(o, "last_key", c->last_key.p);
+    if (c->split) cJSON_AddStringToObject(o, "split", c->split);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Commit point: everything up to input line `lines` (and byte `bytes`) is durable. */
+static int save_state(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_err *e)
+{
+    if (c->rejects_fd >= 0 && fsync(c->rejects_fd) != 0)
+        return tb_fail_errno(e, 0, "fsync of %s failed", c->rejects_path);
+    c->st.lines = lines;
+    c->st.bytes = bytes;
+    c->st.rejects_bytes = c->rejects_bytes;
+    if (c->last_line) {
+        c->st.last_line = c->last_line;
+        int r = tb_shardstate_set_last_key(&c->st, c->last_key.p, c->last_key.n, e);
+        if (r) return r;
+    }
+    return tb_shardstate_save(c->state_path, &c->st, e);
+}
+
+static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_err *e)
+{
+    uint64_t size;
+    char sha[65], md5[33];
+    int r = tb_tarw_finish(&c->tw, &size, sha, md5, e);
+    tb_tarw_free(&c->tw);
+    char *path = strdup(c->af.final);
+    if (!r && !path) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (!r) r = tb_afile_commit(&c->af, e);
+    else tb_afile_abort(&c->af);
+    c->open = 0;
+    char *rec = NULL;
+    if (!r) {
+        rec = make_record(c, path, size, sha, md5);
+        if (!rec) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    }
+    free(path);
+    if (!r) r = tb_shardstate_add_record(&c->st, rec, e);
+    if (!r) {
+        c->st.next_shard++;
+        r = save_state(c, lines, bytes, e);
+    }
+    if (!r) {
+        r = tb_write_line(stdout, rec, strlen(rec), e);
+        if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
+    }
+    free(rec);
+    c->pg.done++;
+    return r;
+}
+
+static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const char *line, size_t len, const tb_err *why, tb_err *e)
+{
+    c->st.invalid++;
+    tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
+    if (c->rejects_fd < 0) return 0;
+    const char *parts[2] = {line, "\n"};
+    size_t lens[2] = {len, 1};
+    for (int i = 0; i < 2; i++) {
+        const char *p = parts[i];
+        size_t n = lens[i];
+        while (n > 0) {
+            ssize_t w = write(c->rejects_fd, p, n);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return tb_fail_errno(e, 0, "write to %s failed", c->rejects_path);
+            }
+            p += w;
+            n -= (size_t)w;
+            c->rejects_bytes += (uint64_t)w;
+        }
+    }
+    return 0;
+}
+
+/* One sample line (already known not to be part of the resumed prefix). */
+static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint64_t gline, uint64_t bytes_before,
+                    char *line, size_t len, tb_err *e)
+{
+    tb_err why = {0};
+    int r = tb_sample_parse(&c->smp, line, len, c->st.samples, &why);
+    if (r) {
+        if (r == TB_EDATA && c->skip_invalid) return reject(c, file, lineno, line, len, &why, e);
+        return tb_fail(e, r, "bad sample at line %llu of %s: %s", (unsigned long long)lineno, file, why.msg);
+    }
+    struct tb_sample *s = &c->smp;
+    uint64_t size = 0;
+    for (int i = 0; i < s->n; i++) size += tb_tar_member_size(s->key_len + 1 + s->m[i].field_len, s->m[i].len);
+    if (c->open && c->shard_samples > 0 && c->tw.tar_bytes + size + TB_TAR_TRAILER > c->max_bytes) {
+        r = close_shard(c, gline - 1, bytes_before, e);
+        if (r) return r;
+    }
+    if (!c->open && (r = open_shard(c, e))) return r;
+    for (int i = 0; i < s->n; i++) {
+        r = tb_tarw_add(&c->tw, s->key, s->key_len, s->m[i].field, s->m[i].field_len, s->m[i].data, s->m[i].len, e);
+        if (r) return r;
+    }
+    if (c->shard_samples == 0 && (r = buf_set(&c->first_key, s->key, s->key_len, e))) return r;
+    if ((r = buf_set(&c->last_key, s->key, s->key_len, e))) return r;
+    c->last_line = gline;
+    c->shard_samples++;
+    c->st.samples++;
+    return 0;
+}
+
+static void remove_partials(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t pl = strlen(prefix);
+    struct dirent *de;
+    char path[4096];
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > pl + 9 && strncmp(de->d_name, prefix, pl) == 0 && de->d_name[pl] == '-' &&
+            strcmp(de->d_name + n - 8, ".partial") == 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+static void options_hash(struct shard_ctx *c, char **files, int nfiles, char out[65])
+{
+    /* what decides the output bytes and records; not --state, --restart, --progress */
+    size_t cap = 4096, n = 0;
+    for (int i = 0; i < nfiles; i++) cap += strlen(files[i]) + 1;
+    char *s = malloc(cap);
+    if (!s) abort();
+    n += (size_t)snprintf(s + n, cap - n, "dir=%s\nprefix=%s\nmax_samples=%llu\nmax_bytes=%llu\ncompress=%d\nmtime=%lld\n"
+                          "split=%s\nskip_invalid=%d\nrejects=%s\nfiles=%d\n", c->dir, c->prefix, c->max_samples, c->max_bytes,
+                          c->compress, c->mtime, c->split ? c->split : "", c->skip_invalid, c->rejects_path ? c->rejects_path : "", nfiles);
+    for (int i = 0; i < nfiles; i++) n += (size_t)snprintf(s + n, cap - n, "%s\n", files[i]);
+    tb_sha256_hex(s, n, out);
+    free(s);
+}
+
+struct run {
+    uint64_t gline;        /* global line number of the line in hand */
+    uint64_t gbytes;       /* global bytes consumed through the line in hand */
+};
+
+/* During the resumed prefix: check the line is the one the state remembers. */
+static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, const char *line, size_t len, tb_err *e)
+{
+    if (gline == 1) {
+        char h[65];
+        tb_sha256_hex(line, len, h);
+        if (strcmp(h, c->st.first_line) != 0)
+            return tb_fail(e, TB_EDATA, "the input does not match the state %s (its first line differs): "
+                           "run the same command on the same input, or use --restart", c->state_path);
+    }
+    if (gline == c->st.last_line && c->st.last_key) {
+        tb_err ignore;
+        if (tb_sample_parse(&c->smp, line, len, c->st.samples - 1, &ignore) != 0 || c->smp.key_len != strlen(c->st.last_key) ||
+            memcmp(c->smp.key, c->st.last_key, c->smp.key_len) != 0)
+            return tb_fail(e, TB_EDATA, "the input does not match the state %s (line %llu is not the sample '%s'): "
+                           "run the same command on the same input, or use --restart", c->state_path,
+                           (unsigned long long)gline, c->st.last_key);
+    }
+    if (gline == c->st.lines && gbytes != c->st.bytes)
+        return tb_fail(e, TB_EDATA, "the input does not match the state %s (%llu lines are %llu bytes, not %llu): "
+                       "run the same command on the same input, or use --restart", c->state_path,
+                       (unsigned long long)gline, (unsigned long long)gbytes, (unsigned long long)c->st.bytes);
+    return 0;
+}
+
+static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
+{
+    static char *stdin_only[] = {"-"};
+    if (nfiles == 0) { files = stdin_only; nfiles = 1; }
+    uint64_t gl = 0, gb = 0; /* lines and bytes of the files before this one */
+    uint64_t resume_lines = c->st.lines;
+    int r = 0;
+    for (int f = 0; f < nfiles && !r; f++) {
+        struct tb_src src;
+        if ((r = tb_src_open_file(&src, files[f], e))) break;
+        struct tb_lines rd;
+        if (tb_lines_init(&rd, &src, 0) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        rd.keep_empty = 1;
+        const char *fname = src.name;
+        char *line;
+        size_t len;
+        for (;;) {
+            uint64_t before = gb + rd.bytes;
+            int k = tb_lines_next(&rd, &line, &len, e);
+            if (k < 0) { r = e->code; tb_err_wrap(e, "%s", fname); break; }
+            if (k == 0) break;
+            uint64_t gline = gl + rd.lineno, gbytes = gb + rd.bytes;
+            if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
+            if (gline <= resume_lines) {
+                if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;
+                continue;
+            }
+            if (len == 0) continue;
+            if ((r = add_line(c, fname, rd.lineno, gline, before, line, len, e))) break;
+            if (c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
+            c->pg.items++;
+            c->pg.bytes = gbytes;
+            tb_progress_tick(&c->pg);
+        }
+        gl += rd.consumed;
+        gb += rd.bytes;
+        tb_lines_free(&rd);
+        tb_src_close(&src);
+    }
+    if (r) return r;
+    if (gl < resume_lines)
+        return tb_fail(e, TB_EDATA, "the input does not match the state %s (it has %llu lines, the state says %llu were consumed): "
+                       "run the same command on the same input, or use --restart", c->state_path,
+                       (unsigned long long)gl, (unsigned long long)resume_lines);
+    if (c->open) return close_shard(c, gl, gb, e);
+    if (gl > resume_lines) return save_state(c, gl, gb, e); /* trailing rejected or empty lines */
+    return 0;
+}
+
+static int cmd_shard(int argc, char **argv)
+{
+    struct shard_ctx c;
+    memset(&c, 0, sizeof c);
+    c.prefix = "shard";
+    c.max_samples = 10000;
+    c.max_bytes = 1ull << 30;
+    c.rejects_fd = -1;
+    c.split = getenv("SPLIT");
+    if (c.split && !*c.split) c.split = NULL;
+    int restart = 0, progress = TB_PROGRESS_AUTO, prefix_given = 0;
+    static const char *const compress_names[] = {"none", "gzip", "zstd", NULL};
+
+    struct tb_optparse p;
+    tb_opts_init(&p, &tb_cmd_shard, argc, argv);
+    int o, bad = 0;
+    unsigned long long v;
+    while (!bad && (o = tb_opts_next(&p)) > 0) {
+        switch (o) {
+        case OPT_OUT: c.dir = p.arg; break;
+        case OPT_PREFIX: prefix_given = 1; c.prefix = p.arg; break;
+        case OPT_MAXS: bad = tb_opt_u64(&p, &c.max_samples); break;
+        case OPT_MAXB: bad = tb_opt_size(&p, &c.max_bytes); break;
+        case OPT_COMPRESS: bad = tb_opt_choice(&p, compress_names, &c.compress); break;
+        case OPT_MTIME:
+            bad = tb_opt_u64(&p, &v);
+            if (!bad && v > 077777777777ull) bad = tb_usage("shard", "--mtime %llu does not fit a ustar header", v);
+            c.mtime = (long long)v;
+            break;
+        case OPT_SPLIT: c.split = p.arg; break;
+        case OPT_STATE: c.state_path = p.arg; break;
+        case OPT_RESTART: restart = 1; break;
+        case OPT_SKIP: c.skip_invalid = 1; break;
+        case OPT_REJECTS: c.rejects_path = p.arg; break;
+        case OPT_PROGRESS:
+            progress = tb_progress_parse(p.arg);
+            if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);
+            break;
+        }
+    }
+    if (bad) { tb_opts_free(&p); return bad; }
+    if (o < 0) { tb_opts_free(&p); return tb_opts_exit(o); }
+    if (!c.dir) { tb_opts_free(&p); return tb_usage("shard", "missing -o DIR"); }
+    /* shards of several splits uploaded under one prefix must not collide: name them after the split */
+    if (!prefix_given && c.split) c.prefix = c.split;
+    if (c.max_samples == 0) { tb_opts_free(&p); return tb_usage("shard", "--max-samples must be at least 1"); }
+    if (c.max_bytes < 2048) { tb_opts_free(&p); return tb_usage("shard", "--max-bytes must be at least 2048"); }
+    if (!*c.prefix || strchr(c.prefix, '/')) { tb_opts_free(&p); return tb_usage("shard", "--prefix must be a non-empty name without '/'"); }
+    if (c.rejects_path && !c.skip_invalid) { tb_opts_free(&p); return tb_usage("shard", "--rejects needs --skip-invalid"); }
+    c.ext = c.compress == TB_COMPRESS_GZIP ? ".tar.gz" : c.compress == TB_COMPRESS_ZSTD ? ".tar.zst" : ".tar";
+
+    /* the directory as given, without trailing slashes, so record paths read naturally */
+    char *dir = strdup(c.dir);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dir[--dl] = 0;
+    c.dir = dir;
+    char *state_default = NULL;
+    if (!c.state_path) {
+        size_t n = dl + 32;
+        state_default = malloc(n);
+        snprintf(state_default, n, "%s/.trainbox-shard.state", dir);
+        c.state_path = state_default;
+    }
+
+    tb_err e = {0};
+    int r = tb_mkdirs(dir, &e);
+    char opthash[65];
+    options_hash(&c, p.pos, p.npos, opthash);
+    int found = 0;
+    tb_shardstate_init(&c.st);
+    if (!r && restart) {
+        if (unlink(c.state_path) != 0 && errno != ENOENT) r = tb_fail_errno(&e, 0, "cannot remove %s", c.state_path);
+    } else if (!r) {
+        r = tb_shardstate_load(c.state_path, &c.st, &found, &e);
+        if (!r && found && strcmp(c.st.options, opthash) != 0)
+            r = tb_fail(&e, TB_EDATA, "the state %s was written by a different command line: "
+                        "run the same command on the same input, or use --restart", c.state_path);
+    }
+    memcpy(c.st.options, opthash, sizeof opthash);
+    if (!r) remove_partials(dir, c.prefix);
+    /* re-emit what was already finished, so a downstream that died too gets it again */
+    for (size_t i = 0; !r && i < c.st.nrec; i++) r = tb_write_line(stdout, c.st.records[i], strlen(c.st.records[i]), &e);
+    if (!r && fflush(stdout) != 0) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
+    if (!r && c.rejects_path) {
+        c.rejects_fd = open(c.rejects_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (c.rejects_fd < 0) r = tb_fail_errno(&e, 0, "cannot open %s", c.rejects_path);
+        /* drop what a crashed run rejected after its last commit: it is rejected again below */
+        else if (ftruncate(c.rejects_fd, (off_t)c.st.rejects_bytes) != 0 || lseek(c.rejects_fd, 0, SEEK_END) < 0)
+            r = tb_fail_errno(&e, 0, "cannot truncate %s", c.rejects_path);
+        c.rejects_bytes = c.st.rejects_bytes;
+    }
+    if (!r) {
+        c.dg = tb_digest_new();
+        if (!c.dg) r = tb_fail(&e, TB_ESOFTWARE, "out of memory");
+    }
+    tb_sample_init(&c.smp);
+    tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
+    c.pg.done = c.st.next_shard;
+    if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
+    abandon_shard(&c);
+    tb_progress_end(&c.pg);
+    if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+
+    if (c.rejects_fd >= 0) close(c.rejects_fd);
+    tb_digest_free(c.dg);
+    tb_sample_free(&c.smp);
+    tb_shardstate_free(&c.st);
+    free(c.first_key.p);
+    free(c.last_key.p);
+    free(state_default);
+    free(dir);
+    tb_opts_free(&p);
+    if (r) return tb_report("shard", &e);
+    return 0;
+}
