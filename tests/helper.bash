@@ -40,3 +40,38 @@ gen_samples() {
 }
 
 # ---- servers (moto S3, Azurite, HTTP mocks): see below, owned by the store layer's tests ----
+
+# ---- Azure: Azurite (npm package, installed once into the gitignored tests/.cache) ----
+# start_azurite: Azurite's blob service on a free port with a fresh data dir. Sets AZURITE_PORT,
+# AZURITE_PID, AZURITE_ENDPOINT (path-style, .../devstoreaccount1) and AZ_CONN (a connection string
+# for it). Call from setup_file (one server per .bats file), stop_azurite from teardown_file.
+AZURITE_CACHE="$REPO/tests/.cache"
+AZ_DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+azurite_install() {
+  local bin="$AZURITE_CACHE/node_modules/.bin/azurite-blob"
+  [ -x "$bin" ] && return 0
+  mkdir -p "$AZURITE_CACHE"
+  # the lock keeps two suites started at once from installing into the same directory together
+  ( flock 9
+    [ -x "$bin" ] || (cd "$AZURITE_CACHE" && npm install --no-audit --no-fund --loglevel=error azurite >&2)
+  ) 9>"$AZURITE_CACHE/.azurite.lock"
+  [ -x "$bin" ]
+}
+start_azurite() {
+  azurite_install || { echo "azurite install failed" >&2; return 1; }
+  AZURITE_PORT=$(free_port)
+  AZURITE_DATA=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/azurite.XXXXXX")
+  "$AZURITE_CACHE/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+    --location "$AZURITE_DATA" --skipApiVersionCheck --disableTelemetry --silent \
+    >"$AZURITE_DATA/azurite.log" 2>&1 &
+  AZURITE_PID=$!
+  wait_port "$AZURITE_PORT" 60 || return 1
+  AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+  AZ_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=$AZURITE_ENDPOINT;"
+  export AZURITE_PORT AZURITE_PID AZURITE_ENDPOINT AZ_CONN
+}
+stop_azurite() {
+  stop_pid "${AZURITE_PID:-}"
+  AZURITE_PID=
+}
+# ---- end Azure ----
