@@ -57,6 +57,15 @@ azurite_install() {
   ) 9>"$AZURITE_CACHE/.azurite.lock"
   [ -x "$bin" ]
 }
+# az_wait_port PORT [SECONDS]: like wait_port, whose loop returns 1 whenever it had to wait at all.
+az_wait_port() {
+  local port=$1 limit=${2:-30} i=0
+  while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    sleep 0.1; i=$((i + 1))
+    if [ "$i" -ge $((limit * 10)) ]; then echo "port $port never opened" >&2; return 1; fi
+  done
+  return 0
+}
 start_azurite() {
   azurite_install || { echo "azurite install failed" >&2; return 1; }
   AZURITE_PORT=$(free_port)
@@ -65,7 +74,7 @@ start_azurite() {
     --location "$AZURITE_DATA" --skipApiVersionCheck --disableTelemetry --silent \
     >"$AZURITE_DATA/azurite.log" 2>&1 &
   AZURITE_PID=$!
-  wait_port "$AZURITE_PORT" 60 || return 1
+  az_wait_port "$AZURITE_PORT" 60 || { cat "$AZURITE_DATA/azurite.log" >&2; return 1; }
   AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
   AZ_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=$AZURITE_ENDPOINT;"
   export AZURITE_PORT AZURITE_PID AZURITE_ENDPOINT AZ_CONN

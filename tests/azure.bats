@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# The Azure Blob backend (lib/store_azure, lib/azkey) against a real Azurite, which checks Shared Key
+# signatures. Driven through build/unit/azure_cli (see tests/unit/azure_cli.c).
+bats_require_minimum_version 1.5.0
+load helper
+
+setup_file() {
+  start_azurite
+}
+
+teardown_file() {
+  stop_azurite
+  stop_pid "${FLAKY_PID:-}"
+}
+
+setup() {
+  AZ="$REPO/${TB_BUILD:-build}/unit/azure_cli"
+  [ -x "$AZ" ] || fail "azure_cli not built (make unit)"
+  export AZURE_STORAGE_CONNECTION_STRING="$AZ_CONN"
+  CONT="c$BATS_TEST_NUMBER-test"
+  U="az://devstoreaccount1/$CONT"
+  run "$AZ" mkcontainer "$U"
+  assert_success
+  cd "$BATS_TEST_TMPDIR"
+}
+
+# flaky_proxy N [MATCH]: a proxy to Azurite failing the first N matching requests with 503.
+flaky_proxy() {
+  FLAKY_PORT=$(free_port)
+  FLAKY_COUNT_FILE="$BATS_TEST_TMPDIR/flaky.count" python3 "$REPO/tests/az_flaky_proxy.py" \
+    "$FLAKY_PORT" "$AZURITE_PORT" "$@" 3>&- &
+  FLAKY_PID=$!
+  az_wait_port "$FLAKY_PORT"
+  export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=http://127.0.0.1:$FLAKY_PORT/devstoreaccount1"
+}
+
+@test "azure: small blob put, head, get, list, delete with a literal odd name" {
+  name='dir/a b+c?d#e%20é.txt'
+  printf 'hello azure\n' > small.txt
+  run "$AZ" put small.txt "$U/$name"
+  assert_success
+  assert_line --partial "size=12 md5=$(md5sum < small.txt | cut -c1-32) sha256=$(sha256sum < small.txt | cut -c1-64)"
+  run "$AZ" head "$U/$name"
+  assert_success
+  assert_line --partial "size=12 md5=$(md5sum < small.txt | cut -c1-32)"
+  run --separate-stderr "$AZ" get "$U/$name"
+  assert_success
+  assert_output 'hello azure'
+  run --separate-stderr "$AZ" list "$U"
+  assert_output "$name 12 $(md5sum < small.txt | cut -c1-32) $(sha256sum < small.txt | cut -c1-64)"
+  run "$AZ" delete "$U/$name"
+  assert_success
+  run "$AZ" head "$U/$name"
+  assert_failure 66
+  assert_output --partial 'BlobNotFound'
+}
+
+@test "azure: empty blob round-trips" {
+  : > empty
+  run "$AZ" put empty "$U/empty"
+  assert_success
+  assert_line --partial "size=0 md5=d41d8cd98f00b204e9800998ecf8427e"
+  "$AZ" get "$U/empty" > got 2>/dev/null
+  assert_equal "$(stat -c %s got)" 0
+}
+
+@test "azure: a block-list upload reads back byte for byte, with its hashes" {
+  head -c 1000003 /dev/urandom > big.bin
+  run "$AZ" -b 65536 -j 3 put big.bin "$U/shards/big.bin"
+  assert_success
+  md5=$(md5sum < big.bin | cut -c1-32) sha=$(sha256sum < big.bin | cut -c1-64)
+  assert_line --partial "size=1000003 md5=$md5 sha256=$sha"
+  "$AZ" get "$U/shards/big.bin" > got 2>/dev/null
+  cmp got big.bin
+  run "$AZ" head "$U/shards/big.bin"
+  assert_line --partial "size=1000003 md5=$md5 sha256=$sha"
+  run --separate-stderr "$AZ" list "$U/shards/"
+  assert_output "shards/big.bin 1000003 $md5 $sha"
+}
+
+@test "azure: byte ranges (inside a block, across blocks, to the end, past the end)" {
+  head -c 300000 /dev/urandom > big.bin
+  "$AZ" -b 65536 put big.bin "$U/r.bin" >/dev/null 2>&1
+  "$AZ" get "$U/r.bin" 10 20 > got 2>/dev/null
+  cmp got <(tail -c +11 big.bin | head -c 20)
+  "$AZ" get "$U/r.bin" 65000 2000 > got 2>/dev/null
+  cmp got <(tail -c +65001 big.bin | head -c 2000)
+  "$AZ" get "$U/r.bin" 299990 > got 2>/dev/null
+  cmp got <(tail -c 10 big.bin)
+  run "$AZ" get "$U/r.bin" 400000 5
+  assert_failure 65
+  assert_output --partial '416'
+}
+
+@test "azure: wrong account key is refused with 77, and the key is never printed" {
+  printf 'x' > x
+  bad=${AZ_DEV_KEY/Eby8/Xby8}
+  export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$bad;BlobEndpoint=$AZURITE_ENDPOINT"
+  run "$AZ" put x "$U/x"
+  assert_failure 77
+  assert_output --partial 'HTTP 403'
+  refute_output --partial "$bad"
+  run "$AZ" list "$U"
+  assert_failure 77
+}
+
+@test "azure: credentials for another account are refused before any request" {
+  run "$AZ" head "az://someoneelse/$CONT/x"
+  assert_failure 77
+  assert_output --partial 'credentials are for account devstoreaccount1'
+}
+
+@test "azure: AZURE_STORAGE_ACCOUNT/KEY with an explicit blob endpoint" {
+  unset AZURE_STORAGE_CONNECTION_STRING
+  export AZURE_STORAGE_ACCOUNT=devstoreaccount1 AZURE_STORAGE_KEY="$AZ_DEV_KEY" AZURE_STORAGE_BLOB_ENDPOINT="$AZURITE_ENDPOINT/"
+  printf 'env' > e
+  run "$AZ" put e "$U/env"
+  assert_success
+  run --separate-stderr "$AZ" get "$U/env"
+  assert_output 'env'
+}
+
+@test "azure: listing crosses pages (maxresults 3) and groups by delimiter" {
+  for i in 01 02 03 04 05 06 07 08 09 10; do
+    "$AZ" putmem "n$i" "$U/p/f$i" >/dev/null 2>&1
+  done
+  "$AZ" putmem x "$U/p/sub/a" >/dev/null 2>&1
+  "$AZ" putmem x "$U/p/sub/b" >/dev/null 2>&1
+  "$AZ" putmem x "$U/q" >/dev/null 2>&1
+  run --separate-stderr "$AZ" -m 3 list "$U/p/"
+  assert_success
+  assert_equal "${#lines[@]}" 12
+  assert_equal "$(printf '%s\n' "${lines[@]}" | cut -d' ' -f1 | sort -u | wc -l)" 12
+  assert_line --index 0 --partial 'p/f01 3 '
+  assert_line --index 11 --partial 'p/sub/b 1 '
+  run --separate-stderr "$AZ" -m 2 list "$U/p/" /
+  assert_success
+  assert_equal "${#lines[@]}" 11
+  assert_line 'PRE p/sub/'
+  refute_line --partial 'p/sub/a'
+  run --separate-stderr "$AZ" -m 2 list "$U" /
+  assert_output "PRE p/
+q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
+}
+
+@test "azure: no-clobber put refuses an existing blob and leaves it alone" {
+  printf 'first' > a
+  printf 'second' > b
+  run "$AZ" -n put a "$U/k"
+  assert_success
+  run "$AZ" -n put b "$U/k"
+  assert_failure 65
+  assert_output --partial 'BlobAlreadyExists'
+  head -c 200000 /dev/urandom > big
+  run "$AZ" -n -b 65536 put big "$U/k"
+  assert_failure 65
+  run --separate-stderr "$AZ" get "$U/k"
+  assert_output 'first'
+  run "$AZ" put b "$U/k"
+  assert_success
+  run --separate-stderr "$AZ" get "$U/k"
+  assert_output 'second'
+}
+
+@test "azure: missing container or blob is 66" {
+  run "$AZ" get "az://devstoreaccount1/nosuchcontainer/x"
+  assert_failure 66
+  run "$AZ" list "az://devstoreaccount1/nosuchcontainer"
+  assert_failure 66
+  assert_output --partial 'ContainerNotFound'
+  run "$AZ" delete "$U/nothing"
+  assert_failure 66
+}
+
+@test "azure: 503 ServerBusy is retried, single requests and blocks" {
+  flaky_proxy 2
+  printf 'busy' > s
+  run "$AZ" -r 3 put s "$U/s"
+  assert_success
+  assert_line 'retries=2'
+  stop_pid "$FLAKY_PID"
+  flaky_proxy 3 comp=block
+  head -c 400000 /dev/urandom > big.bin
+  run "$AZ" -r 4 -b 65536 -j 4 put big.bin "$U/big"
+  assert_success
+  assert_line 'retries=3'
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/flaky.count")" 3
+  "$AZ" get "$U/big" > got 2>/dev/null
+  cmp got big.bin
+}
+
+@test "azure: a service that stays busy gives 69 after the retries" {
+  flaky_proxy 1000
+  printf 'x' > x
+  run "$AZ" -r 2 put x "$U/x"
+  assert_failure 69
+  assert_output --partial 'HTTP 503 ServerBusy'
+  assert_line 'retries=2'
+  head -c 200000 /dev/urandom > big.bin
+  run "$AZ" -r 1 -b 65536 put big.bin "$U/big"
+  assert_failure 69
+}
+
+@test "azure: nothing listening gives 69" {
+  port=$(free_port)
+  export AZURE_STORAGE_CONNECTION_STRING="AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1"
+  run "$AZ" -r 1 head "$U/x"
+  assert_failure 69
+  assert_output --partial "127.0.0.1:$port"
+}
