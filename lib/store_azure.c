@@ -87,6 +87,21 @@ static int req_hdr(struct azreq *r, const char *fmt, ...)
     return 0;
 }
 
+/* Container names: 3-63 lower-case letters, digits and single dashes, starting and ending with a
+ * letter or digit ($root and $logs are the service's own). Checked here, where the message can name
+ * the rule, rather than after a round trip that answers "OutOfRangeInput". */
+static int container_ok(const char *c)
+{
+    size_t n = strlen(c);
+    if (strcmp(c, "$root") == 0 || strcmp(c, "$logs") == 0 || strcmp(c, "$web") == 0) return 1;
+    if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-') return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '-')) return 0;
+        if (c[i] == '-' && c[i + 1] == '-') return 0;
+    }
+    return 1;
+}
+
 /* The request for CONTAINER[/KEY][?query] (query already encoded). */
 static int req_init(struct tb_az *az, struct azreq *r, const char *verb, const char *container, const char *key,
                     const char *query, tb_err *e)
@@ -94,6 +109,11 @@ static int req_init(struct tb_az *az, struct azreq *r, const char *verb, const c
     memset(r, 0, sizeof *r);
     r->fd = -1;
     r->verb = verb;
+    if (!container_ok(container))
+        return tb_fail(e, TB_EUSAGE, "az://%s/%s: a container name has 3 to 63 lower-case letters, digits or single dashes",
+                       az->cred.account, container);
+    if (key && strlen(key) > 1024)
+        return tb_fail(e, TB_EUSAGE, "az://%s/%s: a blob name has at most 1024 characters", az->cred.account, container);
     char *ek = key && *key ? tb_az_encode(key, 1) : NULL;
     char *ec = tb_az_encode(container, 0);
     int ok = ec && (!key || !*key || ek);

@@ -208,3 +208,13 @@ q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
   assert_failure 69
   assert_output --partial "127.0.0.1:$port"
 }
+
+@test "azure: bad container names are usage errors before any request" {
+  run "$AZ" put /dev/null "az://devstoreaccount1/ab/x"
+  assert_failure 64
+  assert_output --partial 'container name has 3 to 63'
+  run "$AZ" list "az://devstoreaccount1/Upper"
+  assert_failure 64
+  run "$AZ" list "az://devstoreaccount1/a--b"
+  assert_failure 64
+}
