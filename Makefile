@@ -9,7 +9,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(PKG_CFLAGS) -DTB_VERSION='"$(VERSION)"'
+# project flags stay even when CFLAGS is given on the command line (make asan does)
+TB_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(PKG_CFLAGS) -DTB_VERSION='"$(VERSION)"'
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -25,18 +26,18 @@ all: $(BIN) completions
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(TB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libtrainbox.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(CMD_OBJ) $(BUILD)/libtrainbox.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libtrainbox.a $(LDLIBS)
+	$(CC) $(TB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libtrainbox.a $(LDLIBS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libtrainbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
+	$(CC) $(TB_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
 
 # Completions are generated from the command and option tables compiled into the binary.
 completions: $(BIN)

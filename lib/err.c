@@ -53,7 +53,16 @@ int tb_err_wrap(tb_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    /* truncation of an over-long message is fine: it is for humans */
+    size_t n = strlen(pre);
+    if (n > sizeof e->msg - 3) n = sizeof e->msg - 3;
+    memcpy(e->msg, pre, n);
+    memcpy(e->msg + n, ": ", 2);
+    n += 2;
+    size_t ol = strnlen(old, sizeof old);
+    if (ol > sizeof e->msg - 1 - n) ol = sizeof e->msg - 1 - n;
+    memcpy(e->msg + n, old, ol);
+    e->msg[n + ol] = 0;
     return e->code;
 }
 

@@ -1,5 +1,7 @@
 /* json: strict jsmn scan plus the validation jsmn does not do. */
 #include "json.h"
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #define JSMN_STATIC
@@ -47,6 +49,23 @@ int tb_utf8_valid(const unsigned char *s, size_t n)
         i += (size_t)len;
     }
     return 1;
+}
+
+/* 0 when a string's raw bytes hold no control byte and are valid UTF-8; 1 for a control byte,
+ * 2 for bad UTF-8. Eight bytes at a time while the text is plain ASCII (the common case). */
+static int string_bytes_bad(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & highs) break;                              /* non-ASCII: slow path from here */
+        if ((w - 0x20 * ones) & ~w & highs) return 1;      /* some byte < 0x20 */
+        i += 8;
+    }
+    for (size_t k = i; k < n; k++) if (s[k] < 0x20) return 1;
+    return tb_utf8_valid(s + i, n - i) ? 0 : 2;
 }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -108,23 +127,25 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
         break;
     }
     jsmntok_t *t = j->toks;
-    /* jsmn accepts a comma before a closing bracket and doubled commas: check separators, jumping
-     * over string tokens (which are in start order). */
+    /* jsmn accepts a comma before a closing bracket and doubled commas: check separators outside
+     * strings in one pass (strings are skipped with memchr) */
     {
         char prev = 0;
-        int ti = 0;
         for (size_t k = 0; k < len; k++) {
-            while (ti < j->n && (t[ti].type != JSMN_STRING || (size_t)t[ti].start <= k - (k > 0))) {
-                if (t[ti].type == JSMN_STRING && (size_t)t[ti].start - 1 == k) break;
-                ti++;
-            }
-            if (ti < j->n && t[ti].type == JSMN_STRING && (size_t)t[ti].start - 1 == k) {
-                k = (size_t)t[ti].end; /* the closing quote */
+            char c = text[k];
+            if (c == '"') {
+                const char *q = text + k;
+                for (;;) {
+                    q = memchr(q + 1, '"', (size_t)(text + len - q - 1));
+                    if (!q) return tb_fail(e, TB_EDATA, "not valid JSON (unterminated string)");
+                    size_t bs = 0;
+                    while (q - 1 - (ptrdiff_t)bs > text + k && q[-1 - (ptrdiff_t)bs] == '\\') bs++;
+                    if (bs % 2 == 0) break;
+                }
+                k = (size_t)(q - text);
                 prev = '"';
-                ti++;
                 continue;
             }
-            char c = text[k];
             if (is_ws(c)) continue;
             if ((c == '}' || c == ']') && prev == ',') return tb_fail(e, TB_EDATA, "not valid JSON (comma before '%c')", c);
             if (c == ',' && (prev == ',' || prev == '{' || prev == '[' || prev == ':'))
@@ -132,10 +153,9 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
             prev = c;
         }
     }
-    /* one value, then only whitespace */
+    /* one value, then only whitespace (this also rules out a second top-level value) */
     for (size_t k = (size_t)t[0].end + (t[0].type == JSMN_STRING); k < len; k++)
         if (!is_ws(text[k])) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %zu)", k + 1);
-    if (tb_json_skip(j, 0) != j->n) return tb_fail(e, TB_EDATA, "not valid JSON (more than one value)");
     for (int i = 0; i < j->n; i++) {
         const char *s = text + t[i].start;
         size_t n = (size_t)(t[i].end - t[i].start);
@@ -145,9 +165,9 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
             if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT)
                 return tb_fail(e, TB_EDATA, "not valid JSON (object key is not a string)");
         } else if (t[i].type == JSMN_STRING) {
-            for (size_t k = 0; k < n; k++)
-                if ((unsigned char)s[k] < 0x20) return tb_fail(e, TB_EDATA, "not valid JSON (control byte in a string)");
-            if (!tb_utf8_valid((const unsigned char *)s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (invalid UTF-8 in a string)");
+            int bad = string_bytes_bad((const unsigned char *)s, n);
+            if (bad == 1) return tb_fail(e, TB_EDATA, "not valid JSON (control byte in a string)");
+            if (bad == 2) return tb_fail(e, TB_EDATA, "not valid JSON (invalid UTF-8 in a string)");
             /* keys must have exactly one value */
             if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT && t[i].size != 1)
                 return tb_fail(e, TB_EDATA, "not valid JSON (object key without a value)");

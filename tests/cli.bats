@@ -84,14 +84,14 @@ load helper
     [ -f "$REPO/man/trainbox-$c.1" ] || continue
     grep -q "^trainbox $c\|^\\\\fBtrainbox $c\|^\\.B trainbox $c" "$REPO/man/trainbox-$c.1" || fail "SYNOPSIS of $c does not name it"
     opts_section=$(awk '/^\.SH OPTIONS/{f=1;next} /^\.SH /{f=0} f' "$REPO/man/trainbox-$c.1")
-    in_man=$(grep -o '\\-\\-[a-z0-9-]*' <<<"$opts_section" | sed 's/\\//g' | sort -u)
+    in_man=$(grep -o '\\-\\-[a-z0-9]*\(\\-[a-z0-9]*\)*' <<<"$opts_section" | sed 's/\\//g' | sort -u)
     in_code=$(trainbox --list-options "$c" | grep -- '^--' | sort -u)
     [ "$in_man" = "$(printf '%s\n--help' "$in_code" | sort -u)" ] || [ "$in_man" = "$in_code" ] || \
       fail "$c: man OPTIONS differ from code: $(diff <(echo "$in_code") <(echo "$in_man"))"
     grep -q '^\.SH EXIT STATUS' "$REPO/man/trainbox-$c.1" || fail "$c man page lacks EXIT STATUS"
   done
   # the top page lists every command
-  for c in $(trainbox --list-commands); do grep -q "trainbox-$c" "$REPO/man/trainbox.1" || fail "trainbox.1 lacks $c"; done
+  for c in $(trainbox --list-commands); do grep -qF "trainbox\\-$c" "$REPO/man/trainbox.1" || fail "trainbox.1 lacks $c"; done
 }
 
 @test "man pages render without warnings" {
@@ -107,7 +107,7 @@ load helper
 @test "man page EXAMPLES run" {
   for f in "$REPO"/man/trainbox-*.1; do
     d="$BATS_TEST_TMPDIR/ex-$(basename "$f")"; mkdir -p "$d"; ln -s "$REPO/data" "$d/data"
-    awk '/^\.\\" norun/{skip=1} /^\.EX/{inex=1; next} /^\.EE/{inex=0; skip=0; next} inex && !skip && /^\$ /{sub(/^\$ /,""); gsub(/\\-/,"-"); gsub(/\\\\/,"\\"); print}' "$f" > "$d/examples.sh"
+    awk '/^\.\\" norun/{skip=1} /^\.EX/{inex=1; next} /^\.EE/{inex=0; skip=0; next} inex && !skip && /^\$ /{sub(/^\$ /,""); gsub(/\\-/,"-"); gsub(/\\e/,"\\\\"); print}' "$f" > "$d/examples.sh"
     [ -s "$d/examples.sh" ] || continue
     run bash -c "cd '$d' && set -e -o pipefail && . ./examples.sh"
     [ "$status" -eq 0 ] || fail "$(basename "$f") EXAMPLES failed: $output"

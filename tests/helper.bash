@@ -1,5 +1,6 @@
 # Shared bats helper: assertions, the freshly built binary first on PATH, temp dirs, free ports,
 # and the test servers (started on 127.0.0.1, stopped by PID).
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load '/usr/lib/bats/bats-file/load'

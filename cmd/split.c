@@ -1,0 +1,789 @@
+/* split: deterministic partitioning of NDJSON lines into named splits (--ratio) and into this rank's
+ * share (--rank/--world-size), streaming unless --sort, --shuffle or --balance need every item. */
+#include "atomic.h"
+#include "commands.h"
+#include "err.h"
+#include "hash.h"
+#include "json.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "progress.h"
+#include "split.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+    OPT_RATIO = 1, OPT_OUTPUT, OPT_FILTER, OPT_KEY, OPT_SEED, OPT_RANK, OPT_WORLD, OPT_BY, OPT_SORT,
+    OPT_BALANCE, OPT_REQUIRE_EACH, OPT_SHUFFLE, OPT_EPOCH, OPT_SKIP, OPT_SKIP_INVALID, OPT_REJECTS,
+    OPT_MAX_LINE, OPT_PROGRESS,
+};
+
+static const struct tb_opt split_opts[] = {
+    {OPT_RATIO, 0, "ratio", "SPEC", "route lines to named splits by weight, e.g. train=98,val=1,test=1", NULL},
+    {OPT_OUTPUT, 'o', "output", "DIR", "write each split to DIR/NAME.jsonl (atomically)", "dir"},
+    {OPT_FILTER, 0, "filter", "CMD", "pipe each split into `sh -c CMD` with SPLIT=NAME set", "cmd"},
+    {OPT_KEY, 0, "key", "FIELD", "hash this field instead of __key__ (or of the whole line)", NULL},
+    {OPT_SEED, 0, "seed", "N", "seed of the keyed hash and of the shuffle (default 0)", NULL},
+    {OPT_RANK, 0, "rank", "R", "keep only rank R's lines (default $RANK, $SLURM_PROCID, $JOB_COMPLETION_INDEX)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default $WORLD_SIZE, $SLURM_NTASKS)", NULL},
+    {OPT_BY, 0, "by", "index|hash", "rank assignment: line i to rank i mod N (default), or by key hash", "index hash"},
+    {OPT_SORT, 0, "sort", NULL, "sort items by key first, so any input order partitions the same", NULL},
+    {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal totals of the records' \"bytes\"", "bytes"},
+    {OPT_REQUIRE_EACH, 0, "require-each", NULL, "fail (exit 65) when any rank would get nothing", NULL},
+    {OPT_SHUFFLE, 0, "shuffle", NULL, "shuffle this rank's items, deterministically per --seed and --epoch", NULL},
+    {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
+    {OPT_SKIP, 0, "skip", "K", "skip the first K items of this rank's sequence (resume mid-epoch)", NULL},
+    {OPT_SKIP_INVALID, 0, "skip-invalid", NULL, "count and report invalid lines instead of failing", NULL},
+    {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid, write invalid lines to FILE", "file"},
+    {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted line (default 64MiB)", NULL},
+    {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
+    TB_OPT_END,
+};
+
+static int cmd_split(int argc, char **argv);
+
+const struct tb_cmd_spec tb_cmd_split = {
+    "split",
+    "partition NDJSON lines into train/val/test splits and rank shares",
+    "--ratio SPEC [-o DIR | --filter CMD] [OPTIONS] [FILE...]\n"
+    "--world-size N [--rank R] [--by index|hash] [--sort] [--shuffle --epoch E] [OPTIONS] [FILE...]",
+    "Each line goes to one split chosen by a keyed hash (SipHash-2-4, --seed) of its __key__, of the\n"
+    "field named by --key, or of the whole line when it has no key: the same key lands in the same split\n"
+    "whatever the input order, on any machine. With neither -o nor --filter, lines get a \"split\" field.\n"
+    "Rank options keep only this rank's lines. Streaming with bounded memory, except that --sort,\n"
+    "--shuffle and --balance hold all items.",
+    split_opts,
+    cmd_split,
+};
+
+/* ---- filter children ---- */
+
+struct child {
+    pid_t pid;
+    int in_fd, out_fd;   /* our ends: write to its stdin, read its stdout */
+    char *wbuf;
+    size_t wlen, wcap;
+    char *rbuf;
+    size_t rlen, rcap;
+    int out_eof, broken;
+};
+
+struct item {               /* an item held for --sort/--shuffle/--balance */
+    uint64_t off;           /* line text in the arena */
+    uint32_t len, keylen;   /* key text follows the line in the arena */
+    uint64_t bytes;
+    uint64_t rank_hash;
+    int split;
+    int is_obj;
+};
+
+struct ctx {
+    /* options */
+    struct tb_ratio ratio;
+    int have_ratio;
+    const char *outdir, *filter, *keyfield, *rejects_path;
+    uint64_t seed, epoch, skip;
+    uint8_t key_split[16], key_rank[16]; /* SipHash keys derived from seed once */
+    uint32_t rank, world;
+    int rank_mode, by_hash, sort, shuffle, balance, require_each, skip_invalid;
+    unsigned long long max_line;
+    int progress_mode;
+    /* outputs */
+    struct tb_afile *files;
+    struct child *kids;
+    int nkids;
+    struct tb_afile rejects;
+    int rejects_open;
+    /* state */
+    struct tb_json json;
+    char *scratch;          /* unescaped key; output line with a split field */
+    size_t scratch_cap;
+    uint64_t index, invalid, emitted;
+    uint64_t *rank_counts;
+    uint32_t ranks_nonzero;
+    int pending_mode;       /* --require-each in streaming mode: hold output until every rank has one */
+    char *pend;             /* pending records: [int split][uint32 len][bytes] */
+    size_t pend_len, pend_cap;
+    /* hold mode */
+    int hold;
+    char *arena;
+    size_t arena_len, arena_cap;
+    struct item *items;
+    size_t nitems, items_cap;
+    struct tb_progress prog;
+};
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need) n *= 2;
+    char *b = realloc(*buf, n);
+    if (!b) return -1;
+    *buf = b;
+    *cap = n;
+    return 0;
+}
+
+static void forward_lines(struct child *k, int final)
+{
+    char *nl = k->rlen ? memrchr(k->rbuf, '\n', k->rlen) : NULL;
+    size_t n = nl ? (size_t)(nl - k->rbuf) + 1 : 0;
+    if (final && k->rlen > n) {
+        /* a last line without newline: still passed through whole */
+        fwrite(k->rbuf, 1, k->rlen, stdout);
+        fputc('\n', stdout);
+        k->rlen = 0;
+        return;
+    }
+    if (!n) return;
+    fwrite(k->rbuf, 1, n, stdout);
+    memmove(k->rbuf, k->rbuf + n, k->rlen - n);
+    k->rlen -= n;
+}
+
+/* Move bytes between us and the children until child `wait_for` (or all, with -1) has at most
+ * `low` bytes queued for its stdin; with drain, until every child's stdout reached EOF. */
+static int pump(struct ctx *c, int wait_for, size_t low, int drain, tb_err *e)
+{
+    struct pollfd pf[2 * TB_RATIO_MAX];
+    for (;;) {
+        int done = 1;
+        if (drain) {
+            for (int i = 0; i < c->nkids; i++) if (!c->kids[i].out_eof) done = 0;
+        } else {
+            for (int i = 0; i < c->nkids; i++)
+                if ((wait_for < 0 || wait_for == i) && !c->kids[i].broken && c->kids[i].wlen > low) done = 0;
+        }
+        if (done) return 0;
+        int n = 0;
+        for (int i = 0; i < c->nkids; i++) {
+            struct child *k = &c->kids[i];
+            if (k->in_fd >= 0 && k->wlen && !k->broken) pf[n++] = (struct pollfd){k->in_fd, POLLOUT, 0};
+            if (!k->out_eof) pf[n++] = (struct pollfd){k->out_fd, POLLIN, 0};
+        }
+        if (n == 0) return 0;
+        if (poll(pf, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR) continue;
+            return tb_fail_errno(e, TB_EIO, "poll on filter pipes failed");
+        }
+        for (int p = 0; p < n; p++) {
+            if (!pf[p].revents) continue;
+            struct child *k = NULL;
+            int is_in = 0;
+            for (int i = 0; i < c->nkids; i++) {
+                if (c->kids[i].in_fd == pf[p].fd && pf[p].events == POLLOUT) { k = &c->kids[i]; is_in = 1; }
+                else if (c->kids[i].out_fd == pf[p].fd && pf[p].events == POLLIN) k = &c->kids[i];
+            }
+            if (!k) continue;
+            if (is_in) {
+                ssize_t w = write(k->in_fd, k->wbuf, k->wlen);
+                if (w < 0) {
+                    if (errno == EAGAIN || errno == EINTR) continue;
+                    k->broken = 1; /* the child stopped reading: its exit status tells why */
+                    k->wlen = 0;
+                    continue;
+                }
+                memmove(k->wbuf, k->wbuf + w, k->wlen - (size_t)w);
+                k->wlen -= (size_t)w;
+            } else {
+                if (grow(&k->rbuf, &k->rcap, k->rlen + 65536)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+                ssize_t r = read(k->out_fd, k->rbuf + k->rlen, k->rcap - k->rlen);
+                if (r < 0) {
+                    if (errno == EAGAIN || errno == EINTR) continue;
+                    return tb_fail_errno(e, TB_EIO, "read from filter failed");
+                }
+                if (r == 0) { k->out_eof = 1; forward_lines(k, 1); continue; }
+                k->rlen += (size_t)r;
+                forward_lines(k, 0);
+            }
+        }
+    }
+}
+
+static int start_children(struct ctx *c, tb_err *e)
+{
+    signal(SIGPIPE, SIG_IGN);
+    fflush(stdout);
+    c->kids = calloc((size_t)c->ratio.n, sizeof *c->kids);
+    if (!c->kids) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    for (int i = 0; i < c->ratio.n; i++) {
+        int in[2], out[2];
+        if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) return tb_fail_errno(e, TB_ESOFTWARE, "pipe failed");
+        pid_t pid = fork();
+        if (pid < 0) return tb_fail_errno(e, TB_ESOFTWARE, "fork failed");
+        if (pid == 0) {
+            dup2(in[0], 0);
+            dup2(out[1], 1);
+            setenv("SPLIT", c->ratio.names[i], 1);
+            signal(SIGPIPE, SIG_DFL);
+            execl("/bin/sh", "sh", "-c", c->filter, (char *)NULL);
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        fcntl(in[1], F_SETFL, O_NONBLOCK);
+        fcntl(out[0], F_SETFL, O_NONBLOCK);
+        c->kids[i] = (struct child){.pid = pid, .in_fd = in[1], .out_fd = out[0]};
+        c->nkids++;
+    }
+    return 0;
+}
+
+static void kill_children(struct ctx *c)
+{
+    for (int i = 0; i < c->nkids; i++) {
+        struct child *k = &c->kids[i];
+        if (k->in_fd >= 0) close(k->in_fd);
+        k->in_fd = -1;
+        kill(k->pid, SIGTERM);
+    }
+    for (int i = 0; i < c->nkids; i++) waitpid(c->kids[i].pid, NULL, 0);
+    c->nkids = 0;
+}
+
+static int finish_children(struct ctx *c, tb_err *e)
+{
+    int r = pump(c, -1, 0, 0, e);
+    if (r) return r;
+    for (int i = 0; i < c->nkids; i++) { close(c->kids[i].in_fd); c->kids[i].in_fd = -1; }
+    r = pump(c, -1, 0, 1, e);
+    if (r) return r;
+    int worst = 0;
+    for (int i = 0; i < c->nkids; i++) {
+        int st;
+        while (waitpid(c->kids[i].pid, &st, 0) < 0 && errno == EINTR) {}
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (code && !worst) {
+            worst = code;
+            tb_fail(e, code > 125 ? TB_ESOFTWARE : code, "filter for split '%s' %s %d", c->ratio.names[i],
+                    WIFEXITED(st) ? "exited with status" : "was killed by signal", WIFEXITED(st) ? code : WTERMSIG(st));
+        }
+    }
+    c->nkids = 0;
+    return worst ? e->code : 0;
+}
+
+/* ---- emitting ---- */
+
+/* The line with "split":NAME set (replacing an existing top-level "split" field). */
+static int with_split_field(struct ctx *c, const char *line, size_t len, int s, const char **out, size_t *outlen, tb_err *e)
+{
+    const char *name = c->ratio.names[s];
+    if (grow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (tb_json_scan_object(&c->json, line, len, e)) return e->code;
+    char *o = c->scratch;
+    size_t n = 0;
+    int v = tb_json_field(&c->json, "split");
+    size_t cut_a = 0, cut_b = 0; /* remove line[cut_a, cut_b) */
+    if (v > 0) {
+        struct tb_jtok kt = tb_json_tok(&c->json, v - 1);
+        int nx = tb_json_skip(&c->json, v);
+        struct tb_jtok vt = tb_json_tok(&c->json, v);
+        cut_a = (size_t)kt.start - 1;
+        cut_b = (size_t)vt.end + (vt.type == TB_JSON_STRING);
+        /* take the following comma, or else the preceding one */
+        size_t k = cut_b;
+        while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+        if (k < len && line[k] == ',') cut_b = k + 1;
+        else {
+            size_t a = cut_a;
+            while (a > 0 && (line[a - 1] == ' ' || line[a - 1] == '\t')) a--;
+            if (a > 0 && line[a - 1] == ',') cut_a = a - 1;
+        }
+        (void)nx;
+    }
+    struct tb_jtok root = tb_json_tok(&c->json, 0);
+    size_t close = (size_t)root.end - 1; /* the closing brace */
+    for (size_t i = 0; i < close; i++) if (i < cut_a || i >= cut_b) o[n++] = line[i];
+    /* does anything remain inside the braces? */
+    int empty = 1;
+    for (size_t i = 1; i < n; i++) if (o[i] != ' ' && o[i] != '\t' && o[i] != '\r' && o[i] != '\n') { empty = 0; break; }
+    n += (size_t)sprintf(o + n, "%s\"split\":\"%s\"}", empty ? "" : ",", name);
+    memcpy(o + n, line + close + 1, len - close - 1);
+    n += len - close - 1;
+    *out = o;
+    *outlen = n;
+    return 0;
+}
+
+static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
+{
+    c->emitted++;
+    if (!c->have_ratio) return tb_write_line(stdout, line, len, e);
+    if (c->outdir) return tb_write_line(c->files[s].fp, line, len, e);
+    if (c->filter) {
+        struct child *k = &c->kids[s];
+        if (k->broken) return 0;
+        if (grow(&k->wbuf, &k->wcap, k->wlen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        memcpy(k->wbuf + k->wlen, line, len);
+        k->wbuf[k->wlen + len] = '\n';
+        k->wlen += len + 1;
+        if (k->wlen > (1u << 20)) return pump(c, s, 1u << 16, 0, e);
+        return 0;
+    }
+    const char *o = NULL;
+    size_t on = 0;
+    int r = with_split_field(c, line, len, s, &o, &on, e);
+    if (r) return r;
+    return tb_write_line(stdout, o, on, e);
+}
+
+static int pend_add(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
+{
+    uint32_t l = (uint32_t)len;
+    if (grow(&c->pend, &c->pend_cap, c->pend_len + sizeof s + sizeof l + len)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    memcpy(c->pend + c->pend_len, &s, sizeof s);
+    memcpy(c->pend + c->pend_len + sizeof s, &l, sizeof l);
+    memcpy(c->pend + c->pend_len + sizeof s + sizeof l, line, len);
+    c->pend_len += sizeof s + sizeof l + len;
+    return 0;
+}
+
+static int pend_flush(struct ctx *c, tb_err *e)
+{
+    size_t p = 0;
+    while (p < c->pend_len) {
+        int s;
+        uint32_t l;
+        memcpy(&s, c->pend + p, sizeof s);
+        memcpy(&l, c->pend + p + sizeof s, sizeof l);
+        /* emit may reuse scratch but never pend: safe to pass a span of pend */
+        int r = emit(c, c->pend + p + sizeof s + sizeof l, l, s, e);
+        if (r) return r;
+        p += sizeof s + sizeof l + l;
+    }
+    c->pend_len = 0;
+    c->pending_mode = 0;
+    return 0;
+}
+
+/* ---- per-line work ---- */
+
+static int reject(struct ctx *c, const char *line, size_t len, uint64_t lineno, tb_err *why, tb_err *e)
+{
+    if (!c->skip_invalid) return tb_fail(e, TB_EDATA, "line %llu: %s", (unsigned long long)lineno, why->msg);
+    c->invalid++;
+    if (c->invalid <= 10) tb_warn("split", "line %llu: %s (skipped)", (unsigned long long)lineno, why->msg);
+    if (c->rejects_open) return tb_write_line(c->rejects.fp, line, len, e);
+    return 0;
+}
+
+/* Find the key bytes of a line. Returns 0 and sets key/klen/is_obj, or TB_EDATA with the reason. */
+static int line_key(struct ctx *c, const char *line, size_t len, const char **key, size_t *klen, int *is_obj, tb_err *e)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    *is_obj = 0;
+    int need_json = c->keyfield || (c->have_ratio && !c->outdir && !c->filter) || c->balance;
+    if (i == len || line[i] != '{') {
+        if (need_json) return tb_fail(e, TB_EDATA, "not a JSON object");
+        *key = line;
+        *klen = len;
+        return 0;
+    }
+    if (tb_json_scan_object(&c->json, line, len, e)) return e->code;
+    *is_obj = 1;
+    const char *field = c->keyfield ? c->keyfield : "__key__";
+    int v = tb_json_field(&c->json, field);
+    if (v < 0) {
+        if (c->keyfield) return tb_fail(e, TB_EDATA, "no field \"%s\" (--key)", c->keyfield);
+        *key = line;
+        *klen = len;
+        return 0;
+    }
+    struct tb_jtok t = tb_json_tok(&c->json, v);
+    if (t.type == TB_JSON_STRING) {
+        size_t raw = (size_t)(t.end - t.start);
+        if (!memchr(line + t.start, '\\', raw)) { *key = line + t.start; *klen = raw; return 0; }
+        if (grow(&c->scratch, &c->scratch_cap, raw + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        long n = tb_json_unescape(&c->json, v, c->scratch, c->scratch_cap);
+        *key = c->scratch;
+        *klen = (size_t)n;
+        return 0;
+    }
+    if (t.type == TB_JSON_PRIMITIVE) { *key = line + t.start; *klen = (size_t)(t.end - t.start); return 0; }
+    return tb_fail(e, TB_EDATA, "field \"%s\" is not a string or number", field);
+}
+
+static int record_bytes(struct ctx *c, uint64_t *out, tb_err *e)
+{
+    int v = tb_json_field(&c->json, "bytes");
+    if (v < 0) return tb_fail(e, TB_EDATA, "no \"bytes\" field (needed by --balance bytes)");
+    struct tb_jtok t = tb_json_tok(&c->json, v);
+    const char *s = c->json.text + t.start;
+    uint64_t x = 0;
+    int n = t.end - t.start;
+    if (t.type != TB_JSON_PRIMITIVE || n == 0 || n > 19) return tb_fail(e, TB_EDATA, "\"bytes\" is not a non-negative integer");
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return tb_fail(e, TB_EDATA, "\"bytes\" is not a non-negative integer");
+        x = x * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+static void count_rank(struct ctx *c, uint32_t r)
+{
+    if (c->rank_counts[r]++ == 0) c->ranks_nonzero++;
+}
+
+static int process_line(struct ctx *c, const char *line, size_t len, uint64_t lineno, tb_err *e)
+{
+    const char *key = NULL;
+    size_t klen = 0;
+    int is_obj = 0;
+    tb_err why = {0};
+    /* index-mode rank filtering alone needs no key: the line is passed on untouched, unparsed */
+    int need_key = c->have_ratio || c->by_hash || c->hold;
+    if (need_key && line_key(c, line, len, &key, &klen, &is_obj, &why)) {
+        if (why.code != TB_EDATA) { *e = why; return why.code; }
+        return reject(c, line, len, lineno, &why, e);
+    }
+    uint64_t bytes = 0;
+    if (c->balance && record_bytes(c, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
+    int s = c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
+
+    if (c->hold) {
+        if (grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (c->nitems == c->items_cap) {
+            size_t nc = c->items_cap ? c->items_cap * 2 : 4096;
+            struct item *ni = realloc(c->items, nc * sizeof *ni);
+            if (!ni) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+            c->items = ni;
+            c->items_cap = nc;
+        }
+        if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu too long to hold", (unsigned long long)lineno);
+        struct item *it = &c->items[c->nitems++];
+        it->off = c->arena_len;
+        it->len = (uint32_t)len;
+        it->keylen = (uint32_t)klen;
+        it->bytes = bytes;
+        it->rank_hash = c->by_hash ? tb_siphash24(c->key_rank, key, klen) : 0;
+        it->split = s;
+        it->is_obj = is_obj;
+        memcpy(c->arena + c->arena_len, line, len);
+        memcpy(c->arena + c->arena_len + len, key, klen);
+        c->arena_len += len + klen;
+        return 0;
+    }
+
+    if (c->rank_mode) {
+        uint32_t r = c->by_hash ? tb_hash_below(tb_siphash24(c->key_rank, key, klen), c->world)
+                                : (uint32_t)(c->index % c->world);
+        c->index++;
+        if (c->require_each) count_rank(c, r);
+        if (r != c->rank) return 0;
+    }
+    if (c->skip) { c->skip--; return 0; }
+    if (c->pending_mode) {
+        int r = pend_add(c, line, len, s, e);
+        if (r) return r;
+        if (c->ranks_nonzero == c->world) return pend_flush(c, e);
+        return 0;
+    }
+    return emit(c, line, len, s, e);
+}
+
+/* ---- hold mode: --sort, --shuffle, --balance ---- */
+
+static int cmp_items(const void *a, const void *b, void *arg)
+{
+    const struct ctx *c = arg;
+    const struct item *x = &c->items[*(const uint32_t *)a], *y = &c->items[*(const uint32_t *)b];
+    size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+    int r = memcmp(c->arena + x->off + x->len, c->arena + y->off + y->len, n);
+    if (r) return r;
+    if (x->keylen != y->keylen) return x->keylen < y->keylen ? -1 : 1;
+    n = x->len < y->len ? x->len : y->len;
+    r = memcmp(c->arena + x->off, c->arena + y->off, n);
+    if (r) return r;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int run_hold(struct ctx *c, tb_err *e)
+{
+    size_t n = c->nitems;
+    if (n > UINT32_MAX) return tb_fail(e, TB_EDATA, "too many items to hold (%zu)", n);
+    uint32_t *order = malloc(sizeof *order * (n ? n : 1));
+    uint32_t *rank = malloc(sizeof *rank * (n ? n : 1));
+    uint64_t *bytes = c->balance ? malloc(sizeof *bytes * (n ? n : 1)) : NULL;
+    int r = 0;
+    if (!order || !rank || (c->balance && !bytes)) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    if (c->sort) qsort_r(order, n, sizeof *order, cmp_items, c);
+    /* rank of each item (indexed by item): balance works on the (sorted) input order, hash on keys */
+    if (c->balance) {
+        uint32_t *pos_rank = malloc(sizeof *pos_rank * (n ? n : 1));
+        if (!pos_rank) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        for (size_t p = 0; p < n; p++) bytes[p] = c->items[order[p]].bytes;
+        if (tb_balance(bytes, n, c->world, pos_rank)) { free(pos_rank); r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        for (size_t p = 0; p < n; p++) rank[order[p]] = pos_rank[p];
+        free(pos_rank);
+    } else if (c->by_hash) {
+        for (size_t i = 0; i < n; i++) rank[i] = tb_hash_below(c->items[i].rank_hash, c->world);
+    }
+    /* the shuffle permutes the whole sequence, identically on every rank; each rank then takes its
+     * share in that order (as PyTorch's DistributedSampler does), so by index a rank's items change
+     * from epoch to epoch while ranks stay disjoint */
+    if (c->shuffle) tb_shuffle(order, n, c->seed, c->epoch);
+    if (!c->balance && !c->by_hash)
+        for (size_t p = 0; p < n; p++) rank[order[p]] = (uint32_t)(p % c->world);
+    if (c->require_each) {
+        for (size_t i = 0; i < n; i++) count_rank(c, rank[i]);
+        if (c->ranks_nonzero < c->world) goto empty_rank;
+    }
+    size_t m = 0;
+    for (size_t p = 0; p < n; p++) if (rank[order[p]] == c->rank) order[m++] = order[p];
+    for (size_t p = c->skip < m ? c->skip : m; p < m; p++) {
+        const struct item *it = &c->items[order[p]];
+        r = emit(c, c->arena + it->off, it->len, it->split, e);
+        if (r) goto out;
+    }
+    goto out;
+empty_rank:
+    for (uint32_t k = 0; k < c->world; k++) {
+        if (!c->rank_counts[k]) {
+            r = tb_fail(e, TB_EDATA, "--require-each: rank %u of %u would get nothing (%zu items for %u ranks)", k, c->world, n, c->world);
+            break;
+        }
+    }
+out:
+    free(order);
+    free(rank);
+    free(bytes);
+    return r;
+}
+
+/* ---- options and environment ---- */
+
+static int env_u32(const char *name, uint32_t *out, int *set)
+{
+    const char *v = getenv(name);
+    unsigned long long x;
+    if (!v || !*v) return 0;
+    if (tb_parse_u64(v, &x) || x > UINT32_MAX) return tb_usage("split", "environment %s='%s' is not a number", name, v);
+    *out = (uint32_t)x;
+    *set = 1;
+    return 0;
+}
+
+static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *nfiles)
+{
+    int opt, have_rank = 0, have_world = 0, by_set = 0;
+    unsigned long long v;
+    c->max_line = TB_MAX_LINE_DEFAULT;
+    c->progress_mode = TB_PROGRESS_AUTO;
+    tb_err e = {0};
+    while ((opt = tb_opts_next(p)) > 0) {
+        switch (opt) {
+        case OPT_RATIO:
+            if (tb_ratio_parse(p->arg, &c->ratio, &e)) return tb_usage("split", "%s", e.msg);
+            c->have_ratio = 1;
+            break;
+        case OPT_OUTPUT: c->outdir = p->arg; break;
+        case OPT_FILTER: c->filter = p->arg; break;
+        case OPT_KEY: c->keyfield = p->arg; break;
+        case OPT_SEED: if (tb_opt_u64(p, &v)) return TB_EUSAGE; c->seed = v; break;
+        case OPT_EPOCH: if (tb_opt_u64(p, &v)) return TB_EUSAGE; c->epoch = v; break;
+        case OPT_SKIP: if (tb_opt_u64(p, &v)) return TB_EUSAGE; c->skip = v; break;
+        case OPT_RANK:
+            if (tb_opt_u64(p, &v)) return TB_EUSAGE;
+            if (v > UINT32_MAX) return tb_usage("split", "--rank too large");
+            c->rank = (uint32_t)v; have_rank = 1;
+            break;
+        case OPT_WORLD:
+            if (tb_opt_u64(p, &v)) return TB_EUSAGE;
+            if (v == 0 || v > (1u << 24)) return tb_usage("split", "--world-size must be 1 to 16777216, not %llu", v);
+            c->world = (uint32_t)v; have_world = 1;
+            break;
+        case OPT_BY: {
+            static const char *const ch[] = {"index", "hash", NULL};
+            int i;
+            if (tb_opt_choice(p, ch, &i)) return TB_EUSAGE;
+            c->by_hash = i;
+            by_set = 1;
+            break;
+        }
+        case OPT_SORT: c->sort = 1; break;
+        case OPT_BALANCE: {
+            static const char *const ch[] = {"bytes", NULL};
+            int i;
+            if (tb_opt_choice(p, ch, &i)) return TB_EUSAGE;
+            c->balance = 1;
+            break;
+        }
+        case OPT_REQUIRE_EACH: c->require_each = 1; break;
+        case OPT_SHUFFLE: c->shuffle = 1; break;
+        case OPT_SKIP_INVALID: c->skip_invalid = 1; break;
+        case OPT_REJECTS: c->rejects_path = p->arg; break;
+        case OPT_MAX_LINE: if (tb_opt_size(p, &c->max_line)) return TB_EUSAGE; break;
+        case OPT_PROGRESS:
+            c->progress_mode = tb_progress_parse(p->arg);
+            if (c->progress_mode < 0) return tb_usage("split", "--progress wants auto, bar, json or none, not '%s'", p->arg);
+            break;
+        }
+    }
+    if (opt < 0) return opt == TB_OPTS_HELP ? -1 : TB_EUSAGE;
+
+    /* rank and world size from the launcher's environment when not given */
+    int env_rank = 0, env_world = 0;
+    uint32_t er = 0, ew = 0;
+    int r;
+    if ((r = env_u32("RANK", &er, &env_rank)) || (!env_rank && (r = env_u32("SLURM_PROCID", &er, &env_rank))) ||
+        (!env_rank && (r = env_u32("JOB_COMPLETION_INDEX", &er, &env_rank))))
+        return r;
+    if ((r = env_u32("WORLD_SIZE", &ew, &env_world)) || (!env_world && (r = env_u32("SLURM_NTASKS", &ew, &env_world))))
+        return r;
+    int explicit_rank = have_rank || have_world || by_set || c->balance || c->require_each;
+    if (explicit_rank || !c->have_ratio) {
+        if (!have_world && env_world) { c->world = ew; have_world = 1; }
+        if (!have_rank && env_rank) { c->rank = er; have_rank = 1; }
+    }
+    if (have_world || have_rank || explicit_rank) {
+        if (!have_world) return tb_usage("split", "rank options need --world-size (or WORLD_SIZE / SLURM_NTASKS)");
+        if (c->world == 0) return tb_usage("split", "world size must be at least 1");
+        if (c->rank >= c->world) return tb_usage("split", "rank %u is not below world size %u", c->rank, c->world);
+        c->rank_mode = 1;
+    } else {
+        c->world = 1;
+        c->rank = 0;
+    }
+    if (!c->have_ratio && !c->rank_mode && !c->sort && !c->shuffle)
+        return tb_usage("split", "nothing to do: give --ratio, or --world-size (or set WORLD_SIZE)");
+    if (c->outdir && c->filter) return tb_usage("split", "-o and --filter exclude each other");
+    if ((c->outdir || c->filter) && !c->have_ratio) return tb_usage("split", "-o and --filter route splits: they need --ratio");
+    if (c->rejects_path && !c->skip_invalid) return tb_usage("split", "--rejects goes with --skip-invalid");
+    if (c->epoch && !c->shuffle) return tb_usage("split", "--epoch goes with --shuffle");
+    if (c->balance && c->by_hash) return tb_usage("split", "--balance and --by hash exclude each other");
+    c->hold = c->sort || c->shuffle || c->balance;
+    tb_split_key(c->seed, TB_HASH_SPLIT, c->key_split);
+    tb_split_key(c->seed, TB_HASH_RANK, c->key_rank);
+    *files = p->pos;
+    *nfiles = p->npos;
+    return 0;
+}
+
+static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
+{
+    int r = 0;
+    /* open every input first: a missing one fails before anything is written */
+    int nsrc = nfiles ? nfiles : 1;
+    struct tb_src *srcs = calloc((size_t)nsrc, sizeof *srcs);
+    if (!srcs) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    int opened = 0;
+    for (int i = 0; i < nsrc; i++) {
+        r = tb_src_open_file(&srcs[i], nfiles ? files[i] : "-", e);
+        if (r) goto out;
+        opened++;
+    }
+    c->rank_counts = calloc(c->world, sizeof *c->rank_counts);
+    if (!c->rank_counts) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+    c->pending_mode = c->require_each && !c->hold;
+    if (c->outdir) {
+        r = tb_mkdirs(c->outdir, e);
+        if (r) goto out;
+        c->files = calloc((size_t)c->ratio.n, sizeof *c->files);
+        if (!c->files) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        for (int i = 0; i < c->ratio.n; i++) c->files[i].fd = -1;
+        for (int i = 0; i < c->ratio.n; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.jsonl", c->outdir, c->ratio.names[i]);
+            r = tb_afile_open(&c->files[i], path, NULL, e);
+            if (r) goto out;
+        }
+    }
+    if (c->rejects_path) {
+        r = tb_afile_open(&c->rejects, c->rejects_path, NULL, e);
+        if (r) goto out;
+        c->rejects_open = 1;
+    }
+    if (c->filter && (r = start_children(c, e))) goto out;
+    tb_progress_init(&c->prog, "split", c->progress_mode, "lines", NULL);
+    for (int i = 0; i < nsrc && !r; i++) {
+        struct tb_lines lr;
+        if (tb_lines_init(&lr, &srcs[i], c->max_line)) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
+        char *line;
+        size_t len;
+        int got;
+        while ((got = tb_lines_next(&lr, &line, &len, e)) == 1) {
+            r = process_line(c, line, len, lr.lineno, e);
+            if (r) break;
+            c->prog.items++;
+            c->prog.bytes = lr.bytes;
+            if ((c->prog.items & 1023) == 0) tb_progress_tick(&c->prog);
+        }
+        if (got < 0) r = e->code;
+        if (r && nfiles > 1) tb_err_wrap(e, "%s", srcs[i].name);
+        tb_lines_free(&lr);
+    }
+    if (!r && c->hold) r = run_hold(c, e);
+    if (!r && c->pending_mode) {
+        for (uint32_t k = 0; k < c->world; k++) {
+            if (!c->rank_counts[k]) {
+                r = tb_fail(e, TB_EDATA, "--require-each: rank %u of %u would get nothing (%llu items for %u ranks)", k,
+                            c->world, (unsigned long long)c->index, c->world);
+                break;
+            }
+        }
+    }
+    if (!r && c->filter) r = finish_children(c, e);
+    if (!r && c->outdir) {
+        for (int i = 0; i < c->ratio.n && !r; i++) r = tb_afile_commit(&c->files[i], e);
+    }
+    if (!r && c->rejects_open) { r = tb_afile_commit(&c->rejects, e); c->rejects_open = 0; }
+    if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
+    tb_progress_end(&c->prog);
+    if (!r && c->invalid) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");
+out:
+    if (r) {
+        if (c->nkids) kill_children(c);
+        if (c->files) for (int i = 0; i < c->ratio.n; i++) tb_afile_abort(&c->files[i]);
+        if (c->rejects_open) tb_afile_abort(&c->rejects);
+    }
+    for (int i = 0; i < opened; i++) tb_src_close(&srcs[i]);
+    free(srcs);
+    return r;
+}
+
+static void ctx_free(struct ctx *c)
+{
+    if (c->kids) for (int i = 0; i < c->ratio.n; i++) { free(c->kids[i].wbuf); free(c->kids[i].rbuf); if (c->kids[i].out_fd > 0) close(c->kids[i].out_fd); }
+    free(c->kids);
+    free(c->files);
+    free(c->scratch);
+    free(c->rank_counts);
+    free(c->pend);
+    free(c->arena);
+    free(c->items);
+    tb_json_free(&c->json);
+}
+
+static int cmd_split(int argc, char **argv)
+{
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    tb_json_init(&c.json);
+    struct tb_optparse p;
+    tb_opts_init(&p, &tb_cmd_split, argc, argv);
+    char **files = NULL;
+    int nfiles = 0;
+    int r = parse_args(&c, &p, &files, &nfiles);
+    if (r) {
+        tb_opts_free(&p);
+        return r < 0 ? 0 : r;
+    }
+    tb_err e = {0};
+    r = run(&c, files, nfiles, &e);
+    if (r) tb_report("split", &e);
+    tb_opts_free(&p);
+    ctx_free(&c);
+    return r;
+}

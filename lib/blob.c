@@ -1,0 +1,176 @@
+/* blob: whole-object operations, dispatched by location scheme. Local paths and file:// are served
+ * here; object stores go through the store layer. */
+#include "blob.h"
+#include "atomic.h"
+#include "uri.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
+{
+    int r = tb_uri_parse(uri, u, e);
+    if (r) return r;
+    if (u->scheme != TB_URI_FILE) {
+        r = tb_fail(e, TB_EUNAVAIL, "%s: %s:// locations are not supported by this build yet", uri, tb_scheme_name(u->scheme));
+        tb_uri_free(u);
+        return r;
+    }
+    return 0;
+}
+
+int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
+{
+    struct tb_uri u;
+    int r = local_path(uri, &u, e);
+    if (r) return r;
+    r = tb_read_file(u.path, data, len, e);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
+{
+    (void)content_type;
+    struct tb_uri u;
+    int r = local_path(uri, &u, e);
+    if (r) return r;
+    char *dir = strdup(u.path);
+    char *sl = dir ? strrchr(dir, '/') : NULL;
+    if (sl && sl != dir) { *sl = 0; r = tb_mkdirs(dir, e); }
+    free(dir);
+    if (!r) r = tb_atomic_write(u.path, data, len, e);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
+{
+    struct tb_uri u;
+    int r = local_path(uri, &u, e);
+    if (r) return r;
+    struct stat st;
+    *exists = 0;
+    *size = 0;
+    if (stat(u.path, &st) == 0 && S_ISREG(st.st_mode)) { *exists = 1; *size = (uint64_t)st.st_size; }
+    else if (errno != ENOENT && errno != ENOTDIR && errno != 0) r = tb_fail_errno(e, TB_EIO, "cannot stat %s", u.path);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_blob_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
+{
+    struct tb_uri u;
+    int r = local_path(uri, &u, e);
+    if (r) return r;
+    int fd = open(u.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { r = tb_fail_errno(e, 0, "cannot open %s", u.path); tb_uri_free(&u); return r; }
+    static const size_t bufsz = 1 << 20;
+    char *buf = malloc(bufsz);
+    if (!buf) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    while (!r) {
+        ssize_t n = read(fd, buf, bufsz);
+        if (n < 0) { if (errno == EINTR) continue; r = tb_fail_errno(e, TB_EIO, "read of %s failed", u.path); break; }
+        if (n == 0) break;
+        r = cb(arg, buf, (size_t)n);
+    }
+    free(buf);
+    close(fd);
+    tb_uri_free(&u);
+    return r;
+}
+
+void tb_listing_free(struct tb_listing *l)
+{
+    free(l->objs);
+    free(l->arena);
+    memset(l, 0, sizeof *l);
+}
+
+int tb_listing_add(struct tb_listing *l, const char *key, size_t klen, uint64_t size)
+{
+    if (l->arena_len + klen + 1 > l->arena_cap) {
+        size_t nc = l->arena_cap ? l->arena_cap * 2 : 1 << 16;
+        while (nc < l->arena_len + klen + 1) nc *= 2;
+        char *na = realloc(l->arena, nc);
+        if (!na) return -1;
+        l->arena = na;
+        l->arena_cap = nc;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        struct tb_obj *no = realloc(l->objs, nc * sizeof *no);
+        if (!no) return -1;
+        l->objs = no;
+        l->cap = nc;
+    }
+    memcpy(l->arena + l->arena_len, key, klen);
+    l->arena[l->arena_len + klen] = 0;
+    /* store the offset for now; tb_listing_finish turns it into a pointer */
+    l->objs[l->n].key = (const char *)(uintptr_t)l->arena_len;
+    l->objs[l->n].size = size;
+    l->n++;
+    l->arena_len += klen + 1;
+    return 0;
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct tb_obj *)a)->key, ((const struct tb_obj *)b)->key);
+}
+
+void tb_listing_finish(struct tb_listing *l)
+{
+    for (size_t i = 0; i < l->n; i++) l->objs[i].key = l->arena + (uintptr_t)l->objs[i].key;
+    if (l->n) qsort(l->objs, l->n, sizeof *l->objs, obj_cmp);
+}
+
+/* Walk a directory tree; symlinks are not followed (a listing must not leave the prefix). */
+static int walk(struct tb_listing *l, char *path, size_t base, size_t len, tb_err *e)
+{
+    DIR *d = opendir(path);
+    if (!d) return tb_fail_errno(e, 0, "cannot list %s", path);
+    struct dirent *de;
+    int r = 0;
+    while (!r && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        size_t nl = strlen(de->d_name);
+        if (len + 1 + nl >= 4096) { r = tb_fail(e, TB_EIO, "path too long under %s", path); break; }
+        path[len] = '/';
+        memcpy(path + len + 1, de->d_name, nl + 1);
+        struct stat st;
+        if (lstat(path, &st) != 0) { r = tb_fail_errno(e, TB_EIO, "cannot stat %s", path); break; }
+        if (S_ISDIR(st.st_mode)) r = walk(l, path, base, len + 1 + nl, e);
+        else if (S_ISREG(st.st_mode) && tb_listing_add(l, path + base, len + 1 + nl - base, (uint64_t)st.st_size))
+            r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+        path[len] = 0;
+    }
+    closedir(d);
+    return r;
+}
+
+int tb_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e)
+{
+    memset(out, 0, sizeof *out);
+    struct tb_uri u;
+    int r = local_path(prefix_uri, &u, e);
+    if (r) return r;
+    char path[4096];
+    size_t n = strlen(u.path);
+    while (n > 1 && u.path[n - 1] == '/') n--;
+    if (n >= sizeof path) { tb_uri_free(&u); return tb_fail(e, TB_EUSAGE, "path too long"); }
+    memcpy(path, u.path, n);
+    path[n] = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) r = tb_fail_errno(e, 0, "cannot list %s", path);
+    else if (!S_ISDIR(st.st_mode)) r = tb_fail(e, TB_EUSAGE, "%s is not a directory", path);
+    else r = walk(out, path, n + 1, n, e);
+    tb_uri_free(&u);
+    if (r) { tb_listing_free(out); return r; }
+    tb_listing_finish(out);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* discover: the pure logic of `trainbox discover`: shard groups (objects in one directory whose
+ * names differ only in one zero-padded number, same extension) and checkpoint detection. Keys are
+ * relative to the listed prefix. No I/O. */
+#ifndef TB_DISCOVER_H
+#define TB_DISCOVER_H
+#include "err.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct tb_obj { const char *key; uint64_t size; };
+
+struct tb_group {
+    char *head;        /* everything before the number: "data/train-" */
+    char *tail;        /* everything after it: ".tar" */
+    int width;         /* digits of the number */
+    uint64_t first, last;
+    size_t count;
+    uint64_t bytes, median;
+    uint64_t *missing; /* numbers absent in [first, last] (at most 10000 listed) */
+    size_t nmissing;
+};
+
+/* Groups of at least min_count objects whose median size is at least min_size, sorted by head. */
+int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64_t min_size,
+                   struct tb_group **out, size_t *nout, tb_err *e);
+void tb_groups_free(struct tb_group *g, size_t n);
+
+/* The training step a checkpoint name stands for: step-000123, step_123, global_step123,
+ * checkpoint-123, ckpt_7, epoch=2-step=1500.ckpt, iter_0005. Returns 1 and sets *step, or 0. */
+int tb_ckpt_step(const char *name, size_t len, uint64_t *step);
+
+struct tb_ckpt {
+    char *path;        /* relative path of the checkpoint: "step-100/" (a directory) or "x-step=5.ckpt" */
+    uint64_t step, bytes;
+    size_t objects;
+    int marked;
+};
+/* The newest complete checkpoint: with markers anywhere, only marked ones count; else every
+ * non-empty one. marker NULL means ".complete" or "COMPLETE". Returns 0, or TB_ENOINPUT when none. */
+int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker, struct tb_ckpt *out, tb_err *e);
+#endif

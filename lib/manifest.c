@@ -1,0 +1,313 @@
+/* manifest: records -> manifest documents, parsing, merging (see manifest.h). */
+#include "manifest.h"
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void tb_manifest_init(struct tb_manifest *m) { memset(m, 0, sizeof *m); }
+
+void tb_manifest_free(struct tb_manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++) cJSON_Delete(m->shards[i].json);
+    free(m->shards);
+    free(m->name);
+    free(m->created);
+    memset(m, 0, sizeof *m);
+}
+
+static const char *str_field(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A JSON number that is a non-negative integer below 2^53 (cJSON keeps doubles). */
+static int u64_field(cJSON *o, const char *k, uint64_t *out, int required, tb_err *e)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v) {
+        if (required) return tb_fail(e, TB_EDATA, "record lacks \"%s\"", k);
+        *out = 0;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
+        v->valuedouble != (double)(uint64_t)v->valuedouble)
+        return tb_fail(e, TB_EDATA, "\"%s\" is not a non-negative integer", k);
+    *out = (uint64_t)v->valuedouble;
+    return 0;
+}
+
+static int hex_ok(const char *s, size_t n)
+{
+    if (!s) return 1;
+    if (strlen(s) != n) return 0;
+    for (size_t i = 0; i < n; i++) if (!isxdigit((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+static const char *base_name(const char *s)
+{
+    const char *b = strrchr(s, '/');
+    return b ? b + 1 : s;
+}
+
+int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err *e)
+{
+    struct tb_shard_rec r;
+    memset(&r, 0, sizeof r);
+    int rc = 0;
+    if (!cJSON_IsObject(rec)) { rc = tb_fail(e, TB_EDATA, "record is not a JSON object"); goto bad; }
+    r.json = rec;
+    r.uri = str_field(rec, "uri");
+    r.path = str_field(rec, "path");
+    r.sha256 = str_field(rec, "sha256");
+    r.md5 = str_field(rec, "md5");
+    r.split = str_field(rec, "split");
+    if (need_uri && !r.uri) { rc = tb_fail(e, TB_EDATA, "record has no \"uri\" (upload the shards first: a manifest in a store must name stored objects)"); goto bad; }
+    if (!r.uri && !r.path) { rc = tb_fail(e, TB_EDATA, "record has neither \"uri\" nor \"path\""); goto bad; }
+    r.name = base_name(r.uri ? r.uri : r.path);
+    if (!*r.name) { rc = tb_fail(e, TB_EDATA, "record names a directory, not a shard: %s", r.uri ? r.uri : r.path); goto bad; }
+    if ((rc = u64_field(rec, "bytes", &r.bytes, 1, e))) goto bad;
+    if ((rc = u64_field(rec, "samples", &r.samples, 0, e))) goto bad;
+    if (!hex_ok(r.sha256, 64)) { rc = tb_fail(e, TB_EDATA, "\"sha256\" of %s is not 64 hex digits", r.name); goto bad; }
+    if (!hex_ok(r.md5, 32)) { rc = tb_fail(e, TB_EDATA, "\"md5\" of %s is not 32 hex digits", r.name); goto bad; }
+    for (size_t i = 0; i < m->n; i++) {
+        struct tb_shard_rec *o = &m->shards[i];
+        if (strcmp(o->name, r.name) != 0) continue;
+        int same = o->bytes == r.bytes && (!o->sha256 || !r.sha256 || strcmp(o->sha256, r.sha256) == 0);
+        const char *wa = o->uri ? o->uri : o->path, *wb = r.uri ? r.uri : r.path;
+        if (!same) {
+            rc = tb_fail(e, TB_EDATA, "shard %s appears twice with different %s (%s, %s)", r.name,
+                         o->bytes != r.bytes ? "sizes" : "sha256", wa, wb);
+            goto bad;
+        }
+        if (strcmp(wa, wb) != 0) {
+            rc = tb_fail(e, TB_EDATA, "duplicate shard name %s (%s and %s): shard names must be unique in a dataset", r.name, wa, wb);
+            goto bad;
+        }
+        cJSON_Delete(rec); /* the same shard again, e.g. re-emitted after a resume */
+        return 0;
+    }
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        struct tb_shard_rec *ns = realloc(m->shards, nc * sizeof *ns);
+        if (!ns) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto bad; }
+        m->shards = ns;
+        m->cap = nc;
+    }
+    m->shards[m->n++] = r;
+    return 0;
+bad:
+    cJSON_Delete(rec);
+    return rc;
+}
+
+int tb_manifest_add_line(struct tb_manifest *m, const char *line, size_t len, int need_uri, tb_err *e)
+{
+    const char *end = NULL;
+    cJSON *rec = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (!rec) return tb_fail(e, TB_EDATA, "record is not valid JSON");
+    return tb_manifest_add_json(m, rec, need_uri, e);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct tb_shard_rec *)a)->name, ((const struct tb_shard_rec *)b)->name);
+}
+
+void tb_manifest_sort(struct tb_manifest *m)
+{
+    if (m->n) qsort(m->shards, m->n, sizeof *m->shards, by_name);
+}
+
+struct tb_totals tb_manifest_totals(const struct tb_manifest *m)
+{
+    struct tb_totals t = {m->n, 0, 0};
+    for (size_t i = 0; i < m->n; i++) { t.samples += m->shards[i].samples; t.bytes += m->shards[i].bytes; }
+    return t;
+}
+
+int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_err *e)
+{
+    tb_manifest_init(m);
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    if (!doc) return tb_fail(e, TB_EDATA, "manifest is not valid JSON");
+    int rc = 0;
+    const char *fmt = str_field(doc, "format");
+    cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+    cJSON *shards = cJSON_GetObjectItemCaseSensitive(doc, "shards");
+    if (!cJSON_IsObject(doc)) rc = tb_fail(e, TB_EDATA, "manifest is not a JSON object");
+    else if (!fmt || strcmp(fmt, "trainbox.manifest") != 0)
+        rc = tb_fail(e, TB_EDATA, "not a trainbox manifest (\"format\" is %s%s%s)", fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+    else if (!cJSON_IsNumber(ver)) rc = tb_fail(e, TB_EDATA, "manifest lacks \"version\"");
+    else if (ver->valuedouble != 1) rc = tb_fail(e, TB_EDATA, "unsupported manifest version %g (this trainbox reads version 1)", ver->valuedouble);
+    else if (!cJSON_IsArray(shards)) rc = tb_fail(e, TB_EDATA, "manifest lacks a \"shards\" array");
+    if (rc) { cJSON_Delete(doc); return rc; }
+    const char *name = str_field(doc, "name"), *created = str_field(doc, "created");
+    if (name) m->name = strdup(name);
+    if (created) m->created = strdup(created);
+    int i = 0;
+    cJSON *s;
+    while ((s = cJSON_DetachItemFromArray(shards, 0))) {
+        rc = tb_manifest_add_json(m, s, 0, e);
+        if (rc) { tb_err_wrap(e, "shard %d", i); break; }
+        i++;
+    }
+    if (!rc) {
+        /* totals, when present, must agree with the shards */
+        cJSON *tot = cJSON_GetObjectItemCaseSensitive(doc, "totals");
+        struct tb_totals t = tb_manifest_totals(m);
+        uint64_t v;
+        if (tot && (u64_field(tot, "shards", &v, 1, NULL) || v != t.shards || u64_field(tot, "bytes", &v, 1, NULL) || v != t.bytes))
+            rc = tb_fail(e, TB_EDATA, "manifest totals disagree with its shards");
+    }
+    cJSON_Delete(doc);
+    if (rc) tb_manifest_free(m);
+    return rc;
+}
+
+int tb_manifest_merge(struct tb_manifest *dst, const struct tb_manifest *src, tb_err *e)
+{
+    if (!dst->name && src->name) dst->name = strdup(src->name);
+    for (size_t i = 0; i < src->n; i++) {
+        cJSON *copy = cJSON_Duplicate(src->shards[i].json, 1);
+        if (!copy) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        int rc = tb_manifest_add_json(dst, copy, 0, e);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+void tb_rfc3339_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *print_doc(cJSON *doc)
+{
+    char *s = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    char *r = realloc(s, n + 2);
+    if (!r) { free(s); return NULL; }
+    r[n] = '\n';
+    r[n + 1] = 0;
+    return r;
+}
+
+char *tb_manifest_json(const struct tb_manifest *m, const char *created)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "format", "trainbox.manifest");
+    cJSON_AddNumberToObject(doc, "version", 1);
+    if (m->name) cJSON_AddStringToObject(doc, "name", m->name);
+    cJSON_AddStringToObject(doc, "created", created);
+    cJSON *arr = cJSON_AddArrayToObject(doc, "shards");
+    for (size_t i = 0; i < m->n; i++) cJSON_AddItemToArray(arr, cJSON_Duplicate(m->shards[i].json, 1));
+    struct tb_totals t = tb_manifest_totals(m);
+    cJSON *tot = cJSON_AddObjectToObject(doc, "totals");
+    cJSON_AddNumberToObject(tot, "shards", (double)t.shards);
+    cJSON_AddNumberToObject(tot, "samples", (double)t.samples);
+    cJSON_AddNumberToObject(tot, "bytes", (double)t.bytes);
+    return print_doc(doc);
+}
+
+static const char *where(const struct tb_shard_rec *r) { return r->uri ? r->uri : r->path; }
+
+char *tb_manifest_wids(const struct tb_manifest *m, const char *index_uri)
+{
+    /* the index's directory, including the trailing slash */
+    size_t dirlen = 0;
+    if (index_uri) {
+        const char *sl = strrchr(index_uri, '/');
+        if (sl) dirlen = (size_t)(sl - index_uri) + 1;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(doc, "wids_version", 1);
+    cJSON_AddStringToObject(doc, "__kind__", "wids-shard-index-v1");
+    cJSON_AddStringToObject(doc, "name", m->name ? m->name : "dataset");
+    cJSON *arr = cJSON_AddArrayToObject(doc, "shardlist");
+    for (size_t i = 0; i < m->n; i++) {
+        const struct tb_shard_rec *r = &m->shards[i];
+        const char *url = where(r);
+        if (dirlen && strncmp(url, index_uri, dirlen) == 0) url += dirlen;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "url", url);
+        cJSON_AddNumberToObject(o, "nsamples", (double)r->samples);
+        cJSON_AddNumberToObject(o, "filesize", (double)r->bytes);
+        if (r->md5) cJSON_AddStringToObject(o, "md5sum", r->md5);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return print_doc(doc);
+}
+
+/* Split a name into prefix, the last run of digits, and suffix. Returns 0 when there are no digits
+ * in the last path component. */
+static int number_parts(const char *s, size_t *pre, size_t *digits, uint64_t *num)
+{
+    const char *base = base_name(s);
+    const char *end = s + strlen(s), *p = end;
+    while (p > base && !isdigit((unsigned char)p[-1])) p--;
+    if (p == base) return 0;
+    const char *q = p;
+    while (q > base && isdigit((unsigned char)q[-1])) q--;
+    if (p - q > 18) return 0;
+    *pre = (size_t)(q - s);
+    *digits = (size_t)(p - q);
+    uint64_t v = 0;
+    for (const char *c = q; c < p; c++) v = v * 10 + (uint64_t)(*c - '0');
+    *num = v;
+    return 1;
+}
+
+char *tb_brace_range(const char *const *names, size_t n)
+{
+    if (n < 2) return NULL;
+    size_t pre0, d0;
+    uint64_t first;
+    if (!number_parts(names[0], &pre0, &d0, &first)) return NULL;
+    const char *suf0 = names[0] + pre0 + d0;
+    for (size_t i = 1; i < n; i++) {
+        size_t pre, d;
+        uint64_t v;
+        if (!number_parts(names[i], &pre, &d, &v) || pre != pre0 || d != d0 || v != first + i ||
+            strncmp(names[i], names[0], pre) != 0 || strcmp(names[i] + pre + d, suf0) != 0)
+            return NULL;
+    }
+    char *out = NULL;
+    if (asprintf(&out, "%.*s{%0*" PRIu64 "..%0*" PRIu64 "}%s", (int)pre0, names[0], (int)d0, first, (int)d0, first + n - 1, suf0) < 0)
+        return NULL;
+    return out;
+}
+
+char *tb_manifest_shardlist(const struct tb_manifest *m)
+{
+    const char **names = malloc(sizeof *names * (m->n ? m->n : 1));
+    if (!names) return NULL;
+    size_t total = 2;
+    for (size_t i = 0; i < m->n; i++) { names[i] = where(&m->shards[i]); total += strlen(names[i]) + 1; }
+    char *br = tb_brace_range(names, m->n);
+    char *out;
+    if (br) {
+        size_t n = strlen(br);
+        out = realloc(br, n + 2);
+        if (out) { out[n] = '\n'; out[n + 1] = 0; }
+        else free(br);
+    } else {
+        out = malloc(total);
+        if (out) {
+            size_t o = 0;
+            for (size_t i = 0; i < m->n; i++) o += (size_t)sprintf(out + o, "%s\n", names[i]);
+            out[o] = 0;
+        }
+    }
+    free(names);
+    return out;
+}

@@ -1,0 +1,63 @@
+/* manifest: the dataset index of DESIGN.md: records in, a manifest out (trainbox, wids or shardlist
+ * form); parsing, validation, merging and totals. Pure: no I/O (the command reads and writes).
+ * A shard's name is its file name (the last path component of its uri, else of its path): names are
+ * unique within a dataset, which is what lets `upload` put shards of several splits under one prefix. */
+#ifndef TB_MANIFEST_H
+#define TB_MANIFEST_H
+#include "err.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tb_shard_rec {
+    const char *name;     /* points into json's "uri" or "path" string */
+    const char *uri;      /* may be NULL */
+    const char *path;     /* may be NULL */
+    const char *sha256;   /* may be NULL */
+    const char *md5;      /* may be NULL */
+    const char *split;    /* may be NULL */
+    uint64_t bytes;
+    uint64_t samples;     /* 0 when absent */
+    cJSON *json;          /* the record as given (owned) */
+};
+
+struct tb_manifest {
+    char *name;           /* dataset name or NULL */
+    char *created;        /* RFC 3339, set when written */
+    struct tb_shard_rec *shards;
+    size_t n, cap;
+};
+
+void tb_manifest_init(struct tb_manifest *m);
+void tb_manifest_free(struct tb_manifest *m);
+/* Add one record line (as `shard` and `upload` print them). need_uri: refuse records without "uri"
+ * (writing to a store, where a path on this machine means nothing to a reader). TB_EDATA on a bad
+ * record, a duplicate name with the same checksum is dropped silently (re-emitted after a resume),
+ * a duplicate name with a different sha256 or size is an error. */
+int tb_manifest_add_line(struct tb_manifest *m, const char *line, size_t len, int need_uri, tb_err *e);
+/* Add a parsed record (takes ownership of rec). Same rules. */
+int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err *e);
+/* Sort shards by name. */
+void tb_manifest_sort(struct tb_manifest *m);
+/* Parse a manifest document (format trainbox.manifest, version 1). TB_EDATA with the reason. */
+int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_err *e);
+/* Merge src into dst (conflicting shards are errors). */
+int tb_manifest_merge(struct tb_manifest *dst, const struct tb_manifest *src, tb_err *e);
+
+struct tb_totals { uint64_t shards, samples, bytes; };
+struct tb_totals tb_manifest_totals(const struct tb_manifest *m);
+
+/* Documents (malloc'd, newline-terminated). created: RFC 3339 time to stamp. */
+char *tb_manifest_json(const struct tb_manifest *m, const char *created);
+/* wids index: urls relative to the index's own location (index_uri's directory) when they share it. */
+char *tb_manifest_wids(const struct tb_manifest *m, const char *index_uri);
+/* shardlist: "prefix-{000000..000127}.tar" when names are consecutive in one directory, else one url
+ * per line. */
+char *tb_manifest_shardlist(const struct tb_manifest *m);
+
+/* The number-range brace form for a sorted list of names, or NULL when they are not one run of
+ * consecutive zero-padded numbers with one prefix and suffix. */
+char *tb_brace_range(const char *const *names, size_t n);
+/* Current time as RFC 3339 UTC ("2026-11-22T10:00:00Z"). */
+void tb_rfc3339_now(char out[32]);
+#endif

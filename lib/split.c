@@ -1,0 +1,127 @@
+/* split: ratio parsing, keyed assignment, balancing and shuffling (see split.h for the rules). */
+#include "split.h"
+#include "hash.h"
+#include <stdlib.h>
+#include <string.h>
+
+int tb_ratio_parse(const char *spec, struct tb_ratio *r, tb_err *e)
+{
+    memset(r, 0, sizeof *r);
+    const char *s = spec;
+    if (!s || !*s) return tb_fail(e, TB_EUSAGE, "empty --ratio (want e.g. train=98,val=1,test=1)");
+    while (*s) {
+        size_t n = strcspn(s, "=,");
+        if (s[n] != '=') return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': '%.*s' has no '=WEIGHT'", spec, (int)n, s);
+        if (n == 0 || n >= TB_RATIO_NAME) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': split names are 1 to %d characters", spec, TB_RATIO_NAME - 1);
+        for (size_t i = 0; i < n; i++) {
+            char c = s[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+                return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': split name '%.*s' may hold only letters, digits, '_', '-', '.'", spec, (int)n, s);
+        }
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': '%.*s' is not a split name", spec, (int)n, s);
+        if (r->n == TB_RATIO_MAX) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': at most %d splits", spec, TB_RATIO_MAX);
+        for (int k = 0; k < r->n; k++)
+            if (strlen(r->names[k]) == n && memcmp(r->names[k], s, n) == 0)
+                return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': split '%.*s' named twice", spec, (int)n, s);
+        memcpy(r->names[r->n], s, n);
+        r->names[r->n][n] = 0;
+        s += n + 1;
+        /* decimal weight, exactly, in millionths */
+        uint64_t whole = 0, frac = 0;
+        int digits = 0, fdigits = 0;
+        while (*s >= '0' && *s <= '9') {
+            if (whole > 1000000000ull) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': weight too large", spec);
+            whole = whole * 10 + (uint64_t)(*s++ - '0');
+            digits++;
+        }
+        if (*s == '.') {
+            s++;
+            while (*s >= '0' && *s <= '9') {
+                if (fdigits == 6) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': at most 6 decimals in a weight", spec);
+                frac = frac * 10 + (uint64_t)(*s++ - '0');
+                fdigits++;
+            }
+        }
+        if (digits + fdigits == 0 || (*s && *s != ','))
+            return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': weight of '%s' is not a non-negative number", spec, r->names[r->n]);
+        for (int k = fdigits; k < 6; k++) frac *= 10;
+        r->w[r->n] = whole * 1000000ull + frac;
+        r->total += r->w[r->n];
+        r->n++;
+        if (*s == ',') {
+            s++;
+            if (!*s) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': trailing comma", spec);
+        }
+    }
+    if (r->total == 0) return tb_fail(e, TB_EUSAGE, "bad --ratio '%s': weights sum to 0", spec);
+    return 0;
+}
+
+int tb_ratio_pick(const struct tb_ratio *r, uint64_t h)
+{
+    uint64_t x = (uint64_t)(((unsigned __int128)h * r->total) >> 64);
+    uint64_t cum = 0;
+    for (int i = 0; i < r->n; i++) {
+        cum += r->w[i];
+        if (x < cum) return i;
+    }
+    return r->n - 1; /* unreachable: x < total */
+}
+
+void tb_split_key(uint64_t seed, enum tb_hash_purpose purpose, uint8_t out[16])
+{
+    /* purpose constants are ASCII "split" and "rank" read little-endian, so the two keys differ */
+    tb_seed_key(seed ^ (purpose == TB_HASH_SPLIT ? 0x74696c7073ull : 0x6b6e6172ull), out);
+}
+
+uint64_t tb_split_hash(uint64_t seed, enum tb_hash_purpose purpose, const void *key, size_t n)
+{
+    uint8_t k[16];
+    tb_split_key(seed, purpose, k);
+    return tb_siphash24(k, key, n);
+}
+
+struct bal_item { uint64_t bytes; size_t idx; };
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const struct bal_item *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
+{
+    struct bal_item *it = malloc(sizeof *it * (n ? n : 1));
+    uint64_t *load = calloc(world, sizeof *load);
+    if (!it || !load) { free(it); free(load); return -1; }
+    for (size_t i = 0; i < n; i++) { it[i].bytes = bytes[i]; it[i].idx = i; }
+    qsort(it, n, sizeof *it, by_size_desc);
+    /* world is small (ranks): a linear scan for the lightest rank is fine and keeps ties explicit */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t best = 0;
+        for (uint32_t r = 1; r < world; r++) if (load[r] < load[best]) best = r;
+        out[it[i].idx] = best;
+        load[best] += it[i].bytes;
+    }
+    free(it);
+    free(load);
+    return 0;
+}
+
+void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
+{
+    uint8_t k[16], msg[16];
+    tb_seed_key(seed, k);
+    memcpy(msg, "shuffle\0", 8);
+    for (int i = 0; i < 8; i++) msg[8 + i] = (uint8_t)(epoch >> (8 * i));
+    struct tb_rng rng;
+    tb_rng_seed(&rng, tb_siphash24(k, msg, sizeof msg));
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)tb_rng_below(&rng, i);
+        uint32_t t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+}

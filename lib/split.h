@@ -1,0 +1,44 @@
+/* split: the pure logic of `trainbox split`: ratio specs, keyed assignment of items to splits and
+ * ranks, byte balancing and the per-epoch shuffle. Everything here is a deterministic function of its
+ * inputs, identical on every machine:
+ * - hashes are SipHash-2-4 of the key bytes under a 128-bit key derived from --seed, with a different
+ *   derivation per purpose so the split a key lands in is independent of its rank;
+ * - a 64-bit hash h maps to [0, n) as the high word of h * n (no modulo bias worth speaking of);
+ * - the shuffle is Fisher-Yates driven by xoshiro256** seeded from SipHash(seed, "shuffle", epoch). */
+#ifndef TB_SPLIT_H
+#define TB_SPLIT_H
+#include "err.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define TB_RATIO_MAX 64
+#define TB_RATIO_NAME 64
+
+struct tb_ratio {
+    int n;
+    char names[TB_RATIO_MAX][TB_RATIO_NAME];
+    uint64_t w[TB_RATIO_MAX];   /* weights in millionths (so 0.5 and 98 both work exactly) */
+    uint64_t total;
+};
+
+enum tb_hash_purpose { TB_HASH_SPLIT = 0, TB_HASH_RANK = 1 };
+
+/* "train=98,val=1,test=1": names [A-Za-z0-9_.-]+ (unique), non-negative decimal weights with up to
+ * 6 fractional digits, summing to more than 0. Errors are TB_EUSAGE. */
+int tb_ratio_parse(const char *spec, struct tb_ratio *r, tb_err *e);
+/* The split index for a hash. */
+int tb_ratio_pick(const struct tb_ratio *r, uint64_t h);
+uint64_t tb_split_hash(uint64_t seed, enum tb_hash_purpose purpose, const void *key, size_t n);
+/* The SipHash key tb_split_hash uses, to derive once and hash many lines with tb_siphash24. */
+void tb_split_key(uint64_t seed, enum tb_hash_purpose purpose, uint8_t out[16]);
+static inline uint32_t tb_hash_below(uint64_t h, uint32_t n)
+{
+    return (uint32_t)(((unsigned __int128)h * n) >> 64);
+}
+/* Greedy longest-first assignment of items with sizes to ranks: items in descending size (ties by
+ * index) each go to the rank with the fewest bytes so far (ties: the lowest rank). out[i] = rank.
+ * Returns 0, or -1 when out of memory. */
+int tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out);
+/* In-place deterministic shuffle of idx[0..n). */
+void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch);
+#endif

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# trainbox discover: shard groups, objects, latest checkpoint (directory backend; stores in store suites).
+load helper
+
+# make_tree DIR: 2,500 objects: two shard groups (train with a gap, val), noise, and checkpoints.
+make_tree() {
+  local d=$1
+  mkdir -p "$d/data/train" "$d/data/val" "$d/logs" "$d/ckpt"
+  python3 - "$d" <<'PY'
+import os, sys
+d = sys.argv[1]
+for i in range(2010):
+    if i == 1234: continue                                   # the gap
+    open(f"{d}/data/train/train-{i:06d}.tar", "wb").write(b"x" * 2048)
+for i in range(480):
+    open(f"{d}/data/val/val-{i:04d}.tar", "wb").write(b"y" * 1500)
+for i in range(12):
+    open(f"{d}/logs/run-{i:03d}.log", "wb").write(b"small")   # a group too small to count
+open(f"{d}/data/README.md", "w").write("hello")
+for s in (9, 10, 100, 99):
+    os.makedirs(f"{d}/ckpt/step-{s}", exist_ok=True)
+    open(f"{d}/ckpt/step-{s}/model.pt", "wb").write(b"w" * s)
+open(f"{d}/ckpt/step-99/.complete", "w").close()
+PY
+}
+
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
+@test "finds the two shard groups, their counts, bytes and the gap; noise is left out" {
+  make_tree t
+  [ "$(find t -type f | wc -l)" -ge 2500 ]
+  run trainbox discover t
+  assert_success
+  assert_equal "${#lines[@]}" 2
+  jq -e '.group == "t/data/train/train-{000000..002009}.tar" and .count == 2009 and .missing == [1234]
+         and .bytes == 2009 * 2048 and .prefix == "t/data/train/" and .pattern == "train-%06d.tar" and .first == 0 and .last == 2009' <<<"${lines[0]}"
+  jq -e '.group == "t/data/val/val-{0000..0479}.tar" and .count == 480 and .missing == []' <<<"${lines[1]}"
+  run trainbox discover --min-count 3 --min-size 1 t
+  assert_equal "${#lines[@]}" 3     # now the logs count too
+  run trainbox discover -H t
+  assert_line --index 1 --regexp '^t/data/train/train-\{000000..002009\}.tar +2009 +4114432 1234$'
+}
+
+@test "--objects lists every object; --depth limits it" {
+  make_tree t
+  run bash -c "trainbox discover --objects t | wc -l"
+  assert_output "$(find t -type f | wc -l)"
+  run bash -c "trainbox discover --objects --depth 0 t/data | jq -r .uri"
+  assert_output "t/data/README.md"
+  run bash -c "trainbox discover --objects file://$PWD/t/data | head -1 | jq -r .uri"
+  assert_output "file://$PWD/t/data/README.md"
+}
+
+@test "latest checkpoint: marked step-99 beats unmarked step-100; without markers the highest number wins" {
+  make_tree t
+  run trainbox discover --latest-checkpoint t/ckpt
+  assert_success
+  jq -e '.uri == "t/ckpt/step-99/" and .step == 99 and .bytes == 99 and .objects == 2' <<<"$output"
+  rm t/ckpt/step-99/.complete
+  run trainbox discover --latest-checkpoint t/ckpt
+  jq -e '.step == 100' <<<"$output"
+  touch t/ckpt/step-10/DONE
+  run trainbox discover --latest-checkpoint --marker DONE t/ckpt
+  jq -e '.step == 10' <<<"$output"
+}
+
+@test "no checkpoint exits 66, so '|| echo fresh start' reads naturally" {
+  mkdir -p empty/x
+  run bash -c "trainbox discover --latest-checkpoint empty || echo fresh start"
+  assert_output --partial "fresh start"
+  run --separate-stderr trainbox discover --latest-checkpoint empty
+  assert_failure 66
+  [[ "$stderr" == *"no checkpoint"* ]]
+  run --separate-stderr trainbox discover nowhere
+  assert_failure 66
+}
+
+@test "usage errors exit 64" {
+  run trainbox discover
+  assert_failure 64
+  run trainbox discover --objects --latest-checkpoint x
+  assert_failure 64
+  run trainbox discover --marker M x
+  assert_failure 64
+  run trainbox discover --min-size lots x
+  assert_failure 64
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# trainbox manifest: build, merge, verify, show, wids/shardlist, bad manifests.
+load helper
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  mkdir -p out
+  for i in 0 1 2 3 4 5; do head -c $((1000 + i * 10)) /dev/urandom > "out/train-00000$i.tar"; done
+  for f in out/*.tar; do
+    printf '{"path":"%s","bytes":%s,"sha256":"%s","md5":"%s","samples":%d,"split":"train","first_key":"a","last_key":"b"}\n' \
+      "$f" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)" "$(md5sum "$f" | cut -c1-32)" 10
+  done > records.jsonl
+}
+
+@test "builds a manifest in name order with totals, atomically, from shuffled records" {
+  shuf records.jsonl > shuffled.jsonl
+  run trainbox manifest --name ds -o m.json shuffled.jsonl
+  assert_success
+  assert_output ''
+  run jq -r '.format, .version, .name, (.shards | map(.path) | join(",")), .totals.shards, .totals.samples, .totals.bytes' m.json
+  assert_line --index 0 trainbox.manifest
+  assert_line --index 1 1
+  assert_line --index 2 ds
+  assert_line --index 3 "$(ls out/*.tar | paste -sd,)"
+  assert_line --index 4 6
+  assert_line --index 5 60
+  assert_line --index 6 "$(cat out/*.tar | wc -c)"
+  jq -e '.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")' m.json
+  [ "$(ls | grep -c tmp)" -eq 0 ]
+  # stdin works too, and records re-emitted after a resume count once
+  run bash -c "cat records.jsonl records.jsonl | trainbox manifest | jq .totals.shards"
+  assert_output 6
+}
+
+@test "refuses duplicate names, conflicting sha256, and records without uri for a store" {
+  mkdir other; cp out/train-000000.tar other/
+  { cat records.jsonl; sed -n 1p records.jsonl | sed 's#out/#other/#'; } > dup.jsonl
+  run --separate-stderr trainbox manifest dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"duplicate shard name train-000000.tar"* ]]
+  { cat records.jsonl; sed -n 2p records.jsonl | sed 's/"sha256":"[0-9a-f]*"/"sha256":"'"$(printf 'f%.0s' {1..64})"'"/'; } > conflict.jsonl
+  run --separate-stderr trainbox manifest conflict.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"appears twice with different sha256"* ]]
+  run --separate-stderr trainbox manifest -o s3://bucket/ds/manifest.json records.jsonl
+  assert_failure 65
+  [[ "$stderr" == *'line 1: record has no "uri"'* ]]
+  run --separate-stderr trainbox manifest -o m.json < /dev/null
+  assert_failure 65
+  [[ "$stderr" == *"no shard records"* ]]
+  [ ! -e m.json ]
+}
+
+@test "verify finds a deleted and a truncated shard; --deep finds a corrupted one" {
+  trainbox manifest -o m.json records.jsonl
+  run trainbox manifest verify --deep m.json
+  assert_success
+  assert_output ''
+  rm out/train-000002.tar
+  truncate -s 100 out/train-000004.tar
+  printf 'X' | dd of=out/train-000001.tar bs=1 seek=10 conv=notrunc 2>/dev/null
+  run --separate-stderr trainbox manifest verify m.json
+  assert_failure 1
+  assert_equal "${#lines[@]}" 2
+  assert_equal "$(jq -r .problem <<<"${lines[0]}") $(jq -r .shard <<<"${lines[0]}")" "missing train-000002.tar"
+  assert_equal "$(jq -r '.problem, .bytes' <<<"${lines[1]}" | paste -sd' ')" "size 100"
+  [[ "$stderr" == *"2 of 6 shards have problems"* ]]
+  run --separate-stderr trainbox manifest verify --deep --jobs 3 m.json
+  assert_failure 1
+  assert_equal "${#lines[@]}" 3
+  assert_equal "$(jq -r .problem <<<"${lines[0]}")" checksum
+  run trainbox manifest verify -H m.json
+  assert_failure 1
+  assert_line --index 0 --regexp '^missing +out/train-000002.tar$'
+}
+
+@test "merge of 4 rank manifests recomputes totals; conflicts are errors" {
+  for r in 0 1 2 3; do trainbox split --world-size 4 --rank $r records.jsonl | trainbox manifest -o rank$r.json; done
+  run trainbox manifest merge --name all -o all.json rank0.json rank1.json rank2.json rank3.json
+  assert_success
+  jq -e '.totals.shards == 6 and .totals.samples == 60 and .name == "all"' all.json
+  diff <(jq -c '.shards' all.json) <(trainbox manifest records.jsonl | jq -c .shards)
+  jq -c '.shards[0].bytes -= 1 | .totals.bytes -= 1' rank0.json > bad0.json
+  run --separate-stderr trainbox manifest merge bad0.json rank0.json
+  assert_failure 65
+  [[ "$stderr" == *"merging rank0.json"*"different sizes"* ]]
+  run --separate-stderr trainbox manifest merge nope.json
+  assert_failure 66
+}
+
+@test "bad manifests exit 65 with the reason" {
+  echo 'not json' > a.json
+  echo '{"format":"trainbox.manifest","version":2,"shards":[]}' > b.json
+  echo '{"format":"trainbox.manifest","version":1,"shards":[{"path":"x.tar"}]}' > c.json
+  echo '{"format":"other","version":1,"shards":[]}' > d.json
+  echo '{"format":"trainbox.manifest","version":1}' > e.json
+  for f in a b c d e; do
+    run --separate-stderr trainbox manifest show $f.json
+    assert_failure 65
+  done
+  run --separate-stderr trainbox manifest verify a.json; [[ "$stderr" == *"a.json: manifest is not valid JSON"* ]]
+  run --separate-stderr trainbox manifest show b.json; [[ "$stderr" == *"unsupported manifest version 2"* ]]
+  run --separate-stderr trainbox manifest show c.json; [[ "$stderr" == *'shard 0: record lacks "bytes"'* ]]
+  run --separate-stderr trainbox manifest show d.json; [[ "$stderr" == *"not a trainbox manifest"* ]]
+  run --separate-stderr trainbox manifest show e.json; [[ "$stderr" == *'lacks a "shards" array'* ]]
+}
+
+@test "show summarizes as JSON and as a table" {
+  sed -n 1,2p records.jsonl | sed 's/"split":"train"/"split":"val"/' > val.jsonl
+  sed -n 3,6p records.jsonl > train.jsonl
+  cat val.jsonl train.jsonl | trainbox manifest -o m.json
+  run trainbox manifest show m.json
+  assert_success
+  jq -e '.shards == 6 and .splits.val.shards == 2 and .splits.train.samples == 40 and .first == "out/train-000000.tar" and .last == "out/train-000005.tar"' <<<"$output"
+  run trainbox manifest show -H m.json
+  assert_success
+  assert_line --regexp '^shards +6$'
+  assert_line --regexp '^val +2 +20 +[0-9]+$'
+}
+
+@test "wids index and shardlist parse and expand in Python as the readers do" {
+  sed 's#"path":"out/#"uri":"s3://bkt/ds/#' records.jsonl > up.jsonl
+  trainbox manifest --format wids --name ds -o s3idx.json up.jsonl 2>/dev/null || trainbox manifest --format wids --name ds up.jsonl > s3idx.json
+  trainbox manifest --format wids --name ds -o out/index.json records.jsonl
+  trainbox manifest --format shardlist up.jsonl > list.txt
+  run python3 - <<'PY'
+import json, re, itertools
+idx = json.load(open("out/index.json"))
+assert idx["wids_version"] == 1 and idx["__kind__"] == "wids-shard-index-v1" and idx["name"] == "ds"
+urls = [s["url"] for s in idx["shardlist"]]
+assert urls == ["train-%06d.tar" % i for i in range(6)], urls      # relative to the index's directory
+assert all(s["nsamples"] == 10 and s["filesize"] > 0 and len(s["md5sum"]) == 32 for s in idx["shardlist"])
+# the braceexpand rule: {lo..hi} with the width of lo
+def braceexpand(p):
+    m = re.search(r"\{(\d+)\.\.(\d+)\}", p)
+    if not m: return [p]
+    lo, hi = m.group(1), m.group(2)
+    return [p[:m.start()] + str(i).zfill(len(lo)) + p[m.end():] for i in range(int(lo), int(hi) + 1)]
+line = open("list.txt").read().strip()
+assert braceexpand(line) == ["s3://bkt/ds/train-%06d.tar" % i for i in range(6)], line
+print("ok")
+PY
+  assert_success
+  assert_output ok
+  # not consecutive: one url a line
+  sed -n '1p;3p' up.jsonl | trainbox manifest --format shardlist > list2.txt
+  assert_equal "$(cat list2.txt)" $'s3://bkt/ds/train-000000.tar\ns3://bkt/ds/train-000002.tar'
+}
+
+@test "usage errors exit 64" {
+  run trainbox manifest verify
+  assert_failure 64
+  run trainbox manifest show -o x m.json
+  assert_failure 64
+  run trainbox manifest --deep records.jsonl
+  assert_failure 64
+  run trainbox manifest --format xml records.jsonl
+  assert_failure 64
+}

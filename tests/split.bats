@@ -1,0 +1,265 @@
+#!/usr/bin/env bats
+# trainbox split: ratio splits, rank partitions, shuffles, filters, bad input.
+load helper
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  gen_samples 2000 5 --text-bytes=20 > in.jsonl
+}
+
+@test "ratio split to -o writes every split atomically; the union is the input" {
+  run trainbox split --ratio train=80,val=10,test=10 -o out in.jsonl
+  assert_success
+  assert_output ''
+  for s in train val test; do assert_file_exists "out/$s.jsonl"; done
+  [ "$(ls out | wc -l)" -eq 3 ]       # no temp files left
+  diff <(sort in.jsonl) <(cat out/*.jsonl | sort)
+  n=$(wc -l < out/train.jsonl); [ "$n" -gt 1500 ] && [ "$n" -lt 1700 ]
+}
+
+@test "the same key lands in the same split whatever the input order" {
+  trainbox split --ratio a=1,b=1,c=1 -o one in.jsonl
+  tac in.jsonl > rev.jsonl
+  trainbox split --ratio a=1,b=1,c=1 -o two rev.jsonl
+  for s in a b c; do diff <(sort one/$s.jsonl) <(sort two/$s.jsonl); done
+  # and a different seed gives a different assignment
+  trainbox split --ratio a=1,b=1,c=1 --seed 9 -o three in.jsonl
+  ! diff -q one/a.jsonl three/a.jsonl
+}
+
+@test "assignment is pinned: known keys go to known splits (portable across machines and versions)" {
+  printf '{"__key__":"sample%08d"}\n' 0 1 2 3 4 5 6 7 8 9 > k.jsonl
+  run trainbox split --ratio a=1,b=1 k.jsonl
+  assert_success
+  # computed once with SipHash-2-4 as documented; any change here breaks users' existing splits
+  expected=$(python3 - <<'PY'
+import struct
+def rotl(x,b): return ((x<<b)|(x>>(64-b))) & (2**64-1)
+def sip(key, m):
+    k0,k1 = struct.unpack('<QQ', key)
+    v0=0x736f6d6570736575^k0; v1=0x646f72616e646f6d^k1; v2=0x6c7967656e657261^k0; v3=0x7465646279746573^k1
+    M=2**64-1
+    def rnd():
+        nonlocal v0,v1,v2,v3
+        v0=(v0+v1)&M; v1=rotl(v1,13); v1^=v0; v0=rotl(v0,32)
+        v2=(v2+v3)&M; v3=rotl(v3,16); v3^=v2
+        v0=(v0+v3)&M; v3=rotl(v3,21); v3^=v0
+        v2=(v2+v1)&M; v1=rotl(v1,17); v1^=v2; v2=rotl(v2,32)
+    n=len(m); end=n-n%8
+    for i in range(0,end,8):
+        w=struct.unpack('<Q',m[i:i+8])[0]; v3^=w; rnd(); rnd(); v0^=w
+    b=(n&0xff)<<56
+    for i,c in enumerate(m[end:]): b|=c<<(8*i)
+    v3^=b; rnd(); rnd(); v0^=b; v2^=0xff
+    for _ in range(4): rnd()
+    return v0^v1^v2^v3
+seed = 0 ^ 0x74696c7073
+key = struct.pack('<QQ', seed, (~seed) & (2**64-1))
+for i in range(10):
+    h = sip(key, b'sample%08d' % i)
+    x = (h * 2000000) >> 64
+    print('{"__key__":"sample%08d","split":"%s"}' % (i, 'a' if x < 1000000 else 'b'))
+PY
+)
+  assert_output "$expected"
+}
+
+@test "without -o or --filter each line gets a split field; an existing one is replaced" {
+  printf '%s\n' '{"__key__":"x","split":"old","v":1}' '{}' '{"a":{"split":1}, "split" : "z"}' > s.jsonl
+  run trainbox split --ratio only=1 s.jsonl
+  assert_success
+  assert_line --index 0 '{"__key__":"x","v":1,"split":"only"}'
+  assert_line --index 1 '{"split":"only"}'
+  assert_line --index 2 '{"a":{"split":1},"split":"only"}'
+  run bash -c "trainbox split --ratio a=1,b=2 in.jsonl | jq -r .split | sort | uniq -c | wc -l"
+  assert_output 2
+}
+
+@test "--key FIELD hashes that field; lines lacking it are invalid" {
+  printf '{"id":%d,"g":"x"}\n' 1 2 3 4 5 6 7 8 > ids.jsonl
+  run trainbox split --ratio a=1,b=1 --key id -o o1 ids.jsonl
+  assert_success
+  # the same ids with other content split the same way
+  printf '{"g":"other","id":%d}\n' 1 2 3 4 5 6 7 8 > ids2.jsonl
+  trainbox split --ratio a=1,b=1 --key id -o o2 ids2.jsonl
+  diff <(jq -c .id o1/a.jsonl) <(jq -c .id o2/a.jsonl)
+  echo '{"nokey":1}' >> ids.jsonl
+  run --separate-stderr trainbox split --ratio a=1,b=1 --key id -o o3 ids.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 9: no field \"id\""* ]]
+  [ ! -e o3/a.jsonl ]
+}
+
+@test "plain lines (file names) split and partition by the whole line" {
+  seq -f 'file-%04g.tar' 1 100 > files.txt
+  run trainbox split --ratio a=1,b=1 -o fo files.txt
+  assert_success
+  [ "$(cat fo/*.jsonl | wc -l)" -eq 100 ]
+  run bash -c "trainbox split --world-size 4 --rank 3 files.txt | wc -l"
+  assert_output 25
+}
+
+@test "--filter pipes each split into its own child with SPLIT set, output passed through whole" {
+  run trainbox split --ratio train=8,val=1,test=1 --filter 'wc -l | sed "s/^ */$SPLIT /"' in.jsonl
+  assert_success
+  [ "${#lines[@]}" -eq 3 ]
+  total=0
+  for l in "${lines[@]}"; do total=$((total + ${l#* })); done
+  [ "$total" -eq 2000 ]
+  # large volumes through several children: no line is torn or lost
+  gen_samples 20000 1 --text-bytes=300 > big.jsonl
+  trainbox split --ratio a=1,b=1,c=1 --filter 'cat' big.jsonl > through.jsonl
+  diff <(sort big.jsonl) <(sort through.jsonl)
+}
+
+@test "--filter child failure is reported with its status" {
+  run --separate-stderr trainbox split --ratio a=1,b=1 --filter 'if [ "$SPLIT" = b ]; then cat >/dev/null; exit 3; fi; cat >/dev/null' in.jsonl
+  assert_failure 3
+  [[ "$stderr" == *"filter for split 'b' exited with status 3"* ]]
+}
+
+@test "rank partitions are disjoint and complete, by index and by hash" {
+  for by in index hash; do
+    for r in 0 1 2 3 4; do trainbox split --world-size 5 --rank $r --by $by in.jsonl > "r$r.$by"; done
+    diff <(sort in.jsonl) <(sort r*.$by)
+    [ "$(sort r*.$by | uniq -d | wc -l)" -eq 0 ]
+  done
+  # index mode: line i to rank i mod N, in order
+  diff <(awk 'NR % 5 == 2' in.jsonl) r1.index
+}
+
+@test "rank and world size come from torchrun, Slurm and Kubernetes environments" {
+  a=$(RANK=2 WORLD_SIZE=4 trainbox split in.jsonl | md5sum)
+  b=$(trainbox split --rank 2 --world-size 4 in.jsonl | md5sum)
+  c=$(SLURM_PROCID=2 SLURM_NTASKS=4 trainbox split in.jsonl | md5sum)
+  d=$(JOB_COMPLETION_INDEX=2 trainbox split --world-size 4 in.jsonl | md5sum)
+  [ "$a" = "$b" ] && [ "$b" = "$c" ] && [ "$c" = "$d" ]
+  # explicit options win over the environment
+  e=$(RANK=0 WORLD_SIZE=4 trainbox split --rank 2 in.jsonl | md5sum)
+  [ "$e" = "$b" ]
+}
+
+@test "--sort partitions a list identically whatever its order" {
+  seq -f 'shard-%06g.tar' 1 97 > l1
+  shuf --random-source=<(yes) l1 > l2
+  for r in 0 1 2; do
+    diff <(trainbox split --sort --world-size 3 --rank $r l1) <(trainbox split --sort --world-size 3 --rank $r l2)
+  done
+}
+
+@test "--balance bytes gives ranks near-equal byte totals, deterministically" {
+  python3 -c '
+import random
+r = random.Random(3)
+for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.randint(1, 10**6)))' > recs.jsonl
+  for r in 0 1 2 3; do trainbox split --balance bytes --world-size 4 --rank $r recs.jsonl > b$r; done
+  diff <(sort recs.jsonl) <(sort b0 b1 b2 b3)
+  max=$(jq -s 'map(.bytes)|max' recs.jsonl)
+  totals=$(for r in 0 1 2 3; do jq -s 'map(.bytes)|add' b$r; done | sort -n)
+  lo=$(head -1 <<<"$totals"); hi=$(tail -1 <<<"$totals")
+  [ $((hi - lo)) -le "$max" ]
+  run --separate-stderr bash -c 'echo "{\"path\":\"x\"}" | trainbox split --balance bytes --world-size 2'
+  assert_failure 65
+  [[ "$stderr" == *'no "bytes" field'* ]]
+}
+
+@test "--require-each fails with the counts when a rank would get nothing, and outputs nothing" {
+  printf 'a\nb\n' > two
+  run --separate-stderr trainbox split --world-size 3 --rank 0 --require-each two
+  assert_failure 65
+  assert_output ''
+  [[ "$stderr" == *"rank 2 of 3 would get nothing (2 items for 3 ranks)"* ]]
+  run trainbox split --world-size 2 --rank 1 --require-each two
+  assert_success
+  assert_output b
+  run --separate-stderr trainbox split --world-size 3 --rank 0 --require-each --sort two
+  assert_failure 65
+}
+
+@test "--shuffle is deterministic per seed and epoch, differs across epochs, and --skip resumes" {
+  a=$(trainbox split --world-size 2 --rank 0 --shuffle --seed 7 --epoch 1 in.jsonl)
+  b=$(trainbox split --world-size 2 --rank 0 --shuffle --seed 7 --epoch 1 in.jsonl)
+  c=$(trainbox split --world-size 2 --rank 0 --shuffle --seed 7 --epoch 2 in.jsonl)
+  [ "$a" = "$b" ]
+  [ "$a" != "$c" ]
+  # like DistributedSampler: one global permutation, ranks disjoint and complete within an epoch
+  o=$(trainbox split --world-size 2 --rank 1 --shuffle --seed 7 --epoch 1 in.jsonl)
+  diff <(sort in.jsonl) <(printf '%s\n%s\n' "$a" "$o" | sort) > /dev/null
+  d=$(trainbox split --world-size 2 --rank 0 --shuffle --seed 7 --epoch 1 --skip 600 in.jsonl)
+  diff <(tail -n +601 <<<"$a") <(echo "$d")
+  # shuffle alone, with no ranks
+  run bash -c "trainbox split --shuffle in.jsonl | sort | diff - <(sort in.jsonl)"
+  assert_success
+}
+
+@test "--skip in streaming mode skips the first K of this rank's items" {
+  diff <(trainbox split --world-size 4 --rank 1 --skip 10 in.jsonl) <(trainbox split --world-size 4 --rank 1 in.jsonl | tail -n +11)
+}
+
+@test "invalid JSON exits 65 naming the line; nothing is written" {
+  head -3 in.jsonl > bad.jsonl; echo '{"__key__": "x", ' >> bad.jsonl; tail -3 in.jsonl >> bad.jsonl
+  run --separate-stderr trainbox split --ratio a=1,b=1 -o o bad.jsonl
+  assert_failure 65
+  [[ "$stderr" == "trainbox split: line 4: not valid JSON"* ]]
+  [ ! -e o/a.jsonl ] && [ -z "$(ls -A o 2>/dev/null)" ]
+}
+
+@test "--skip-invalid counts, reports and writes rejects" {
+  { head -3 in.jsonl; echo '{garbage'; echo '{"a":1,}'; tail -3 in.jsonl; } > bad.jsonl
+  run --separate-stderr trainbox split --ratio a=1,b=1 -o o --skip-invalid --rejects rej.jsonl bad.jsonl
+  assert_success
+  [[ "$stderr" == *"line 4: not valid JSON"*"(skipped)"* ]]
+  [[ "$stderr" == *"line 5: not valid JSON (comma before '}') (skipped)"* ]]
+  [[ "$stderr" == *"skipped 2 invalid lines"* ]]
+  [ "$(cat o/*.jsonl | wc -l)" -eq 6 ]
+  assert_equal "$(cat rej.jsonl)" $'{garbage\n{"a":1,}'
+}
+
+@test "CRLF and empty lines are tolerated; --max-line bounds a line with its number" {
+  printf '{"__key__":"a"}\r\n\r\n\n{"__key__":"b"}\r\n' > crlf.jsonl
+  run trainbox split --ratio x=1 -o o crlf.jsonl
+  assert_success
+  assert_equal "$(cat o/x.jsonl)" $'{"__key__":"a"}\n{"__key__":"b"}'
+  python3 -c 'print("{\"__key__\":\"a\"}"); print("{\"x\":\"" + "y"*5000 + "\"}")' > long.jsonl
+  run --separate-stderr trainbox split --ratio x=1 --max-line 1k long.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 2 is longer than --max-line"* ]]
+}
+
+@test "a missing input file exits 66 before anything is written" {
+  run --separate-stderr trainbox split --ratio a=1 -o o in.jsonl nope.jsonl
+  assert_failure 66
+  [[ "$stderr" == *"nope.jsonl"* ]]
+  [ ! -e o/a.jsonl ]
+}
+
+@test "usage errors exit 64" {
+  for args in "--ratio a=0,b=0" "--ratio a" "--ratio a=1,a=1" "--ratio a=x" "" "--world-size 2 --rank 2" \
+              "--world-size 0" "--ratio a=1 -o d --filter cat" "-o d --world-size 2" "--by foo --world-size 2" \
+              "--rejects r --ratio a=1" "--rank 1"; do
+    run --separate-stderr trainbox split $args in.jsonl
+    [ "$status" -eq 64 ] || fail "'$args' gave $status: $stderr"
+    [[ "$stderr" == *"try 'trainbox split --help'"* ]]
+  done
+}
+
+@test "--progress=json emits NDJSON progress events on stderr" {
+  run --separate-stderr trainbox split --ratio a=1 -o o --progress=json in.jsonl
+  assert_success
+  last=$(tail -1 <<<"$stderr")
+  assert_equal "$(jq -r .event <<<"$last")" end
+  assert_equal "$(jq -r .lines <<<"$last")" 2000
+}
+
+@test "SIGTERM mid-run leaves no temp files behind" {
+  mkfifo fifo
+  (head -100 in.jsonl; sleep 3) > fifo & writer=$!
+  trainbox split --ratio a=1,b=1 -o o fifo & pid=$!
+  for i in $(seq 50); do [ "$(ls -A o 2>/dev/null | wc -l)" -eq 2 ] && break; sleep 0.1; done
+  [ "$(ls -A o | wc -l)" -eq 2 ]      # the two temps exist while it runs
+  kill -TERM $pid
+  st=0; wait $pid || st=$?
+  [ "$st" -eq 143 ]
+  kill $writer 2>/dev/null || true
+  [ -z "$(ls -A o)" ]
+}

@@ -1,0 +1,163 @@
+/* Unit tests for lib/manifest and lib/discover: records to manifests, validation, merge, wids,
+ * brace ranges, shard groups and checkpoint names. */
+#include "discover.h"
+#include "manifest.h"
+#include "tap.h"
+#include <stdlib.h>
+
+#define REC(name, bytes, sha) "{\"path\":\"out/" name "\",\"uri\":\"s3://b/ds/" name "\",\"bytes\":" #bytes \
+    ",\"sha256\":\"" sha "\",\"md5\":\"0123456789abcdef0123456789abcdef\",\"samples\":10,\"split\":\"train\"}"
+#define SHA1 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA2 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static int add(struct tb_manifest *m, const char *s, int need_uri, tb_err *e)
+{
+    return tb_manifest_add_line(m, s, strlen(s), need_uri, e);
+}
+
+static void manifests(void)
+{
+    struct tb_manifest m;
+    tb_err e = {0};
+    tb_manifest_init(&m);
+    CHECK(add(&m, REC("train-000001.tar", 200, SHA1), 1, &e) == 0, "add record");
+    CHECK(add(&m, REC("train-000000.tar", 100, SHA2), 1, &e) == 0, "add another");
+    CHECK(add(&m, REC("train-000000.tar", 100, SHA2), 1, &e) == 0 && m.n == 2, "the same record again is dropped (resume re-emits)");
+    CHECK(add(&m, REC("train-000000.tar", 100, SHA1), 1, &e) == TB_EDATA && strstr(e.msg, "different sha256"), "same name, other sha256: %s", e.msg);
+    CHECK(add(&m, REC("train-000000.tar", 101, SHA2), 1, &e) == TB_EDATA && strstr(e.msg, "different sizes"), "same name, other size: %s", e.msg);
+    CHECK(add(&m, "{\"path\":\"x/train-000000.tar\",\"bytes\":100,\"sha256\":\"" SHA2 "\"}", 0, &e) == TB_EDATA && strstr(e.msg, "duplicate shard name"), "same name elsewhere: %s", e.msg);
+    CHECK(add(&m, "{\"path\":\"a.tar\",\"bytes\":1}", 1, &e) == TB_EDATA && strstr(e.msg, "no \"uri\""), "uri required for a store: %s", e.msg);
+    CHECK(add(&m, "{\"uri\":\"s3://b/a.tar\"}", 1, &e) == TB_EDATA && strstr(e.msg, "bytes"), "bytes required");
+    CHECK(add(&m, "{\"uri\":\"s3://b/a.tar\",\"bytes\":-1}", 1, &e) == TB_EDATA, "negative bytes refused");
+    CHECK(add(&m, "{\"uri\":\"s3://b/a.tar\",\"bytes\":1,\"sha256\":\"xyz\"}", 1, &e) == TB_EDATA && strstr(e.msg, "64 hex"), "bad sha256 refused");
+    CHECK(add(&m, "nope", 1, &e) == TB_EDATA && strstr(e.msg, "not valid JSON"), "non-JSON refused");
+    tb_manifest_sort(&m);
+    CHECK_STR(m.shards[0].name, "train-000000.tar", "sorted by name");
+    struct tb_totals t = tb_manifest_totals(&m);
+    CHECK(t.shards == 2 && t.bytes == 300 && t.samples == 20, "totals");
+    char *doc = tb_manifest_json(&m, "2026-11-22T00:00:00Z");
+    CHECK(doc && strstr(doc, "\"format\":\"trainbox.manifest\",\"version\":1") && strstr(doc, "\"totals\":{\"shards\":2,\"samples\":20,\"bytes\":300}"), "manifest document: %s", doc);
+    struct tb_manifest back;
+    CHECK(tb_manifest_parse(doc, strlen(doc), &back, &e) == 0 && back.n == 2, "parse back");
+    char *doc2 = tb_manifest_json(&back, "2026-11-22T00:00:00Z");
+    CHECK_STR(doc2, doc, "round trip is identical");
+    free(doc2);
+
+    char *w = tb_manifest_wids(&m, "s3://b/ds/index.json");
+    CHECK(w && strstr(w, "\"__kind__\":\"wids-shard-index-v1\"") && strstr(w, "{\"url\":\"train-000000.tar\",\"nsamples\":10,\"filesize\":100,\"md5sum\":\"0123456789abcdef0123456789abcdef\"}"), "wids relative urls: %s", w);
+    free(w);
+    w = tb_manifest_wids(&m, "s3://other/index.json");
+    CHECK(w && strstr(w, "\"url\":\"s3://b/ds/train-000000.tar\""), "wids absolute urls elsewhere");
+    free(w);
+    char *sl = tb_manifest_shardlist(&m);
+    CHECK_STR(sl, "s3://b/ds/train-{000000..000001}.tar\n", "shardlist brace form");
+    free(sl);
+
+    struct tb_manifest other;
+    tb_manifest_init(&other);
+    add(&other, REC("val-000000.tar", 7, SHA1), 1, &e);
+    CHECK(tb_manifest_merge(&back, &other, &e) == 0 && back.n == 3, "merge");
+    struct tb_manifest conflict;
+    tb_manifest_init(&conflict);
+    add(&conflict, REC("val-000000.tar", 8, SHA1), 1, &e);
+    CHECK(tb_manifest_merge(&back, &conflict, &e) == TB_EDATA, "merge conflict refused: %s", e.msg);
+    tb_manifest_free(&conflict);
+    tb_manifest_free(&other);
+    tb_manifest_free(&back);
+
+    const char *bad[][2] = {
+        {"not json", "not valid JSON"},
+        {"{\"format\":\"x\",\"version\":1,\"shards\":[]}", "not a trainbox manifest"},
+        {"{\"format\":\"trainbox.manifest\",\"version\":2,\"shards\":[]}", "unsupported manifest version 2"},
+        {"{\"format\":\"trainbox.manifest\",\"shards\":[]}", "lacks \"version\""},
+        {"{\"format\":\"trainbox.manifest\",\"version\":1}", "lacks a \"shards\" array"},
+        {"{\"format\":\"trainbox.manifest\",\"version\":1,\"shards\":[{\"path\":\"a.tar\"}]}", "shard 0: record lacks \"bytes\""},
+        {"{\"format\":\"trainbox.manifest\",\"version\":1,\"shards\":[{\"path\":\"a.tar\",\"bytes\":3}],\"totals\":{\"shards\":1,\"bytes\":4}}", "totals disagree"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tb_manifest x;
+        int r = tb_manifest_parse(bad[i][0], strlen(bad[i][0]), &x, &e);
+        CHECK(r == TB_EDATA && strstr(e.msg, bad[i][1]), "bad manifest refused with '%s': %s", bad[i][1], e.msg);
+    }
+    free(doc);
+    tb_manifest_free(&m);
+
+    const char *n1[] = {"a/x-0009.tar", "a/x-0010.tar", "a/x-0011.tar"};
+    char *b = tb_brace_range(n1, 3);
+    CHECK_STR(b, "a/x-{0009..0011}.tar", "brace across a digit carry keeps the width");
+    free(b);
+    const char *n2[] = {"a/x-0001.tar", "a/x-0003.tar"};
+    CHECK(tb_brace_range(n2, 2) == NULL, "a gap is not a range");
+    const char *n3[] = {"a/x-0001.tar", "b/x-0002.tar"};
+    CHECK(tb_brace_range(n3, 2) == NULL, "other directory is not a range");
+    const char *n4[] = {"a/x-1.tar", "a/x-2.tar.gz"};
+    CHECK(tb_brace_range(n4, 2) == NULL, "other extension is not a range");
+}
+
+static void groups(void)
+{
+    struct tb_obj o[40];
+    char keys[40][64];
+    size_t n = 0;
+    for (int i = 0; i < 12; i++) { if (i == 5) continue; snprintf(keys[n], 64, "data/train-%06d.tar", i); o[n] = (struct tb_obj){keys[n], 5000}; n++; }
+    for (int i = 0; i < 9; i++) { snprintf(keys[n], 64, "data/val-%04d.tar", i); o[n] = (struct tb_obj){keys[n], 3000}; n++; }
+    for (int i = 0; i < 9; i++) { snprintf(keys[n], 64, "logs/run-%03d.txt", i); o[n] = (struct tb_obj){keys[n], 10}; n++; }
+    snprintf(keys[n], 64, "data/README.md"); o[n] = (struct tb_obj){keys[n], 9999}; n++;
+    for (int i = 0; i < 3; i++) { snprintf(keys[n], 64, "data/few-%03d.tar", i); o[n] = (struct tb_obj){keys[n], 9999}; n++; }
+    struct tb_group *g;
+    size_t ng;
+    tb_err e = {0};
+    CHECK(tb_find_groups(o, n, 8, 1024, &g, &ng, &e) == 0 && ng == 2, "two groups (small logs and a 3-member group left out): %zu", ng);
+    if (ng == 2) {
+        CHECK_STR(g[0].head, "data/train-", "train head");
+        CHECK(g[0].width == 6 && g[0].first == 0 && g[0].last == 11 && g[0].count == 11 && g[0].nmissing == 1 && g[0].missing[0] == 5, "train range with one gap");
+        CHECK(g[0].bytes == 55000 && g[0].median == 5000, "bytes and median");
+        CHECK_STR(g[1].tail, ".tar", "val tail");
+    }
+    tb_groups_free(g, ng);
+}
+
+static void checkpoints(void)
+{
+    struct { const char *name; int ok; uint64_t step; } c[] = {
+        {"step-000123", 1, 123}, {"step_123", 1, 123}, {"global_step123", 1, 123}, {"checkpoint-123", 1, 123},
+        {"epoch=2-step=1500.ckpt", 1, 1500}, {"ckpt_7", 1, 7}, {"iter_0005", 1, 5}, {"model.pt", 0, 0},
+        {"stepper-3", 0, 0}, {"step12abc", 0, 0}, {"CHECKPOINT-9", 1, 9},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        uint64_t s = 0;
+        int r = tb_ckpt_step(c[i].name, strlen(c[i].name), &s);
+        CHECK(r == c[i].ok && (!r || s == c[i].step), "checkpoint name %s -> %d %llu", c[i].name, r, (unsigned long long)s);
+    }
+    struct tb_obj objs[] = {
+        {"step-9/model.pt", 100}, {"step-10/model.pt", 100}, {"step-100/model.pt", 50},
+        {"step-99/model.pt", 100}, {"step-99/optim.pt", 20}, {"step-99/.complete", 0}, {"notes.txt", 3},
+    };
+    struct tb_ckpt k;
+    tb_err e = {0};
+    CHECK(tb_latest_checkpoint(objs, 7, NULL, &k, &e) == 0, "found a checkpoint");
+    CHECK_STR(k.path, "step-99/", "marked step-99 beats unmarked step-100");
+    CHECK(k.step == 99 && k.bytes == 120 && k.objects == 3, "its size and objects");
+    free(k.path);
+    /* without any markers, every non-empty one counts, compared by number */
+    CHECK(tb_latest_checkpoint(objs, 5, NULL, &k, &e) == 0, "unmarked");
+    CHECK_STR(k.path, "step-100/", "step-100 beats step-99 (numbers, not strings)");
+    free(k.path);
+    struct tb_obj files[] = {{"epoch=1-step=500.ckpt", 10}, {"epoch=2-step=1500.ckpt", 10}, {"last.ckpt", 10}};
+    CHECK(tb_latest_checkpoint(files, 3, NULL, &k, &e) == 0, "file checkpoints");
+    CHECK_STR(k.path, "epoch=2-step=1500.ckpt", "newest file checkpoint");
+    free(k.path);
+    CHECK(tb_latest_checkpoint(objs + 6, 1, NULL, &k, &e) == TB_ENOINPUT, "none: 66");
+    struct tb_obj custom[] = {{"step-1/DONE", 0}, {"step-1/m", 1}, {"step-2/m", 1}};
+    CHECK(tb_latest_checkpoint(custom, 3, "DONE", &k, &e) == 0, "custom marker");
+    CHECK_STR(k.path, "step-1/", "custom marker honoured");
+    free(k.path);
+}
+
+int main(void)
+{
+    manifests();
+    groups();
+    checkpoints();
+    return tap_done();
+}
