@@ -3,7 +3,9 @@
  * run on one reused easy handle; the blocks of a large upload run on the multi handle, `parallel` at a
  * time, each from its own reused buffer so a retry resends the same bytes. */
 #include "store_azure.h"
+#include "blob.h"
 #include "hash.h"
+#include "uri.h"
 #include <curl/curl.h>
 #include <errno.h>
 #include <expat.h>
@@ -334,7 +336,7 @@ enum { DONE_OK, DONE_RETRY, DONE_FAIL };
  * fill e with "WHAT: STATUS CODE: message". */
 static int classify(struct tb_az *az, struct azreq *r, CURL *h, CURLcode cc, tb_err *e)
 {
-    if (r->sink_rc) return tb_fail(e, r->sink_rc, "%s: write failed", r->what), DONE_FAIL;
+    if (r->sink_rc) return tb_fail(e, r->sink_rc, "%s: stopped by the reader", r->what), DONE_FAIL;
     if (cc != CURLE_OK) {
         if (cc == CURLE_ABORTED_BY_CALLBACK || cc == CURLE_READ_ERROR) {
             tb_fail(e, TB_EIO, "%s: reading the local file failed", r->what);
@@ -1033,4 +1035,138 @@ int tb_az_list(struct tb_az *az, const char *container, const char *prefix, cons
     free(l.text);
     free(l.name);
     return rc;
+}
+
+/* ---- whole-object adapters for lib/blob ---- */
+
+static int open_uri(const char *uri, struct tb_uri *u, struct tb_az **az, tb_err *e)
+{
+    int r = tb_uri_parse(uri, u, e);
+    if (r) return r;
+    if (u->scheme != TB_URI_AZ) {
+        tb_uri_free(u);
+        return tb_fail(e, TB_EUSAGE, "%s: not an az:// location", uri);
+    }
+    r = tb_az_open(az, u->account, NULL, NULL, e);
+    if (r) tb_uri_free(u);
+    return r;
+}
+
+struct membuf {
+    char *p;
+    size_t n, cap;
+};
+
+static int mem_sink(void *ctx, const void *p, size_t n)
+{
+    struct membuf *m = ctx;
+    if (m->n + n + 1 > m->cap) {
+        size_t c = m->cap ? m->cap : 65536;
+        while (c < m->n + n + 1) c *= 2;
+        char *q = realloc(m->p, c);
+        if (!q) return TB_ESOFTWARE;
+        m->p = q;
+        m->cap = c;
+    }
+    memcpy(m->p + m->n, p, n);
+    m->n += n;
+    m->p[m->n] = 0;
+    return 0;
+}
+
+int tb_az_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_az *az;
+    int r = open_uri(uri, &u, &az, e);
+    if (r) return r;
+    struct membuf m = {0};
+    r = tb_az_get(az, u.bucket, u.key, 0, UINT64_MAX, mem_sink, &m, e);
+    if (!r && !m.p) r = mem_sink(&m, "", 0) ? tb_fail(e, TB_ESOFTWARE, "out of memory") : 0;
+    if (r) free(m.p);
+    else { *data = m.p; *len = m.n; }
+    tb_az_close(az);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_az_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_az *az;
+    int r = open_uri(uri, &u, &az, e);
+    if (r) return r;
+    struct tb_az_put p = {0};
+    p.content_type = content_type;
+    r = tb_az_put_mem(az, u.bucket, u.key, data, len, &p, NULL, e);
+    tb_az_close(az);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_az_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_az *az;
+    *exists = 0;
+    *size = 0;
+    int r = open_uri(uri, &u, &az, e);
+    if (r) return r;
+    struct tb_az_info in;
+    r = tb_az_head(az, u.bucket, u.key, &in, e);
+    if (!r) { *exists = 1; *size = in.size; }
+    else if (r == TB_ENOINPUT) { r = 0; if (e) { e->code = 0; e->msg[0] = 0; } }
+    tb_az_close(az);
+    tb_uri_free(&u);
+    return r;
+}
+
+int tb_az_blob_stream(const char *uri, int (*cb)(void *arg, const void *p, size_t n), void *arg, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_az *az;
+    int r = open_uri(uri, &u, &az, e);
+    if (r) return r;
+    r = tb_az_get(az, u.bucket, u.key, 0, UINT64_MAX, cb, arg, e);
+    tb_az_close(az);
+    tb_uri_free(&u);
+    return r;
+}
+
+struct listctx {
+    struct tb_listing *l;
+    size_t skip;
+};
+
+static int list_add(void *ctx, const struct tb_az_entry *ent)
+{
+    struct listctx *c = ctx;
+    size_t n = strlen(ent->name);
+    if (ent->is_prefix || n <= c->skip) return 0;
+    return tb_listing_add(c->l, ent->name + c->skip, n - c->skip, ent->info.size) ? TB_ESOFTWARE : 0;
+}
+
+int tb_az_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e)
+{
+    memset(out, 0, sizeof *out);
+    struct tb_uri u;
+    struct tb_az *az;
+    int r = open_uri(prefix_uri, &u, &az, e);
+    if (r) return r;
+    /* a prefix names a directory: "data" lists "data/...", never "database" */
+    size_t n = strlen(u.key);
+    char *prefix = malloc(n + 2);
+    if (!prefix) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    else {
+        memcpy(prefix, u.key, n + 1);
+        if (n && prefix[n - 1] != '/') strcat(prefix, "/");
+        struct listctx c = {out, strlen(prefix)};
+        r = tb_az_list(az, u.bucket, prefix, NULL, list_add, &c, e);
+    }
+    free(prefix);
+    tb_az_close(az);
+    tb_uri_free(&u);
+    if (r) { tb_listing_free(out); return r; }
+    tb_listing_finish(out);
+    return 0;
 }

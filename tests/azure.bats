@@ -218,3 +218,41 @@ q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
   run "$AZ" list "az://devstoreaccount1/a--b"
   assert_failure 64
 }
+
+@test "azure: manifest writes, shows and verifies (--deep, --jobs) a dataset stored on az://" {
+  mkdir out
+  for i in 0 1 2 3 4 5; do head -c $((70000 + i * 10)) /dev/urandom > "out/train-00000$i.tar"; done
+  for f in out/*.tar; do
+    "$AZ" -b 65536 put "$f" "$U/ds/${f#out/}" >/dev/null 2>&1
+    printf '{"path":"%s","uri":"%s","bytes":%s,"sha256":"%s","md5":"%s","samples":10,"split":"train"}\n' \
+      "$f" "$U/ds/${f#out/}" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)" "$(md5sum "$f" | cut -c1-32)"
+  done > records.jsonl
+  run trainbox manifest --name ds -o "$U/ds/manifest.json" records.jsonl
+  assert_success
+  run --separate-stderr "$AZ" head "$U/ds/manifest.json"
+  assert_success
+  run --separate-stderr trainbox manifest show "$U/ds/manifest.json"
+  assert_success
+  jq -e '.shards == 6 and .samples == 60' <<<"$output"
+  run trainbox manifest verify --deep --jobs 3 "$U/ds/manifest.json"
+  assert_success
+  "$AZ" delete "$U/ds/train-000002.tar" 2>/dev/null
+  "$AZ" putmem corrupted "$U/ds/train-000004.tar" >/dev/null 2>&1
+  run --separate-stderr trainbox manifest verify "$U/ds/manifest.json"
+  assert_failure 1
+  assert_line --index 0 --partial '"missing"'
+  assert_line --index 1 --partial '"size"'
+}
+
+@test "azure: discover lists an az:// prefix across pages of the listing" {
+  for i in $(seq -w 0 11); do "$AZ" putmem "shard $i" "$U/data/train-0000$i.tar" >/dev/null 2>&1; done
+  "$AZ" putmem x "$U/database/not-this-000001.tar" >/dev/null 2>&1
+  run --separate-stderr trainbox discover --min-size 1 "$U/data"
+  assert_success
+  assert_equal "${#lines[@]}" 1
+  jq -e '.count == 12 and .pattern == "train-%06d.tar"' <<<"$output"
+  run --separate-stderr trainbox discover --objects "$U/data/"
+  assert_equal "${#lines[@]}" 12
+  run trainbox discover "az://devstoreaccount1/nosuchcontainer/x"
+  assert_failure 66
+}
