@@ -378,3 +378,42 @@ int tb_azcred_from_env(const char *account, struct tb_azcred *c, tb_err *e)
         return tb_fail(e, TB_ENOPERM, "az://%s: the Azure credentials are for account %s", account, c->account);
     return 0;
 }
+
+int tb_az_container_ok(const char *c)
+{
+    size_t n = strlen(c);
+    if (strcmp(c, "$root") == 0 || strcmp(c, "$logs") == 0 || strcmp(c, "$web") == 0) return 1;
+    if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-') return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '-')) return 0;
+        if (c[i] == '-' && c[i + 1] == '-') return 0;
+    }
+    return 1;
+}
+
+void tb_az_block_id(unsigned i, char out[17])
+{
+    char raw[13];
+    snprintf(raw, sizeof raw, "blk-%08u", i % 100000000u);
+    tb_b64_encode((const unsigned char *)raw, 12, out);
+}
+
+long long tb_az_parse_http_date(const char *s)
+{
+    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char mon[4];
+    int d, y, hh, mm, ss;
+    if (!s || sscanf(s, "%*3s, %d %3s %d %d:%d:%d GMT", &d, mon, &y, &hh, &mm, &ss) != 6) return -1;
+    const char *m = strstr(mons, mon);
+    if (!m || strlen(mon) != 3 || (m - mons) % 3) return -1;
+    int mo = (int)(m - mons) / 3 + 1;
+    if (d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60) return -1;
+    /* days from civil (Howard Hinnant's algorithm), so no timegm and no TZ involved */
+    int yy = y - (mo <= 2);
+    int era = yy / 400;
+    unsigned yoe = (unsigned)(yy - era * 400);
+    unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = (long long)era * 146097 + doe - 719468;
+    return days * 86400 + hh * 3600 + mm * 60 + ss;
+}

@@ -65,6 +65,19 @@ void tb_az_http_date(time_t t, char out[32]);
  * characters (A-Z a-z 0-9 - . _ ~), and '/' when keep_slash, becomes %XX (upper-case hex). */
 char *tb_az_encode(const char *s, int keep_slash);
 
+/* Container names: 3-63 lower-case letters, digits and single dashes, starting and ending with a
+ * letter or digit ($root, $logs and $web are the service's own). Checked locally so the message can
+ * name the rule, rather than after a round trip that answers "OutOfRangeInput". */
+int tb_az_container_ok(const char *c);
+
+/* Block id of block i (0-based): base64 of the fixed 12-byte text "blk-%08u", since every block id of
+ * one blob must have the same length (and i < 50,000 blocks). Deterministic, so a retried upload of
+ * the same blob simply replaces its uncommitted blocks. out: 17 bytes. */
+void tb_az_block_id(unsigned i, char out[17]);
+
+/* Parse an RFC 1123 date ("Sun, 22 Nov 2026 23:43:00 GMT") to seconds since the epoch; -1 if bad. */
+long long tb_az_parse_http_date(const char *s);
+
 /* base64 helpers over OpenSSL (decode returns -1 on bad input, else the decoded length). */
 int tb_b64_decode(const char *in, unsigned char *out, size_t outcap);
 void tb_b64_encode(const unsigned char *in, size_t n, char *out); /* out: 4*ceil(n/3)+1 bytes */

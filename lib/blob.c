@@ -2,7 +2,7 @@
  * here; object stores go through the store layer. */
 #include "blob.h"
 #include "atomic.h"
-#include "store_azure.h"
+#include "azblob.h"
 #include "uri.h"
 #include <dirent.h>
 #include <errno.h>

@@ -1,14 +1,14 @@
-/* store_azure: Azure Blob requests over libcurl, signed by azkey (see store_azure.h).
+/* azblob: Azure Blob requests over libcurl, signed by azkey (see azblob.h).
  * One request = one struct azreq, re-signed on every attempt (x-ms-date must be fresh). Single requests
  * run on one reused easy handle; the blocks of a large upload run on the multi handle, `parallel` at a
  * time, each from its own reused buffer so a retry resends the same bytes. */
-#include "store_azure.h"
+#include "azblob.h"
+#include "azxml.h"
 #include "blob.h"
 #include "hash.h"
 #include "uri.h"
 #include <curl/curl.h>
 #include <errno.h>
-#include <expat.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -89,21 +89,6 @@ static int req_hdr(struct azreq *r, const char *fmt, ...)
     return 0;
 }
 
-/* Container names: 3-63 lower-case letters, digits and single dashes, starting and ending with a
- * letter or digit ($root and $logs are the service's own). Checked here, where the message can name
- * the rule, rather than after a round trip that answers "OutOfRangeInput". */
-static int container_ok(const char *c)
-{
-    size_t n = strlen(c);
-    if (strcmp(c, "$root") == 0 || strcmp(c, "$logs") == 0 || strcmp(c, "$web") == 0) return 1;
-    if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-') return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '-')) return 0;
-        if (c[i] == '-' && c[i + 1] == '-') return 0;
-    }
-    return 1;
-}
-
 /* The request for CONTAINER[/KEY][?query] (query already encoded). */
 static int req_init(struct tb_az *az, struct azreq *r, const char *verb, const char *container, const char *key,
                     const char *query, tb_err *e)
@@ -111,7 +96,7 @@ static int req_init(struct tb_az *az, struct azreq *r, const char *verb, const c
     memset(r, 0, sizeof *r);
     r->fd = -1;
     r->verb = verb;
-    if (!container_ok(container))
+    if (!tb_az_container_ok(container))
         return tb_fail(e, TB_EUSAGE, "az://%s/%s: a container name has 3 to 63 lower-case letters, digits or single dashes",
                        az->cred.account, container);
     if (key && strlen(key) > 1024)
@@ -559,14 +544,6 @@ int tb_az_put_mem(struct tb_az *az, const char *container, const char *key, cons
     return put_blob(az, container, key, n ? data : empty, -1, n, sha, md5, p, info, e);
 }
 
-/* Block ids: base64 of a fixed 12-byte text, since every id of one blob must have the same length. */
-static void block_id(unsigned i, char out[17])
-{
-    char raw[13];
-    snprintf(raw, sizeof raw, "blk-%08u", i);
-    tb_b64_encode((const unsigned char *)raw, 12, out);
-}
-
 struct slot {
     struct azreq r;
     struct wctx w;
@@ -601,7 +578,7 @@ static int block_start(struct tb_az *az, struct slot *s, int si, const char *con
     EVP_Digest(az->bufs[si], (size_t)len, md, &ml, EVP_md5(), NULL);
     char md5b64[32], id[17], q[96];
     tb_b64_encode(md, 16, md5b64);
-    block_id((unsigned)i, id);
+    tb_az_block_id((unsigned)i, id);
     char *eid = tb_az_encode(id, 0);
     if (!eid) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     snprintf(q, sizeof q, "comp=block&blockid=%s", eid);
@@ -709,7 +686,7 @@ static int put_blocks(struct tb_az *az, const char *container, const char *key, 
     q += sprintf(q, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for (uint64_t i = 0; i < nb; i++) {
         char id[17];
-        block_id((unsigned)i, id);
+        tb_az_block_id((unsigned)i, id);
         q += sprintf(q, "<Latest>%s</Latest>", id);
     }
     q += sprintf(q, "</BlockList>");
@@ -842,149 +819,32 @@ int tb_az_create_container(struct tb_az *az, const char *container, tb_err *e)
 
 /* ---- list ---- */
 
-/* Streaming parse of one EnumerationResults page: blobs and prefixes are handed to the callback as
- * their elements close; only the current element's text is kept. */
-struct lp {
-    XML_Parser xp;
-    int depth;
-    const char *path[8];   /* element names from EnumerationResults down (pointers into a static set) */
-    char *text;
-    size_t ntext, captext;
-    int encoded;           /* Name Encoded="true": percent-encoded because it holds XML-invalid bytes */
-    char *name;
-    size_t capname;
-    struct tb_az_entry ent;
-    char *marker;
+struct listfwd {
     tb_az_list_cb cb;
     void *ctx;
-    int rc, oom;
+    int rc; /* what the caller's callback stopped with */
 };
 
-static const char *intern(const char *s)
+static int list_fwd(void *ctx, const struct tb_azxml_entry *x)
 {
-    static const char *const names[] = {"EnumerationResults", "Blobs", "Blob", "BlobPrefix", "Name", "Properties",
-                                        "Content-Length", "Content-MD5", "Etag", "Last-Modified", "Metadata",
-                                        "sha256", "NextMarker"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(s, names[i]) == 0) return names[i];
-    return "";
-}
-
-/* Is the element closing now at depth `depth` below the path want[0..n-1]? (n == depth: exactly there) */
-static int under(const struct lp *l, int depth, int n, const char *const *want)
-{
-    if (l->depth != depth || depth > 8) return 0;
-    for (int i = 0; i < n; i++)
-        if (strcmp(l->path[i], want[i]) != 0) return 0;
-    return 1;
-}
-
-static int at(const struct lp *l, int depth, const char *const *want)
-{
-    if (l->depth != depth || depth > 8) return 0;
-    for (int i = 0; i < depth; i++)
-        if (strcmp(l->path[i], want[i]) != 0) return 0;
-    return 1;
-}
-
-static void XMLCALL lp_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
-    struct lp *l = ud;
-    if (l->depth < 8) l->path[l->depth] = intern(name);
-    l->depth++;
-    l->ntext = 0;
-    l->encoded = 0;
-    for (int i = 0; attrs[i]; i += 2)
-        if (strcmp(attrs[i], "Encoded") == 0 && strcmp(attrs[i + 1], "true") == 0) l->encoded = 1;
-    if (l->depth == 3 && (l->path[2] == intern("Blob") || l->path[2] == intern("BlobPrefix"))) {
-        memset(&l->ent, 0, sizeof l->ent);
-        if (l->name) l->name[0] = 0;
-    }
-}
-
-static void XMLCALL lp_text(void *ud, const XML_Char *s, int len)
-{
-    struct lp *l = ud;
-    if (l->ntext + (size_t)len + 1 > l->captext) {
-        size_t c = l->captext ? l->captext : 256;
-        while (c < l->ntext + (size_t)len + 1) c *= 2;
-        char *p = realloc(l->text, c);
-        if (!p) { l->oom = 1; XML_StopParser(l->xp, 0); return; }
-        l->text = p;
-        l->captext = c;
-    }
-    memcpy(l->text + l->ntext, s, (size_t)len);
-    l->ntext += (size_t)len;
-    l->text[l->ntext] = 0;
-}
-
-static void set_name(struct lp *l, const char *s, int encoded)
-{
-    size_t n = strlen(s);
-    if (n + 1 > l->capname) {
-        char *p = realloc(l->name, n + 1);
-        if (!p) { l->oom = 1; XML_StopParser(l->xp, 0); return; }
-        l->name = p;
-        l->capname = n + 1;
-    }
-    char *q = l->name;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (encoded && s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1) {
-            *q++ = (char)v;
-            i += 2;
-        } else {
-            *q++ = s[i];
-        }
-    }
-    *q = 0;
-}
-
-static void XMLCALL lp_end(void *ud, const XML_Char *name)
-{
-    struct lp *l = ud;
-    (void)name;
-    const char *t = l->text ? l->text : "";
-    if (l->ntext == 0) t = "";
-    static const char *const blobname[] = {"EnumerationResults", "Blobs", "Blob", "Name"};
-    static const char *const prefname[] = {"EnumerationResults", "Blobs", "BlobPrefix", "Name"};
-    static const char *const props[] = {"EnumerationResults", "Blobs", "Blob", "Properties"};
-    static const char *const meta[] = {"EnumerationResults", "Blobs", "Blob", "Metadata", "sha256"};
-    static const char *const blob[] = {"EnumerationResults", "Blobs", "Blob"};
-    static const char *const pref[] = {"EnumerationResults", "Blobs", "BlobPrefix"};
-    static const char *const marker[] = {"EnumerationResults", "NextMarker"};
-    if (at(l, 4, blobname) || at(l, 4, prefname)) {
-        set_name(l, t, l->encoded);
-    } else if (under(l, 5, 4, props)) {
-        const char *p = l->path[4];
-        struct tb_az_info *in = &l->ent.info;
-        if (strcmp(p, "Content-Length") == 0) in->size = strtoull(t, NULL, 10);
-        else if (strcmp(p, "Content-MD5") == 0) {
-            unsigned char raw[32];
-            if (tb_b64_decode(t, raw, sizeof raw) == 16) tb_hex(raw, 16, in->md5);
-        } else if (strcmp(p, "Etag") == 0) keep(in->etag, sizeof in->etag, t, strlen(t));
-        else if (strcmp(p, "Last-Modified") == 0) keep(in->last_modified, sizeof in->last_modified, t, strlen(t));
-    } else if (at(l, 5, meta)) {
-        keep(l->ent.info.sha256, sizeof l->ent.info.sha256, t, strlen(t));
-    } else if ((at(l, 3, blob) || at(l, 3, pref)) && !l->rc) {
-        l->ent.name = l->name ? l->name : "";
-        l->ent.is_prefix = at(l, 3, pref);
-        l->rc = l->cb(l->ctx, &l->ent);
-        if (l->rc) XML_StopParser(l->xp, 0);
-    } else if (at(l, 2, marker)) {
-        free(l->marker);
-        l->marker = strdup(t);
-    }
-    l->ntext = 0;
-    l->depth--;
+    struct listfwd *f = ctx;
+    struct tb_az_entry ent;
+    memset(&ent, 0, sizeof ent);
+    ent.name = x->name;
+    ent.is_prefix = x->is_prefix;
+    ent.info.size = x->size;
+    unsigned char raw[32];
+    if (x->md5_b64[0] && tb_b64_decode(x->md5_b64, raw, sizeof raw) == 16) tb_hex(raw, 16, ent.info.md5);
+    keep(ent.info.sha256, sizeof ent.info.sha256, x->sha256, strlen(x->sha256));
+    keep(ent.info.etag, sizeof ent.info.etag, x->etag, strlen(x->etag));
+    keep(ent.info.last_modified, sizeof ent.info.last_modified, x->last_modified, strlen(x->last_modified));
+    return f->rc = f->cb(f->ctx, &ent);
 }
 
 int tb_az_list(struct tb_az *az, const char *container, const char *prefix, const char *delimiter,
                tb_az_list_cb cb, void *ctx, tb_err *e)
 {
-    struct lp l = {0};
-    l.cb = cb;
-    l.ctx = ctx;
+    struct listfwd f = {cb, ctx, 0};
     char *marker = NULL;
     int rc = 0;
     do {
@@ -999,6 +859,8 @@ int tb_az_list(struct tb_az *az, const char *container, const char *prefix, cons
         free(ep);
         free(ed);
         free(em);
+        free(marker);
+        marker = NULL;
         if (!q) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
         struct azreq r;
         rc = req_init(az, &r, "GET", container, NULL, q, e);
@@ -1006,34 +868,13 @@ int tb_az_list(struct tb_az *az, const char *container, const char *prefix, cons
         if (rc) break;
         rc = req_run(az, &r, e);
         if (!rc) {
-            l.xp = XML_ParserCreate("UTF-8");
-            if (!l.xp) rc = tb_fail(e, TB_ESOFTWARE, "out of memory");
-        }
-        if (!rc) {
-            XML_SetUserData(l.xp, &l);
-            XML_SetElementHandler(l.xp, lp_start, lp_end);
-            XML_SetCharacterDataHandler(l.xp, lp_text);
-            l.depth = 0;
-            free(l.marker);
-            l.marker = NULL;
-            enum XML_Status st = XML_Parse(l.xp, r.body ? r.body : "", (int)r.nbody, 1);
-            if (l.rc) rc = tb_fail(e, l.rc, "listing az://%s/%s: stopped", az->cred.account, container);
-            else if (l.oom) rc = tb_fail(e, TB_ESOFTWARE, "out of memory");
-            else if (st != XML_STATUS_OK)
-                rc = tb_fail(e, TB_EUNAVAIL, "listing az://%s/%s: bad XML from the service: %s (line %lu)",
-                             az->cred.account, container, XML_ErrorString(XML_GetErrorCode(l.xp)),
-                             (unsigned long)XML_GetCurrentLineNumber(l.xp));
-            XML_ParserFree(l.xp);
-            l.xp = NULL;
+            rc = tb_azxml_list(r.body ? r.body : "", r.nbody, list_fwd, &f, &marker, e);
+            if (f.rc) rc = tb_fail(e, f.rc, "listing az://%s/%s: stopped", az->cred.account, container);
+            else if (rc) tb_err_wrap(e, "listing az://%s/%s", az->cred.account, container);
         }
         req_free(&r);
-        free(marker);
-        marker = (!rc && l.marker && *l.marker) ? strdup(l.marker) : NULL;
     } while (!rc && marker);
     free(marker);
-    free(l.marker);
-    free(l.text);
-    free(l.name);
     return rc;
 }
 

@@ -1,7 +1,10 @@
-/* store_azure: the Azure Blob backend (az://ACCOUNT/CONTAINER/KEY).
+/* azblob: a self-contained Azure Blob client (az://ACCOUNT/CONTAINER/KEY) over libcurl with its own
+ * retries: what lib/blob (manifest, discover) and tests/unit/azure_cli use today. lib/store_azure is
+ * the same protocol as a backend of lib/store (prepare/finish on lib/http); once every caller goes
+ * through lib/store this client can shrink to its adapters.
  * Owns the Blob REST requests trainbox needs: Put Blob (small objects), Put Block + Put Block List
  * (large ones, blocks in parallel on one libcurl multi handle), Get Blob (byte ranges), Get Blob
- * Properties, List Blobs (prefix, delimiter, marker pagination, streamed through expat), Delete Blob and
+ * Properties, List Blobs (prefix, delimiter, marker pagination, parsed by azxml), Delete Blob and
  * Create Container; the x-ms-meta-sha256 metadata; retries with backoff; and the mapping of Azure
  * errors to exit codes (403 -> 77, 404 -> 66, 409/412 "exists" -> TB_AZ_EXISTS, 5xx after retries -> 69).
  * Signing is lib/azkey's. Blob names are taken literally and percent-encoded on the wire.
@@ -10,8 +13,8 @@
  * nothing to readers, and are garbage-collected by the service after seven days (or replaced by the
  * next commit of that blob name). So an interrupted or failed large upload is abandoned simply by not
  * committing; there is no abort request, unlike S3's AbortMultipartUpload. */
-#ifndef TB_STORE_AZURE_H
-#define TB_STORE_AZURE_H
+#ifndef TB_AZBLOB_H
+#define TB_AZBLOB_H
 #include "azkey.h"
 #include "err.h"
 #include <stddef.h>
