@@ -6,7 +6,7 @@
  * Credentials come from the environment, as trainbox's. Errors: "trainbox azure_cli: ..." and the
  * library's exit code (TB_AZ_EXISTS is reported as 65). */
 #include "err.h"
-#include "store_azure.h"
+#include "azblob.h"
 #include "uri.h"
 #include <stdio.h>
 #include <stdlib.h>
