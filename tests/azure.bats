@@ -256,3 +256,86 @@ q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
   run trainbox discover "az://devstoreaccount1/nosuchcontainer/x"
   assert_failure 66
 }
+
+# ---- the lib/store backend (lib/store_azure.c) through lib/http, via build/unit/azure_store_cli ----
+
+@test "azure store backend: put, head, get, ranges, list, delete of a small blob" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  name='d/a b+c?#%20é.txt'
+  printf 'hello store\n' > s.txt
+  md5b64=$(md5sum < s.txt | cut -c1-32 | xxd -r -p | base64) sha=$(sha256sum < s.txt | cut -c1-64)
+  run "$S" put "$U/$name" s.txt
+  assert_success
+  assert_line "exists=1 size=12 md5=$md5b64 sha256=$sha etag=yes mtime=yes"
+  run "$S" head "$U/$name"
+  assert_line "exists=1 size=12 md5=$md5b64 sha256=$sha etag=yes mtime=yes"
+  run --separate-stderr "$S" get "$U/$name"
+  assert_output 'hello store'
+  run --separate-stderr "$S" get "$U/$name" 6 5
+  assert_output 'store'
+  run --separate-stderr "$S" list "$U/d/"
+  assert_output "$name 12 $md5b64 $sha"
+  run "$S" delete "$U/$name"
+  assert_success
+  run "$S" head "$U/$name"
+  assert_success
+  assert_line --partial 'exists=0'
+  run "$S" delete "$U/$name"
+  assert_success
+  run "$S" get "$U/$name"
+  assert_failure 66
+}
+
+@test "azure store backend: parallel Put Block + Put Block List, byte ranges, no-clobber" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  head -c 1000003 /dev/urandom > big.bin
+  md5b64=$(md5sum < big.bin | cut -c1-32 | xxd -r -p | base64) sha=$(sha256sum < big.bin | cut -c1-64)
+  run "$S" -p 65536 mput "$U/big.bin" big.bin
+  assert_success
+  assert_line "exists=1 size=1000003 md5=$md5b64 sha256=$sha etag=yes mtime=yes"
+  run "$S" head "$U/big.bin"
+  assert_line "exists=1 size=1000003 md5=$md5b64 sha256=$sha etag=yes mtime=yes"
+  "$S" get "$U/big.bin" > got 2>/dev/null
+  cmp got big.bin
+  "$S" get "$U/big.bin" 65530 20 > got 2>/dev/null
+  cmp got <(tail -c +65531 big.bin | head -c 20)
+  "$S" get "$U/big.bin" 999990 > got 2>/dev/null
+  cmp got <(tail -c 13 big.bin)
+  run "$S" -n -p 65536 mput "$U/big.bin" big.bin
+  assert_failure 65
+  assert_line 'retries=0 precond=1'
+  run "$S" -n put "$U/big.bin" big.bin
+  assert_failure 65
+  assert_output --partial 'BlobAlreadyExists'
+}
+
+@test "azure store backend: listing pages (max_keys 2) and delimiter prefixes" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  for i in 1 2 3 4 5; do "$AZ" putmem "$i" "$U/l/f$i" >/dev/null 2>&1; done
+  "$AZ" putmem x "$U/l/sub/x" >/dev/null 2>&1
+  run --separate-stderr "$S" -m 2 list "$U/l/"
+  assert_success
+  assert_equal "${#lines[@]}" 6
+  assert_equal "$stderr" 'pages=3
+retries=0 precond=0'
+  run --separate-stderr "$S" -m 2 list "$U/l/" /
+  assert_equal "${#lines[@]}" 6
+  assert_line 'PRE l/sub/'
+}
+
+@test "azure store backend: 503 ServerBusy on blocks is retried by lib/http; wrong key is 77" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  flaky_proxy 3 comp=block
+  head -c 300000 /dev/urandom > big.bin
+  run "$S" -p 65536 mput "$U/big" big.bin
+  assert_success
+  assert_line 'retries=3 precond=0'
+  "$S" get "$U/big" > got 2>/dev/null
+  cmp got big.bin
+  stop_pid "$FLAKY_PID"
+  export AZURE_STORAGE_CONNECTION_STRING="AccountName=devstoreaccount1;AccountKey=${AZ_DEV_KEY/Eby8/Xby8};BlobEndpoint=$AZURITE_ENDPOINT"
+  run "$S" head "$U/big"
+  assert_failure 77
+  run "$S" put "$U/x" big.bin
+  assert_failure 77
+}
