@@ -334,6 +334,7 @@ static void start_attempt(struct tb_http *h, struct tb_http_req *r)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_VERBOSE, h->cfg.verbose ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* keys like "a/../b" are literal: never squash them */
     if (h->cfg.insecure) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -642,6 +643,8 @@ int tb_http_run(struct tb_http *h, struct tb_http_req *r, tb_err *e)
     if (e) *e = r->err;
     return r->err.code ? r->err.code : tb_http_class_exit(r->cls);
 }
+
+int tb_http_finished(const struct tb_http_req *r) { return r->state == ST_DONE; }
 
 uint64_t tb_http_retries(const struct tb_http *h) { return h->retries; }
 uint64_t tb_http_bytes_sent(const struct tb_http *h) { return h->bytes_sent; }

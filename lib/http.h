@@ -113,6 +113,8 @@ int tb_http_perform(struct tb_http *h, int timeout_ms);
 /* Submit one request and drive until it is done (done() may be NULL for this call). Returns 0 when
  * the class is OK, else the exit code in r->err. Other in-flight requests progress meanwhile. */
 int tb_http_run(struct tb_http *h, struct tb_http_req *r, tb_err *e);
+/* Has r reached its final outcome (done() called or about to be)? */
+int tb_http_finished(const struct tb_http_req *r);
 /* Cancel one request (queued, waiting or in flight); done() is not called. */
 void tb_http_cancel(struct tb_http *h, struct tb_http_req *r);
 /* Release what a finished request holds (url, headers, resp, resp_hdrs); the struct may be reused. */

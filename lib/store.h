@@ -34,8 +34,10 @@
  * lib/http.c, driven by prepare being called again (h->attempt > 1, h->delivered for GET resumes).
  * The dispatch by scheme lives in store.c; an `az://` root calls tb_store_azure_open (lib/store_azure.c).
  *
- * Keys: r->key is the full object key inside the root's bucket/container (callers join prefixes with
- * tb_store_key()); bytes are literal, backends percent-encode them as their store expects.
+ * Keys: r->key is the full object key inside the root's bucket/container (callers join a prefix and
+ * a name with tb_uri_join, then take tb_store_key_of); bytes are literal, backends percent-encode
+ * them as their store expects. For file stores the key is the file's path (as given: relative to
+ * the cwd, or absolute for file:// URIs).
  * Errors: r->status is 0 or an exit code (enum tb_exit); r->err says what failed, with the store's
  * message; secrets never appear in it (tb_report redacts anyway). */
 #ifndef TB_STORE_H
@@ -186,6 +188,8 @@ typedef int (*tb_store_list_fn)(void *ud, const struct tb_obj_info *info, int is
 int tb_store_list_all(struct tb_store *s, const char *prefix, const char *delimiter, tb_store_list_fn cb, void *ud, tb_err *e);
 int tb_store_presign(struct tb_store *s, const char *key, const char *method, long expires, char **url, tb_err *e);
 
+/* The key a URI names inside its store: the object key for buckets, the path for files. */
+const char *tb_store_key_of(const struct tb_uri *u);
 /* The URI (malloc'd) users would write for key in this store: "s3://bucket/key", a path, ... */
 char *tb_store_uri(const struct tb_store *s, const char *key);
 
