@@ -342,8 +342,17 @@ static int az_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     }
     switch (r->op) {
     case TB_OP_HEAD:
+        info_from_headers(h, &r->info);
+        break;
     case TB_OP_GET:
         info_from_headers(h, &r->info);
+        if (!r->sink) { /* the body was captured: hand it over before the core clears h */
+            r->data = h->resp ? h->resp : strdup("");
+            r->data_len = h->resp_len;
+            h->resp = NULL;
+            h->resp_len = 0;
+            if (!r->data) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        }
         break;
     case TB_OP_PUT:
     case TB_OP_MP_COMPLETE: {

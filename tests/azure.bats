@@ -273,6 +273,8 @@ q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
   assert_output 'hello store'
   run --separate-stderr "$S" get "$U/$name" 6 5
   assert_output 'store'
+  run --separate-stderr "$S" getmem "$U/$name"
+  assert_output 'hello store'
   run --separate-stderr "$S" list "$U/d/"
   assert_output "$name 12 $md5b64 $sha"
   run "$S" delete "$U/$name"
