@@ -88,6 +88,8 @@ struct tb_store_req {
     const char *key;
     struct tb_body body;          /* PUT, MP_PART */
     const char *content_md5;      /* base64 MD5 of body (Content-MD5 header), or NULL */
+    const char *body_sha256;      /* hex SHA-256 of body, or NULL: S3 signs it as the payload hash
+                                   * (x-amz-content-sha256), so the store checks the bytes it got */
     const char *sha256;           /* hex SHA-256 of the whole object, stored as metadata; or NULL */
     const char *content_type;     /* or NULL (application/octet-stream) */
     int if_none_match;            /* PUT/MP_COMPLETE: refuse to replace an existing object (412) */
@@ -148,6 +150,8 @@ struct tb_store_backend {
     uint64_t min_part, max_part;  /* multipart part size limits (S3: 5 MiB, 5 GiB) */
     int max_parts;                /* S3: 10000; Azure: 50000 */
     int etag_is_md5;              /* single-PUT ETag is the body's MD5 hex (S3, GCS) */
+    int wants_md5;                /* callers should send content_md5 with bodies (Azure: the only
+                                   * integrity check it offers); S3 uses body_sha256 instead */
 };
 
 struct tb_store {

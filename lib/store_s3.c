@@ -2,8 +2,9 @@
  * and Google Cloud Storage's XML API (HMAC keys).
  * Addressing: path-style (ENDPOINT/bucket/key) whenever an endpoint is given (R2 and GCS always have
  * one), virtual-host (bucket.s3.REGION.amazonaws.com) on AWS unless the bucket name has dots.
- * Bodies are sent with x-amz-content-sha256: UNSIGNED-PAYLOAD plus Content-MD5, so a part is read
- * once while it is sent (no hashing pass before the signature); small XML bodies are hashed. */
+ * Bodies are signed with their SHA-256 (x-amz-content-sha256 = req->body_sha256, which upload computes
+ * in the same pass as the file's sha256 metadata), so the store itself rejects a body that changed
+ * on the way; with no body_sha256 a body goes as UNSIGNED-PAYLOAD (plus Content-MD5 when given). */
 #include "creds.h"
 #include "hash.h"
 #include "sigv4.h"
@@ -171,7 +172,8 @@ static int s3_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http
         method = "PUT";
         h->body = r->body;
         payload = "UNSIGNED-PAYLOAD";
-        if (r->body.fd < 0 && r->body.mem) {
+        if (r->body_sha256 && strlen(r->body_sha256) == 64) payload = r->body_sha256;
+        else if (r->body.fd < 0 && r->body.mem) {
             tb_sha256_hex((const char *)r->body.mem + r->body.off, r->body.len, payload_buf);
             payload = payload_buf;
         }
