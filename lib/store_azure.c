@@ -402,6 +402,7 @@ static const struct tb_store_backend azure_backend = {
     .max_part = 4000ull << 20, /* Put Block's limit (x-ms-version 2019-12-12 and later) */
     .max_parts = 50000,
     .etag_is_md5 = 0,
+    .wants_md5 = 1, /* Content-MD5 on Put Blob and Put Block is the check Azure makes of the bytes */
 };
 
 int tb_store_azure_open(struct tb_store *s, tb_err *e)
