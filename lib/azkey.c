@@ -417,3 +417,27 @@ long long tb_az_parse_http_date(const char *s)
     long long days = (long long)era * 146097 + doe - 719468;
     return days * 86400 + hh * 3600 + mm * 60 + ss;
 }
+
+char *tb_az_sas_blob(const struct tb_azcred *c, const char *container, const char *blob, const char *perms,
+                     time_t expiry)
+{
+    if (!c->keylen) return NULL;
+    static const char sv[] = "2020-02-10";
+    char se[80];
+    struct tm tm;
+    gmtime_r(&expiry, &tm);
+    snprintf(se, sizeof se, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* sp, st, se, resource, si, sip, spr, sv, sr, snapshot time, rscc, rscd, rsce, rscl, rsct */
+    char *sts = NULL;
+    if (asprintf(&sts, "%s\n\n%s\n/blob/%s/%s/%s\n\n\n\n%s\nb\n\n\n\n\n\n", perms, se, c->account, container, blob, sv) < 0)
+        return NULL;
+    char sig[64];
+    tb_azkey_signature(c->key, c->keylen, sts, sig);
+    free(sts);
+    char *esig = tb_az_encode(sig, 0), *ese = tb_az_encode(se, 0), *out = NULL;
+    if (esig && ese && asprintf(&out, "sv=%s&se=%s&sr=b&sp=%s&sig=%s", sv, ese, perms, esig) < 0) out = NULL;
+    free(esig);
+    free(ese);
+    return out;
+}

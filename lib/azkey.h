@@ -78,6 +78,14 @@ void tb_az_block_id(unsigned i, char out[17]);
 /* Parse an RFC 1123 date ("Sun, 22 Nov 2026 23:43:00 GMT") to seconds since the epoch; -1 if bad. */
 long long tb_az_parse_http_date(const char *s);
 
+/* A blob service SAS (signed version 2020-02-10, signed with the account key) for one blob: the
+ * query string "sv=...&se=...&sr=b&sp=PERMS&sig=..." (malloc'd) to append after '?'. perms: "r" to
+ * read, "cw" to create/write. expiry: absolute time. NULL for an anonymous credential. The
+ * string-to-sign names the blob as /blob/ACCOUNT/CONTAINER/NAME (not encoded, the account once even
+ * for path-style endpoints). */
+char *tb_az_sas_blob(const struct tb_azcred *c, const char *container, const char *blob, const char *perms,
+                     time_t expiry);
+
 /* base64 helpers over OpenSSL (decode returns -1 on bad input, else the decoded length). */
 int tb_b64_decode(const char *in, unsigned char *out, size_t outcap);
 void tb_b64_encode(const unsigned char *in, size_t n, char *out); /* out: 4*ceil(n/3)+1 bytes */

@@ -14,6 +14,7 @@
  *   MP_PART     Put Block (block id = tb_az_block_id(part_num - 1), returned as part_etag)
  *   MP_COMPLETE Put Block List of the parts' block ids, with x-ms-meta-sha256,
  *               x-ms-blob-content-type, x-ms-blob-content-md5 (r->content_md5: the whole object's)
+ *   presign     a service SAS (sv 2020-02-10): sp=r for GET, sp=cw for PUT
  *   MP_ABORT    nothing: uncommitted blocks are invisible to readers and the service discards them
  *               after seven days, or at the next commit of that blob name. Completed locally.
  * Error classes come from lib/http (403 AuthenticationFailed -> 77, 404 -> 66, 409/412 -> 65,
@@ -384,6 +385,30 @@ static int az_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     return 0;
 }
 
+/* A service SAS URL: GET may read the blob, PUT may create or overwrite it (with the
+ * x-ms-blob-type: BlockBlob header Put Blob always needs). */
+static int az_presign(struct tb_store *s, const char *key, const char *method, long expires, char **url, tb_err *e)
+{
+    struct azbe *be = s->be_ctx;
+    const char *perms = strcmp(method, "GET") == 0 ? "r" : strcmp(method, "PUT") == 0 ? "cw" : NULL;
+    if (!perms) return tb_fail(e, TB_EUSAGE, "az:// URLs can be presigned for GET or PUT, not %s", method);
+    if (!be->cred.keylen)
+        return tb_fail(e, TB_ENOPERM, "presigning az://%s needs the account key (AZURE_STORAGE_KEY or a connection string)",
+                       be->cred.account);
+    if (expires <= 0) return tb_fail(e, TB_EUSAGE, "the expiry must be a positive number of seconds");
+    char *q = tb_az_sas_blob(&be->cred, s->root.bucket, key, perms, time(NULL) + expires);
+    char *ec = tb_az_encode(s->root.bucket, 0), *ek = tb_az_encode(key, 1);
+    int n = q && ec && ek ? asprintf(url, "%s/%s/%s?%s", be->cred.endpoint, ec, ek, q) : -1;
+    free(q);
+    free(ec);
+    free(ek);
+    if (n < 0) {
+        *url = NULL;
+        return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    }
+    return 0;
+}
+
 static void az_close(struct tb_store *s)
 {
     struct azbe *be = s->be_ctx;
@@ -395,7 +420,7 @@ static const struct tb_store_backend azure_backend = {
     .name = "azure",
     .prepare = az_prepare,
     .finish = az_finish,
-    .presign = NULL,
+    .presign = az_presign,
     .free_scratch = az_free_scratch,
     .close = az_close,
     .min_part = 1,

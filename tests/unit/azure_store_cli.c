@@ -3,7 +3,7 @@
  * tests/azure.bats checks the backend against Azurite before `upload` exists. Not a unit test (it
  * needs a server), so `make unit` builds it but does not run it.
  *   azure_store_cli [-p PART] [-r ATTEMPTS] [-m MAXKEYS] [-n] CMD az://ACCT/CONT[/KEY] [ARGS]
- *   head | get [OFF [LEN]] | getmem | put FILE | mput FILE (blocks of PART bytes) | list [DELIM] | delete
+ *   head | get [OFF [LEN]] | getmem | presign [METHOD [SECONDS]] | put FILE | mput FILE (blocks of PART bytes) | list [DELIM] | delete
  * Prints what the store answered; stderr ends with "retries=N precond=N". */
 #include "err.h"
 #include "hash.h"
@@ -172,6 +172,11 @@ int main(int argc, char **argv)
         size_t len = 0;
         if (!(rc = tb_store_get_mem(s, key, &data, &len, &e))) fwrite(data, 1, len, stdout);
         free(data);
+    } else if (strcmp(cmd, "presign") == 0) {
+        char *url = NULL;
+        if (!(rc = tb_store_presign(s, key, arg ? arg : "GET", argc - optind > 3 ? atol(argv[optind + 3]) : 600, &url, &e)))
+            printf("%s\n", url);
+        free(url);
     } else if (strcmp(cmd, "delete") == 0) {
         r.op = TB_OP_DELETE;
         rc = tb_store_run(s, &r, &e);

@@ -107,6 +107,20 @@ int main(void)
                  "GET\n" EMPTY11 "x-ms-date:Sun, 22 Nov 2026 23:43:00 GMT\n/acct/\ncomp:list");
     }
 
+    /* service SAS for one blob (checked against Python's hmac over the same string-to-sign) */
+    {
+        struct tb_azcred c = {0};
+        tb_err e = {0};
+        strcpy(c.account, "devstoreaccount1");
+        tb_azcred_set_key(&c, TB_AZ_DEV_KEY, &e);
+        char *q = tb_az_sas_blob(&c, "cont", "dir/a b.txt", "r", 1795394600);
+        CHECK_STR(q, "sv=2020-02-10&se=2026-11-23T00%3A43%3A20Z&sr=b&sp=r&sig=pnmj1O%2B4WW710ZsT4FMADqimMOQm1GDmYOjIBfinVpk%3D",
+                  "blob SAS query");
+        free(q);
+        c.keylen = 0;
+        CHECK(tb_az_sas_blob(&c, "cont", "x", "r", 0) == NULL, "no SAS without a key");
+    }
+
     /* encoding of blob names: unreserved kept, '/' kept for paths, everything else %XX */
     {
         char *s = tb_az_encode("dir/a b+c?d#e%f~g_h.i-ü", 1);
