@@ -3,4 +3,5 @@
 #define TB_COMMANDS_H
 #include "opts.h"
 /* extern const struct tb_cmd_spec tb_cmd_NAME; one line per built command */
+extern const struct tb_cmd_spec tb_cmd_upload;
 #endif

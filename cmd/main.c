@@ -15,7 +15,6 @@
 /* Commands not built yet: listed (so users see the whole toolkit), answer exit 69. */
 static const struct tb_cmd_spec cmd_split = {"split", "partition NDJSON lines into train/val/test splits and rank shares", "[OPTIONS] [FILE...]", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_shard = {"shard", "write NDJSON samples into WebDataset tar shards", "[OPTIONS] -o DIR [FILE...]", NULL, NULL, NULL};
-static const struct tb_cmd_spec cmd_upload = {"upload", "store files in object storage, verified and resumable", "[OPTIONS] DEST_PREFIX", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_manifest = {"manifest", "build, merge, verify and show the shard index", "[OPTIONS] [-o URI]", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_sync = {"sync", "sync a directory with a bucket prefix (checkpoints, logs)", "[OPTIONS] SRC DEST", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_discover = {"discover", "find shard groups and the latest checkpoint under a prefix", "[OPTIONS] URI", NULL, NULL, NULL};
@@ -24,7 +23,7 @@ static const struct tb_cmd_spec cmd_cat = {"cat", "stream samples from files, sh
 static const struct tb_cmd_spec cmd_presign = {"presign", "print a presigned URL for an object", "[OPTIONS] URI", NULL, NULL, NULL};
 
 static const struct tb_cmd_spec *const commands[] = {
-    &cmd_cat, &cmd_split, &cmd_shard, &cmd_upload, &cmd_manifest, &cmd_discover, &cmd_sync,
+    &cmd_cat, &cmd_split, &cmd_shard, &tb_cmd_upload, &cmd_manifest, &cmd_discover, &cmd_sync,
     &cmd_presign, &cmd_vast,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
