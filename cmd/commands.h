@@ -6,4 +6,5 @@
 extern const struct tb_cmd_spec tb_cmd_split;
 extern const struct tb_cmd_spec tb_cmd_manifest;
 extern const struct tb_cmd_spec tb_cmd_discover;
+extern const struct tb_cmd_spec tb_cmd_upload;
 #endif

@@ -525,6 +525,14 @@ static void describe_failure(struct tb_http_req *r)
     char code[128], msg[600];
     tb_http_xml_error(r->resp, r->resp_len, code, sizeof code, msg, sizeof msg);
     if (!code[0]) tb_http_resp_header(r, "x-ms-error-code", code, sizeof code);
+    if (!code[0]) { /* HEAD answers carry no body: name the status at least */
+        const char *reason = r->status == 400 ? "Bad Request" : r->status == 401 ? "Unauthorized" : r->status == 403 ? "Forbidden"
+                           : r->status == 404 ? "Not Found" : r->status == 409 ? "Conflict" : r->status == 412 ? "Precondition Failed"
+                           : r->status == 429 ? "Too Many Requests" : r->status == 500 ? "Internal Server Error"
+                           : r->status == 503 ? "Service Unavailable" : "";
+        snprintf(code, sizeof code, "%s", reason);
+        if (r->cls == TB_HTTP_AUTH) snprintf(msg, sizeof msg, "credentials or permissions refused");
+    }
     tb_fail(&r->err, tb_http_class_exit(r->cls), "HTTP %ld%s%s%s%s", r->status, code[0] ? " " : "", code,
             msg[0] ? ": " : "", msg);
     if (r->attempt > 1 && r->cls == TB_HTTP_RETRY) {
