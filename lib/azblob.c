@@ -803,10 +803,15 @@ int tb_az_delete(struct tb_az *az, const char *container, const char *key, tb_er
     return rc;
 }
 
-int tb_az_create_container(struct tb_az *az, const char *container, tb_err *e)
+int tb_az_create_container(struct tb_az *az, const char *container, int public_blobs, tb_err *e)
 {
     struct azreq r;
     if (req_init(az, &r, "PUT", container, NULL, "restype=container", e)) return e->code;
+    if (public_blobs && req_hdr(&r, "x-ms-blob-public-access: blob")) {
+        req_free(&r);
+        return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    }
+    r.nfixed = r.nh;
     r.upload = 1;
     r.len = 0;
     r.mem = (const unsigned char *)"";

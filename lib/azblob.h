@@ -91,8 +91,9 @@ int tb_az_list(struct tb_az *az, const char *container, const char *prefix, cons
 
 /* Delete Blob (and its snapshots). Missing blob: TB_ENOINPUT. */
 int tb_az_delete(struct tb_az *az, const char *container, const char *key, tb_err *e);
-/* Create Container (private); an existing one is not an error. */
-int tb_az_create_container(struct tb_az *az, const char *container, tb_err *e);
+/* Create Container, private or (public_blobs) with anonymous read access to its blobs; an existing
+ * one is not an error. */
+int tb_az_create_container(struct tb_az *az, const char *container, int public_blobs, tb_err *e);
 
 /* How many requests were retried (for tests and progress). */
 unsigned tb_az_retries(const struct tb_az *az);

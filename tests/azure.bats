@@ -425,3 +425,30 @@ shard_files() {
   run --separate-stderr "$AZ" get "$U/ds/train-000000.tar"
   assert_output 'someone else'
 }
+
+@test "azure: without a key, public containers are read anonymously (both clients); private ones refuse" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  pub="az://devstoreaccount1/pub$BATS_TEST_NUMBER"
+  run "$AZ" -P mkcontainer "$pub"
+  assert_success
+  "$AZ" putmem 'public bytes' "$pub/open.txt" >/dev/null 2>&1
+  "$AZ" putmem 'private bytes' "$U/closed.txt" >/dev/null 2>&1
+  unset AZURE_STORAGE_CONNECTION_STRING
+  export AZURE_STORAGE_ACCOUNT=devstoreaccount1 AZURE_STORAGE_BLOB_ENDPOINT="$AZURITE_ENDPOINT"
+  run --separate-stderr "$AZ" get "$pub/open.txt"
+  assert_success
+  assert_output 'public bytes'
+  run --separate-stderr "$S" getmem "$pub/open.txt"
+  assert_success
+  assert_output 'public bytes'
+  run "$S" head "$pub/open.txt"
+  assert_line --partial 'exists=1 size=12'
+  run "$AZ" get "$U/closed.txt"
+  assert_failure
+  refute_output --partial 'private bytes'
+  run "$S" put "$pub/new.txt" /dev/null
+  assert_failure
+  run "$S" presign "$pub/open.txt"
+  assert_failure 77
+  assert_output --partial 'needs the account key'
+}

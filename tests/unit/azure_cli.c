@@ -1,6 +1,6 @@
 /* azure_cli: a test driver for lib/store_azure, used by tests/azure.bats against Azurite (not a unit
  * test: it needs a server, so it is built by `make unit` but not run by it).
- *   azure_cli [-b BLOCK] [-j PAR] [-m MAXRESULTS] [-r RETRIES] [-n] CMD ARGS
+ *   azure_cli [-b BLOCK] [-j PAR] [-m MAXRESULTS] [-r RETRIES] [-n] [-P] CMD ARGS   (-P: public container)
  *   mkcontainer az://ACCT/CONT | put FILE az://ACCT/CONT/KEY | putmem TEXT az://... |
  *   get az://... [OFF [LEN]] | head az://... | list az://ACCT/CONT[/PREFIX] [DELIM] | delete az://...
  * Credentials come from the environment, as trainbox's. Errors: "trainbox azure_cli: ..." and the
@@ -38,14 +38,15 @@ int main(int argc, char **argv)
 {
     struct tb_az_opts o = {0};
     o.retries = 4;
-    int c, no_clobber = 0;
-    while ((c = getopt(argc, argv, "b:j:m:r:n")) != -1) {
+    int c, no_clobber = 0, public_blobs = 0;
+    while ((c = getopt(argc, argv, "b:j:m:r:nP")) != -1) {
         switch (c) {
         case 'b': o.block_size = strtoull(optarg, NULL, 10); break;
         case 'j': o.parallel = atoi(optarg); break;
         case 'm': o.maxresults = atoi(optarg); break;
         case 'r': o.retries = atoi(optarg); o.backoff_ms = 50; break;
         case 'n': no_clobber = 1; break;
+        case 'P': public_blobs = 1; break;
         default: return TB_EUSAGE;
         }
     }
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
     p.no_clobber = no_clobber;
     if (rc) {
     } else if (strcmp(cmd, "mkcontainer") == 0) {
-        rc = tb_az_create_container(az, u.bucket, &e);
+        rc = tb_az_create_container(az, u.bucket, public_blobs, &e);
     } else if (strcmp(cmd, "put") == 0) {
         rc = tb_az_put_file(az, u.bucket, u.key, argv[optind + 1], &p, &info, &e);
         if (!rc) print_info(&info);
