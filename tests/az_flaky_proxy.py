@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""A proxy in front of Azurite that answers the first N matching requests with 503 ServerBusy and
-forwards everything else, so tests can watch the Azure backend retry (single requests and blocks).
-Shared Key signs the path and headers, not the host, so forwarded requests still authenticate.
-    az_flaky_proxy.py PORT UPSTREAM_PORT N [SUBSTRING-OF-PATH-AND-QUERY]
-Requests that got a 503 are counted in the file named by $FLAKY_COUNT_FILE (when set)."""
+"""A proxy in front of Azurite that spoils the first N matching requests and forwards everything
+else, so tests can watch the Azure clients retry. Shared Key signs the path and headers, not the
+host, so forwarded requests still authenticate.
+    az_flaky_proxy.py PORT UPSTREAM_PORT N [SUBSTRING-OF-PATH-AND-QUERY [MODE]]
+MODE 503 (default): answer 503 ServerBusy. MODE cut: forward a GET, then send the full headers but
+only half the body and drop the connection (a transfer broken midway; the client should resume).
+Spoiled requests are counted in the file named by $FLAKY_COUNT_FILE (when set). Each GET's
+x-ms-range is appended to $FLAKY_RANGE_FILE (when set)."""
 import http.client
 import os
 import sys
@@ -12,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream, budget = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 match = sys.argv[4] if len(sys.argv) > 4 else ""
+mode = sys.argv[5] if len(sys.argv) > 5 else "503"
 lock = threading.Lock()
 state = {"failed": 0}
 
@@ -25,13 +29,34 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        if self.command == "GET" and os.environ.get("FLAKY_RANGE_FILE"):
+            with lock, open(os.environ["FLAKY_RANGE_FILE"], "a") as f:
+                f.write((self.headers.get("x-ms-range") or "-") + "\n")
         with lock:
-            fail = match in self.path and state["failed"] < budget
+            fail = match in self.path and state["failed"] < budget and (mode == "503" or self.command == "GET")
             if fail:
                 state["failed"] += 1
                 if os.environ.get("FLAKY_COUNT_FILE"):
                     with open(os.environ["FLAKY_COUNT_FILE"], "w") as f:
                         f.write(str(state["failed"]))
+        if fail and mode == "cut":
+            c = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            c.request("GET", self.path, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+            c.close()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         if fail:
             msg = (b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code>'
                    b"<Message>The server is busy.</Message></Error>")

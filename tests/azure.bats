@@ -452,3 +452,25 @@ shard_files() {
   assert_failure 77
   assert_output --partial 'needs the account key'
 }
+
+@test "azure: a GET broken midway resumes from where it stopped (both clients, whole and ranged)" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  head -c 300000 /dev/urandom > big.bin
+  "$AZ" -b 65536 put big.bin "$U/big" >/dev/null 2>&1
+  export FLAKY_RANGE_FILE="$BATS_TEST_TMPDIR/ranges"
+  flaky_proxy 1 /big cut
+  "$AZ" -r 3 get "$U/big" > got 2>/dev/null
+  cmp got big.bin
+  assert_equal "$(cat "$FLAKY_RANGE_FILE")" "-
+bytes=150000-"
+  stop_pid "$FLAKY_PID"; rm -f "$FLAKY_RANGE_FILE"
+  flaky_proxy 1 /big cut
+  "$S" get "$U/big" 1000 200000 > got 2>/dev/null
+  cmp got <(tail -c +1001 big.bin | head -c 200000)
+  assert_equal "$(cat "$FLAKY_RANGE_FILE")" "bytes=1000-200999
+bytes=101000-200999"
+  stop_pid "$FLAKY_PID"; rm -f "$FLAKY_RANGE_FILE"
+  flaky_proxy 1 /big cut
+  "$S" getmem "$U/big" > got 2>/dev/null
+  cmp got big.bin
+}
