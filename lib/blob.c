@@ -2,6 +2,7 @@
  * here; object stores go through the store layer. */
 #include "blob.h"
 #include "atomic.h"
+#include "azblob.h"
 #include "uri.h"
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* az:// goes straight to the Azure backend until the store layer dispatches every scheme */
+#define AZ(uri) (strncmp((uri), "az://", 5) == 0)
 
 static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
 {
@@ -25,6 +29,7 @@ static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
 
 int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
 {
+    if (AZ(uri)) return tb_az_blob_read(uri, data, len, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -35,6 +40,7 @@ int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
 
 int tb_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
 {
+    if (AZ(uri)) return tb_az_blob_write(uri, data, len, content_type, e);
     (void)content_type;
     struct tb_uri u;
     int r = local_path(uri, &u, e);
@@ -50,6 +56,7 @@ int tb_blob_write(const char *uri, const void *data, size_t len, const char *con
 
 int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
 {
+    if (AZ(uri)) return tb_az_blob_head(uri, size, exists, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -64,6 +71,7 @@ int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
 
 int tb_blob_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
 {
+    if (AZ(uri)) return tb_az_blob_stream(uri, cb, arg, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -155,6 +163,7 @@ static int walk(struct tb_listing *l, char *path, size_t base, size_t len, tb_er
 
 int tb_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e)
 {
+    if (AZ(prefix_uri)) return tb_az_blob_list(prefix_uri, out, e);
     memset(out, 0, sizeof *out);
     struct tb_uri u;
     int r = local_path(prefix_uri, &u, e);

@@ -42,3 +42,98 @@ gen_samples() {
 }
 
 # ---- servers (moto S3, Azurite, HTTP mocks): see below, owned by the store layer's tests ----
+
+# ---- Azure: Azurite (npm package, installed once into the gitignored tests/.cache) ----
+# start_azurite: Azurite's blob service on a free port with a fresh data dir. Sets AZURITE_PORT,
+# AZURITE_PID, AZURITE_ENDPOINT (path-style, .../devstoreaccount1) and AZ_CONN (a connection string
+# for it). Call from setup_file (one server per .bats file), stop_azurite from teardown_file.
+AZURITE_CACHE="$REPO/tests/.cache"
+AZ_DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+azurite_install() {
+  local bin="$AZURITE_CACHE/node_modules/.bin/azurite-blob"
+  [ -x "$bin" ] && return 0
+  mkdir -p "$AZURITE_CACHE"
+  # the lock keeps two suites started at once from installing into the same directory together
+  ( flock 9
+    [ -x "$bin" ] || (cd "$AZURITE_CACHE" && npm install --no-audit --no-fund --loglevel=error azurite >&2)
+  ) 9>"$AZURITE_CACHE/.azurite.lock"
+  [ -x "$bin" ]
+}
+# az_wait_port PORT [SECONDS]: like wait_port, whose loop returns 1 whenever it had to wait at all.
+az_wait_port() {
+  local port=$1 limit=${2:-30} i=0
+  while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    sleep 0.1; i=$((i + 1))
+    if [ "$i" -ge $((limit * 10)) ]; then echo "port $port never opened" >&2; return 1; fi
+  done
+  return 0
+}
+start_azurite() {
+  azurite_install || { echo "azurite install failed" >&2; return 1; }
+  AZURITE_PORT=$(free_port)
+  AZURITE_DATA=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/azurite.XXXXXX")
+  "$AZURITE_CACHE/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+    --location "$AZURITE_DATA" --skipApiVersionCheck --disableTelemetry --silent \
+    >"$AZURITE_DATA/azurite.log" 2>&1 &
+  AZURITE_PID=$!
+  az_wait_port "$AZURITE_PORT" 60 || { cat "$AZURITE_DATA/azurite.log" >&2; return 1; }
+  AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+  AZ_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=$AZURITE_ENDPOINT;"
+  export AZURITE_PORT AZURITE_PID AZURITE_ENDPOINT AZ_CONN
+}
+stop_azurite() {
+  stop_pid "${AZURITE_PID:-}"
+  AZURITE_PID=
+}
+# ---- end Azure ----
+
+# ==== BEGIN store servers (moto S3 + auth helpers; owned by the store layer's tests) ====
+# start_moto [--auth]: moto's S3 server on a free port. Sets MOTO_PORT, MOTO_PID, MOTO_URL, and
+# exports AWS_ENDPOINT_URL + AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_DEFAULT_REGION. With --auth,
+# creates an IAM user with an access key (exported as the credentials, also MOTO_AK/MOTO_SK) and turns
+# signature checking on (a wrong secret then gets 403 SignatureDoesNotMatch).
+start_moto() {
+  MOTO_PORT=$(free_port)
+  MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$BATS_TEST_TMPDIR/moto.log" 2>&1 &
+  MOTO_PID=$!
+  wait_port "$MOTO_PORT" 30
+  export AWS_ENDPOINT_URL="$MOTO_URL" AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  unset AWS_SESSION_TOKEN
+  if [ "${1:-}" = --auth ]; then
+    moto_create_key
+    moto_auth on
+  fi
+}
+
+stop_moto() { stop_pid "${MOTO_PID:-}"; MOTO_PID=; }
+
+# moto_create_key: an IAM user allowed everything, and its access key (exported as the credentials).
+moto_create_key() {
+  local pol='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' out
+  aws --endpoint-url "$MOTO_URL" iam create-user --user-name tb >/dev/null
+  aws --endpoint-url "$MOTO_URL" iam create-policy --policy-name tball --policy-document "$pol" >/dev/null
+  aws --endpoint-url "$MOTO_URL" iam attach-user-policy --user-name tb --policy-arn arn:aws:iam::123456789012:policy/tball >/dev/null
+  out=$(aws --endpoint-url "$MOTO_URL" iam create-access-key --user-name tb --output json)
+  MOTO_AK=$(jq -r .AccessKey.AccessKeyId <<<"$out")
+  MOTO_SK=$(jq -r .AccessKey.SecretAccessKey <<<"$out")
+  export AWS_ACCESS_KEY_ID="$MOTO_AK" AWS_SECRET_ACCESS_KEY="$MOTO_SK"
+}
+
+# moto_auth on|off: signature checking (moto's quirk: listings with '/' in the query need it off).
+moto_auth() {
+  local v=0
+  [ "$1" = off ] && v=inf
+  curl -sf -X POST -H 'Content-Type: text/plain' --data-binary "$v" "$MOTO_URL/moto-api/reset-auth" >/dev/null
+}
+
+# mb BUCKET: create a bucket with awscli.
+mb() { aws --endpoint-url "$MOTO_URL" s3api create-bucket --bucket "$1" >/dev/null; }
+
+# open_mpu BUCKET: the number of multipart uploads still open (must be 0 after every failure).
+open_mpu() {
+  aws --endpoint-url "$MOTO_URL" s3api list-multipart-uploads --bucket "$1" --output json |
+    jq '(.Uploads // []) | length'
+}
+# ==== END store servers ====

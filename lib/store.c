@@ -1,0 +1,344 @@
+/* store: dispatch by scheme, the async request core over lib/http, and the synchronous
+ * conveniences (see store.h). */
+#include "store.h"
+#include "atomic.h"
+#include "sigv4.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if __has_include("store_azure.h")
+#include "store_azure.h"
+#define TB_HAVE_AZURE 1
+#else
+/* Until lib/store_azure.c is merged, az:// answers "not built" instead of failing to link. */
+int tb_store_azure_open(struct tb_store *s, tb_err *e)
+{
+    (void)s;
+    return tb_fail(e, TB_EUNAVAIL, "az:// is not built in this version of trainbox");
+}
+#endif
+
+void tb_store_cfg_defaults(struct tb_store_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    tb_http_cfg_defaults(&c->http);
+}
+
+const char *tb_store_op_name(enum tb_store_op op)
+{
+    switch (op) {
+    case TB_OP_HEAD: return "HEAD";
+    case TB_OP_GET: return "GET";
+    case TB_OP_PUT: return "PUT";
+    case TB_OP_DELETE: return "DELETE";
+    case TB_OP_LIST: return "LIST";
+    case TB_OP_MP_CREATE: return "create multipart upload";
+    case TB_OP_MP_PART: return "upload part";
+    case TB_OP_MP_COMPLETE: return "complete multipart upload";
+    case TB_OP_MP_ABORT: return "abort multipart upload";
+    }
+    return "?";
+}
+
+char *tb_pct_encode(const char *s, size_t n, int keep_slash) { return tb_sigv4_encode(s, n, keep_slash); }
+
+const char *tb_store_key_of(const struct tb_uri *u)
+{
+    if (u->scheme == TB_URI_FILE) return u->path;
+    return u->key ? u->key : "";
+}
+
+char *tb_store_uri(const struct tb_store *s, const char *key)
+{
+    struct tb_uri u = s->root;
+    if (u.scheme == TB_URI_FILE) {
+        if (!u.explicit_file) return strdup(key);
+        u.path = (char *)key;
+    } else {
+        u.key = (char *)key;
+    }
+    return tb_uri_format(&u);
+}
+
+static int copy_uri(const struct tb_uri *in, struct tb_uri *out, tb_err *e)
+{
+    char *s = tb_uri_format(in);
+    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    int rc = tb_uri_parse(s, out, e);
+    free(s);
+    return rc;
+}
+
+int tb_store_open(struct tb_store **out, const struct tb_uri *uri, const struct tb_store_cfg *cfg, tb_err *e)
+{
+    *out = NULL;
+    struct tb_store *s = calloc(1, sizeof *s);
+    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (cfg) s->cfg = *cfg;
+    else tb_store_cfg_defaults(&s->cfg);
+    int rc = copy_uri(uri, &s->root, e);
+    if (rc) { free(s); return rc; }
+    switch (uri->scheme) {
+    case TB_URI_FILE: rc = tb_store_file_open(s, e); break;
+    case TB_URI_S3: case TB_URI_R2: case TB_URI_GS: rc = tb_store_s3_open(s, e); break;
+    case TB_URI_AZ: rc = tb_store_azure_open(s, e); break;
+    default:
+        rc = tb_fail(e, TB_EUSAGE, "%s:// is not a store trainbox can write to", tb_scheme_name(uri->scheme));
+    }
+    if (!rc) {
+        if (s->cfg.shared_http) s->http = s->cfg.shared_http;
+        else { rc = tb_http_new(&s->http, &s->cfg.http, e); s->own_http = 1; }
+    }
+    if (rc) {
+        if (s->be && s->be->close) s->be->close(s);
+        tb_uri_free(&s->root);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void tb_store_close(struct tb_store *s)
+{
+    if (!s) return;
+    if (s->be && s->be->close) s->be->close(s);
+    if (s->own_http) tb_http_free(s->http);
+    tb_uri_free(&s->root);
+    free(s);
+}
+
+/* ---- async core */
+
+static int core_prepare(struct tb_http_req *h, void *ud, tb_err *e)
+{
+    struct tb_store_req *r = ud;
+    struct tb_store *s = r->store;
+    int rc = s->be->prepare(s, r, h, e);
+    if (rc == TB_STORE_LOCAL && e) e->code = TB_STORE_LOCAL;
+    return rc;
+}
+
+static size_t core_sink(void *ud, const void *p, size_t n)
+{
+    struct tb_store_req *r = ud;
+    return r->sink(r->sink_ud, p, n);
+}
+
+static void core_done(struct tb_http_req *h, void *ud)
+{
+    struct tb_store_req *r = ud;
+    struct tb_store *s = r->store;
+    r->attempts = h->attempt;
+    r->retries = h->retries;
+    r->http_status = (int)h->status;
+    if (h->cls == TB_HTTP_LOCAL) {
+        if (h->err.code == TB_STORE_LOCAL) {
+            r->status = 0;
+        } else {
+            r->err = h->err;
+            r->status = h->err.code ? h->err.code : TB_ESOFTWARE;
+            char *u = tb_store_uri(s, r->key ? r->key : "");
+            tb_err_wrap(&r->err, "%s %s", tb_store_op_name(r->op), u ? u : "");
+            free(u);
+        }
+    } else {
+        r->status = s->be->finish(s, r, h, &r->err);
+        if (r->status) r->err.code = r->status;
+    }
+    /* the HTTP exchange's buffers are not needed past finish() */
+    tb_http_req_clear(h);
+    if (r->done) r->done(r);
+}
+
+int tb_store_submit(struct tb_store *s, struct tb_store_req *r)
+{
+    r->store = s;
+    r->status = 0;
+    memset(&r->err, 0, sizeof r->err);
+    r->precond_failed = 0;
+    memset(&r->info, 0, sizeof r->info);
+    r->upload_id_out[0] = 0;
+    r->part_etag[0] = 0;
+    memset(&r->h, 0, sizeof r->h);
+    r->h.prepare = core_prepare;
+    r->h.done = core_done;
+    r->h.ud = r;
+    r->h.body = TB_BODY_NONE;
+    if (r->op == TB_OP_GET) {
+        if (r->sink) r->h.sink = core_sink;
+        else r->h.resp_max = (size_t)1 << 34;
+    }
+    if (r->op == TB_OP_LIST) r->h.resp_max = 64u << 20;
+    return tb_http_submit(s->http, &r->h);
+}
+
+int tb_store_perform(struct tb_store *s, int timeout_ms) { return tb_http_perform(s->http, timeout_ms); }
+
+void tb_store_cancel(struct tb_store *s, struct tb_store_req *r)
+{
+    tb_http_cancel(s->http, &r->h);
+    tb_http_req_clear(&r->h);
+}
+
+static void sync_done(struct tb_store_req *r) { (void)r; }
+
+int tb_store_run(struct tb_store *s, struct tb_store_req *r, tb_err *e)
+{
+    tb_store_done_fn saved = r->done;
+    if (!r->done) r->done = sync_done;
+    int rc = tb_store_submit(s, r);
+    if (rc) { r->done = saved; return tb_fail(e, rc, "could not submit %s", tb_store_op_name(r->op)); }
+    while (!tb_http_finished(&r->h)) tb_http_perform(s->http, 200);
+    r->done = saved;
+    if (r->status && e) *e = r->err;
+    return r->status;
+}
+
+void tb_store_req_clear(struct tb_store_req *r)
+{
+    for (size_t i = 0; i < r->nitems; i++) free(r->items[i].key);
+    free(r->items);
+    r->items = NULL;
+    r->nitems = 0;
+    for (size_t i = 0; i < r->nprefixes; i++) free(r->prefixes[i]);
+    free(r->prefixes);
+    r->prefixes = NULL;
+    r->nprefixes = 0;
+    free(r->next_token);
+    r->next_token = NULL;
+    free(r->data);
+    r->data = NULL;
+    r->data_len = 0;
+    if (r->be_scratch && r->store && r->store->be->free_scratch) r->store->be->free_scratch(r);
+    tb_http_req_clear(&r->h);
+}
+
+int tb_store_http_error(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    (void)r;
+    int code = h->err.code ? h->err.code : tb_http_class_exit(h->cls);
+    char *u = tb_store_uri(s, r->key ? r->key : "");
+    tb_fail(e, code, "%s %s: %s", tb_store_op_name(r->op), u ? u : "", h->err.msg[0] ? h->err.msg : "failed");
+    free(u);
+    return code;
+}
+
+/* ---- synchronous conveniences */
+
+int tb_store_head(struct tb_store *s, const char *key, struct tb_obj_info *info, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_HEAD;
+    r.key = key;
+    int rc = tb_store_run(s, &r, e);
+    if (!rc) *info = r.info;
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+int tb_store_put_mem(struct tb_store *s, const char *key, const void *p, size_t n, const char *content_type, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_PUT;
+    r.key = key;
+    r.body = (struct tb_body){-1, p, 0, n};
+    r.content_type = content_type;
+    int rc = tb_store_run(s, &r, e);
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+int tb_store_get_cb(struct tb_store *s, const char *key, uint64_t off, uint64_t len, tb_http_sink_fn sink, void *ud, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_GET;
+    r.key = key;
+    r.range_off = off;
+    r.range_len = len;
+    r.sink = sink;
+    r.sink_ud = ud;
+    int rc = tb_store_run(s, &r, e);
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+static size_t file_sink(void *ud, const void *p, size_t n)
+{
+    struct tb_afile *f = ud;
+    return fwrite(p, 1, n, f->fp);
+}
+
+int tb_store_get_file(struct tb_store *s, const char *key, const char *path, tb_err *e)
+{
+    struct tb_afile f;
+    int rc = tb_afile_open(&f, path, ".partial", e);
+    if (rc) return rc;
+    rc = tb_store_get_cb(s, key, 0, 0, file_sink, &f, e);
+    if (!rc) rc = tb_afile_commit(&f, e);
+    else tb_afile_abort(&f);
+    return rc;
+}
+
+int tb_store_get_mem(struct tb_store *s, const char *key, char **data, size_t *len, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_GET;
+    r.key = key;
+    int rc = tb_store_run(s, &r, e);
+    if (!rc) {
+        *data = r.data ? r.data : strdup("");
+        *len = r.data_len;
+        r.data = NULL;
+    }
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+int tb_store_delete(struct tb_store *s, const char *key, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_DELETE;
+    r.key = key;
+    int rc = tb_store_run(s, &r, e);
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+int tb_store_list_all(struct tb_store *s, const char *prefix, const char *delimiter, tb_store_list_fn cb, void *ud, tb_err *e)
+{
+    char *token = NULL;
+    int rc = 0;
+    do {
+        struct tb_store_req r = {0};
+        r.op = TB_OP_LIST;
+        r.prefix = prefix;
+        r.delimiter = delimiter;
+        r.token = token;
+        rc = tb_store_run(s, &r, e);
+        free(token);
+        token = NULL;
+        if (!rc) {
+            for (size_t i = 0; i < r.nitems && !rc; i++) rc = cb(ud, &r.items[i], 0);
+            for (size_t i = 0; i < r.nprefixes && !rc; i++) {
+                struct tb_obj_info pi = {0};
+                pi.key = r.prefixes[i];
+                rc = cb(ud, &pi, 1);
+            }
+            if (!rc && r.next_token) token = strdup(r.next_token);
+        }
+        tb_store_req_clear(&r);
+    } while (!rc && token);
+    free(token);
+    return rc;
+}
+
+int tb_store_presign(struct tb_store *s, const char *key, const char *method, long expires, char **url, tb_err *e)
+{
+    if (!s->be->presign)
+        return tb_fail(e, TB_EUSAGE, "presigned URLs are not supported for %s:// locations", tb_scheme_name(s->root.scheme));
+    return s->be->presign(s, key, method, expires, url, e);
+}

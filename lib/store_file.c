@@ -1,0 +1,341 @@
+/* store_file: plain directories and file:// URIs as a store. Keys are file paths. Every write goes
+ * to a temp beside the target, is fsynced and renamed (or linked, for --no-clobber, so an existing
+ * file is never replaced), so a reader never sees half a file. The whole file's sha256 is kept in the
+ * extended attribute user.trainbox.sha256 when the file system supports it. Multipart uploads are a
+ * temp file "<key>.tb-mp-<id>" written at each part's offset and renamed on completion.
+ * All work happens inside prepare() (returns TB_STORE_LOCAL): no HTTP, same request lifecycle. */
+#include "hash.h"
+#include "store.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+#include "atomic.h"
+
+#define XATTR "user.trainbox.sha256"
+
+static const struct tb_store_backend file_backend;
+
+int tb_store_file_open(struct tb_store *s, tb_err *e)
+{
+    (void)e;
+    s->be = &file_backend;
+    s->be_ctx = NULL;
+    return 0;
+}
+
+static int mkparent(const char *path, tb_err *e)
+{
+    char *d = strdup(path);
+    if (!d) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *dir = dirname(d);
+    int rc = 0;
+    if (strcmp(dir, ".") && strcmp(dir, "/")) rc = tb_mkdirs(dir, e);
+    free(d);
+    return rc;
+}
+
+static int copy_body(int fd, const struct tb_body *b, uint64_t at, tb_err *e, const char *what)
+{
+    char buf[1 << 16];
+    uint64_t done = 0;
+    while (done < b->len) {
+        size_t want = b->len - done < sizeof buf ? (size_t)(b->len - done) : sizeof buf;
+        const char *src;
+        if (b->fd >= 0) {
+            ssize_t n = pread(b->fd, buf, want, (off_t)(b->off + done));
+            if (n < 0) return tb_fail_errno(e, TB_EIO, "reading the source of %s", what);
+            if (n == 0) return tb_fail(e, TB_EDATA, "the source of %s shrank while being copied", what);
+            want = (size_t)n;
+            src = buf;
+        } else {
+            src = (const char *)b->mem + b->off + done;
+        }
+        for (size_t w = 0; w < want;) {
+            ssize_t n = pwrite(fd, src + w, want - w, (off_t)(at + done + w));
+            if (n < 0) return tb_fail_errno(e, 0, "writing %s", what);
+            w += (size_t)n;
+        }
+        done += want;
+    }
+    return 0;
+}
+
+static void fill_info(const char *path, const struct stat *st, struct tb_obj_info *info)
+{
+    info->exists = 1;
+    info->size = (uint64_t)st->st_size;
+    info->mtime = st->st_mtime;
+    ssize_t n = getxattr(path, XATTR, info->sha256, 64);
+    if (n == 64) info->sha256[64] = 0;
+    else info->sha256[0] = 0;
+}
+
+/* fsync + rename (or link when no-clobber) tmp into final. */
+static int publish(struct tb_store_req *r, int fd, const char *tmp, const char *final, tb_err *e)
+{
+    if (r->sha256 && strlen(r->sha256) == 64) fsetxattr(fd, XATTR, r->sha256, 64, 0); /* best effort */
+    if (fsync(fd) != 0) { int rc = tb_fail_errno(e, 0, "fsync %s", tmp); close(fd); unlink(tmp); return rc; }
+    if (close(fd) != 0) { int rc = tb_fail_errno(e, 0, "close %s", tmp); unlink(tmp); return rc; }
+    if (r->if_none_match) {
+        if (link(tmp, final) != 0) {
+            int err = errno;
+            unlink(tmp);
+            if (err == EEXIST) {
+                r->precond_failed = 1;
+                return tb_fail(e, TB_EDATA, "%s exists and --no-clobber refuses to replace it", final);
+            }
+            errno = err;
+            return tb_fail_errno(e, 0, "link %s", final);
+        }
+        unlink(tmp);
+    } else if (rename(tmp, final) != 0) {
+        int rc = tb_fail_errno(e, 0, "rename %s", final);
+        unlink(tmp);
+        return rc;
+    }
+    return tb_fsync_dir_of(final, e);
+}
+
+static int do_put(struct tb_store_req *r, tb_err *e)
+{
+    const char *key = r->key;
+    int rc = mkparent(key, e);
+    if (rc) return rc;
+    size_t n = strlen(key) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    snprintf(tmp, n, "%s.tmp.%d.%lx", key, (int)getpid(), (unsigned long)random());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) { rc = tb_fail_errno(e, 0, "create %s", tmp); free(tmp); return rc; }
+    rc = copy_body(fd, &r->body, 0, e, key);
+    if (rc) { close(fd); unlink(tmp); free(tmp); return rc; }
+    rc = publish(r, fd, tmp, key, e);
+    free(tmp);
+    if (rc) return rc;
+    r->info.exists = 1;
+    r->info.size = r->body.len;
+    if (r->sha256) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", r->sha256);
+    return 0;
+}
+
+static char *mp_path(const char *key, const char *id)
+{
+    size_t n = strlen(key) + strlen(id) + 16;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s.tb-mp-%s", key, id);
+    return p;
+}
+
+static int do_get(struct tb_store_req *r, tb_err *e)
+{
+    int fd = open(r->key, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return tb_fail_errno(e, 0, "open %s", r->key);
+    struct stat st;
+    fstat(fd, &st);
+    fill_info(r->key, &st, &r->info);
+    uint64_t off = r->range_off, end = (uint64_t)st.st_size;
+    if (r->range_len && off + r->range_len < end) end = off + r->range_len;
+    char buf[1 << 16];
+    size_t cap = 0;
+    int rc = 0;
+    while (off < end) {
+        size_t want = end - off < sizeof buf ? (size_t)(end - off) : sizeof buf;
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n < 0) { rc = tb_fail_errno(e, 0, "read %s", r->key); break; }
+        if (n == 0) break;
+        if (r->sink) {
+            if (r->sink(r->sink_ud, buf, (size_t)n) != (size_t)n) { rc = tb_fail(e, TB_EIO, "writing what was read from %s failed", r->key); break; }
+        } else {
+            if (r->data_len + (size_t)n + 1 > cap) {
+                cap = (r->data_len + (size_t)n + 1) * 2;
+                char *d = realloc(r->data, cap);
+                if (!d) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
+                r->data = d;
+            }
+            memcpy(r->data + r->data_len, buf, (size_t)n);
+            r->data_len += (size_t)n;
+            r->data[r->data_len] = 0;
+        }
+        off += (uint64_t)n;
+    }
+    if (!r->sink && !r->data) r->data = calloc(1, 1);
+    close(fd);
+    return rc;
+}
+
+struct lister { struct tb_store_req *r; const char *prefix; size_t cap, pcap; int delim; };
+
+static void add_item(struct lister *l, const char *path, const struct stat *st)
+{
+    struct tb_store_req *r = l->r;
+    if (r->nitems == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        r->items = realloc(r->items, l->cap * sizeof *r->items);
+        if (!r->items) abort();
+    }
+    struct tb_obj_info *it = &r->items[r->nitems++];
+    memset(it, 0, sizeof *it);
+    fill_info(path, st, it);
+    it->key = strdup(path);
+}
+
+static void add_prefix(struct lister *l, const char *p)
+{
+    struct tb_store_req *r = l->r;
+    for (size_t i = 0; i < r->nprefixes; i++) if (strcmp(r->prefixes[i], p) == 0) return;
+    if (r->nprefixes == l->pcap) {
+        l->pcap = l->pcap ? l->pcap * 2 : 16;
+        r->prefixes = realloc(r->prefixes, l->pcap * sizeof *r->prefixes);
+        if (!r->prefixes) abort();
+    }
+    r->prefixes[r->nprefixes++] = strdup(p);
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Walk dir (a path ending without '/' or "" for the cwd), reporting files whose path starts with prefix. */
+static void walk(struct lister *l, const char *dir)
+{
+    DIR *d = opendir(*dir ? dir : ".");
+    if (!d) return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); if (!names) abort(); }
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, name_cmp);
+    size_t plen = strlen(l->prefix);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (!*dir) snprintf(path, sizeof path, "%s", names[i]);
+        else snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", names[i]);
+        free(names[i]);
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        size_t len = strlen(path);
+        size_t cmp = len < plen ? len : plen;
+        if (strncmp(path, l->prefix, cmp) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (l->delim && len >= plen) {
+                char p[4100];
+                snprintf(p, sizeof p, "%s/", path);
+                add_prefix(l, p);
+            } else walk(l, path);
+        } else if (S_ISREG(st.st_mode) && len >= plen) {
+            if (strstr(path, ".tb-mp-") || strstr(path, ".partial")) continue; /* in-progress writes */
+            add_item(l, path, &st);
+        }
+    }
+    free(names);
+}
+
+static int do_list(struct tb_store_req *r, tb_err *e)
+{
+    (void)e;
+    const char *prefix = r->prefix ? r->prefix : "";
+    struct lister l = {r, prefix, 0, 0, r->delimiter && *r->delimiter};
+    /* start at the deepest directory the prefix names */
+    char *d = strdup(prefix);
+    char *slash = strrchr(d, '/');
+    if (slash) { if (slash == d) slash[1] = 0; else *slash = 0; }
+    else d[0] = 0;
+    walk(&l, d);
+    free(d);
+    return 0;
+}
+
+static int file_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    (void)s;
+    (void)h;
+    int rc = 0;
+    struct stat st;
+    switch (r->op) {
+    case TB_OP_HEAD:
+        errno = 0;
+        if (stat(r->key, &st) == 0 && S_ISREG(st.st_mode)) fill_info(r->key, &st, &r->info);
+        else if (errno == ENOENT || errno == ENOTDIR || (errno == 0)) r->info.exists = 0;
+        else rc = tb_fail_errno(e, 0, "stat %s", r->key);
+        break;
+    case TB_OP_GET: rc = do_get(r, e); break;
+    case TB_OP_PUT: rc = do_put(r, e); break;
+    case TB_OP_DELETE:
+        if (unlink(r->key) != 0 && errno != ENOENT) rc = tb_fail_errno(e, 0, "delete %s", r->key);
+        break;
+    case TB_OP_LIST: rc = do_list(r, e); break;
+    case TB_OP_MP_CREATE: {
+        snprintf(r->upload_id_out, sizeof r->upload_id_out, "%d-%lx%lx", (int)getpid(), (unsigned long)time(NULL), (unsigned long)random());
+        if ((rc = mkparent(r->key, e))) break;
+        char *p = mp_path(r->key, r->upload_id_out);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) rc = tb_fail_errno(e, 0, "create %s", p);
+        else {
+            if (r->total_size && ftruncate(fd, (off_t)r->total_size) != 0) rc = tb_fail_errno(e, 0, "size %s", p);
+            if (r->sha256 && strlen(r->sha256) == 64) fsetxattr(fd, XATTR, r->sha256, 64, 0);
+            close(fd);
+        }
+        free(p);
+        break;
+    }
+    case TB_OP_MP_PART: {
+        char *p = mp_path(r->key, r->upload_id);
+        int fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) rc = tb_fail_errno(e, 0, "open %s", p);
+        else {
+            rc = copy_body(fd, &r->body, r->part_off, e, p);
+            close(fd);
+        }
+        snprintf(r->part_etag, sizeof r->part_etag, "part-%d", r->part_num);
+        free(p);
+        break;
+    }
+    case TB_OP_MP_COMPLETE: {
+        char *p = mp_path(r->key, r->upload_id);
+        int fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) rc = tb_fail_errno(e, 0, "open %s", p);
+        else {
+            const char *sha = r->sha256;
+            r->sha256 = NULL; /* already set at create */
+            rc = publish(r, fd, p, r->key, e);
+            r->sha256 = sha;
+        }
+        free(p);
+        if (!rc && stat(r->key, &st) == 0) fill_info(r->key, &st, &r->info);
+        break;
+    }
+    case TB_OP_MP_ABORT: {
+        char *p = mp_path(r->key, r->upload_id);
+        if (unlink(p) != 0 && errno != ENOENT) rc = tb_fail_errno(e, 0, "remove %s", p);
+        free(p);
+        break;
+    }
+    }
+    return rc ? rc : TB_STORE_LOCAL;
+}
+
+static int file_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    return tb_store_http_error(s, r, h, e); /* never reached: file requests complete in prepare */
+}
+
+static const struct tb_store_backend file_backend = {
+    .name = "file",
+    .prepare = file_prepare,
+    .finish = file_finish,
+    .min_part = 1,
+    .max_part = ~0ull,
+    .max_parts = 1 << 30,
+    .etag_is_md5 = 0,
+};

@@ -1,0 +1,121 @@
+/* xml: expat-driven element paths and text (see xml.h). */
+#include "xml.h"
+#include <expat.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct xs {
+    XML_Parser p;
+    char *path;    /* "A/B/C" */
+    size_t plen, pcap;
+    size_t *marks; /* path length before each open element */
+    int depth, mcap;
+    char *text;
+    size_t tlen, tcap;
+    tb_xml_fn cb;
+    void *ud;
+    int rc;
+    int oom;
+};
+
+static int grow(char **b, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 128;
+    while (c < need) c *= 2;
+    char *n = realloc(*b, c);
+    if (!n) return -1;
+    *b = n;
+    *cap = c;
+    return 0;
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+    (void)atts;
+    struct xs *s = ud;
+    const char *local = strrchr(name, ':');
+    local = local ? local + 1 : name;
+    if (s->depth == s->mcap) {
+        int c = s->mcap ? s->mcap * 2 : 16;
+        size_t *m = realloc(s->marks, c * sizeof *m);
+        if (!m) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+        s->marks = m;
+        s->mcap = c;
+    }
+    s->marks[s->depth++] = s->plen;
+    size_t nl = strlen(local);
+    if (grow(&s->path, &s->pcap, s->plen + nl + 2)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    if (s->plen) s->path[s->plen++] = '/';
+    memcpy(s->path + s->plen, local, nl);
+    s->plen += nl;
+    s->path[s->plen] = 0;
+    s->tlen = 0;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *t, int n)
+{
+    struct xs *s = ud;
+    if (grow(&s->text, &s->tcap, s->tlen + (size_t)n + 1)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    memcpy(s->text + s->tlen, t, (size_t)n);
+    s->tlen += (size_t)n;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    struct xs *s = ud;
+    if (grow(&s->text, &s->tcap, s->tlen + 1)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    s->text[s->tlen] = 0;
+    if (!s->rc) {
+        int r = s->cb(s->ud, s->path, s->text, s->tlen);
+        if (r) { s->rc = r; XML_StopParser(s->p, XML_FALSE); }
+    }
+    s->tlen = 0;
+    s->plen = s->marks[--s->depth];
+    s->path[s->plen] = 0;
+}
+
+int tb_xml_parse(const char *doc, size_t len, tb_xml_fn cb, void *ud, tb_err *e)
+{
+    struct xs s = {0};
+    s.cb = cb;
+    s.ud = ud;
+    s.p = XML_ParserCreate(NULL);
+    if (!s.p) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    XML_SetUserData(s.p, &s);
+    XML_SetElementHandler(s.p, on_start, on_end);
+    XML_SetCharacterDataHandler(s.p, on_text);
+    enum XML_Status st = XML_Parse(s.p, doc ? doc : "", (int)len, XML_TRUE);
+    int rc = 0;
+    if (s.rc) rc = s.rc;
+    else if (s.oom) rc = tb_fail(e, TB_ESOFTWARE, "out of memory parsing XML");
+    else if (st != XML_STATUS_OK)
+        rc = tb_fail(e, TB_EDATA, "malformed XML response: %s (line %lu)", XML_ErrorString(XML_GetErrorCode(s.p)),
+                     (unsigned long)XML_GetCurrentLineNumber(s.p));
+    XML_ParserFree(s.p);
+    free(s.path);
+    free(s.marks);
+    free(s.text);
+    return rc;
+}
+
+char *tb_xml_escape(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) n += (*p == '&') ? 5 : (*p == '<' || *p == '>') ? 4 : (*p == '"' || *p == '\'') ? 6 : 1;
+    char *o = malloc(n + 1), *q = o;
+    if (!o) abort();
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '&': memcpy(q, "&amp;", 5); q += 5; break;
+        case '<': memcpy(q, "&lt;", 4); q += 4; break;
+        case '>': memcpy(q, "&gt;", 4); q += 4; break;
+        case '"': memcpy(q, "&quot;", 6); q += 6; break;
+        case '\'': memcpy(q, "&apos;", 6); q += 6; break;
+        default: *q++ = *p;
+        }
+    }
+    *q = 0;
+    return o;
+}

@@ -1,0 +1,234 @@
+/* azure_store_cli: drives lib/store_azure through lib/store's core (tb_store_open, tb_store_run, and
+ * tb_store_submit + tb_store_perform for block parts in parallel on one multi handle), so
+ * tests/azure.bats checks the backend against Azurite before `upload` exists. Not a unit test (it
+ * needs a server), so `make unit` builds it but does not run it.
+ *   azure_store_cli [-p PART] [-r ATTEMPTS] [-m MAXKEYS] [-n] CMD az://ACCT/CONT[/KEY] [ARGS]
+ *   head | get [OFF [LEN]] | getmem | presign [METHOD [SECONDS]] | put FILE | mput FILE (blocks of PART bytes) | list [DELIM] | delete
+ * Prints what the store answered; stderr ends with "retries=N precond=N". */
+#include "err.h"
+#include "hash.h"
+#include "store.h"
+#include "uri.h"
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static size_t out_sink(void *ud, const void *p, size_t n)
+{
+    (void)ud;
+    return fwrite(p, 1, n, stdout);
+}
+
+static void md5_b64(int fd, uint64_t off, uint64_t len, char out[32])
+{
+    unsigned char *buf = malloc(len ? len : 1), md[16];
+    ssize_t got = pread(fd, buf, len, (off_t)off);
+    unsigned ml = 0;
+    EVP_Digest(buf, got > 0 ? (size_t)got : 0, md, &ml, EVP_md5(), NULL);
+    EVP_EncodeBlock((unsigned char *)out, md, 16);
+    free(buf);
+}
+
+static void file_hashes(const char *path, char sha[65], char md5b64[32])
+{
+    struct tb_digest *d = tb_digest_new();
+    char buf[65536], md5hex[33];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) tb_digest_update(d, buf, n);
+    if (f) fclose(f);
+    tb_digest_final(d, sha, md5hex);
+    tb_digest_free(d);
+    unsigned char raw[16];
+    for (int i = 0; i < 16; i++) { unsigned v; sscanf(md5hex + 2 * i, "%2x", &v); raw[i] = (unsigned char)v; }
+    EVP_EncodeBlock((unsigned char *)md5b64, raw, 16);
+}
+
+static void print_info(const struct tb_obj_info *in)
+{
+    printf("exists=%d size=%llu md5=%s sha256=%s etag=%s mtime=%s\n", in->exists, (unsigned long long)in->size,
+           in->content_md5, in->sha256, in->etag[0] ? "yes" : "no", in->mtime > 1000000000 ? "yes" : "no");
+}
+
+/* Large upload as the upload pipeline would do it: MP_CREATE, every part submitted at once (lib/http
+ * keeps max_conns in flight and queues the rest), MP_COMPLETE; MP_ABORT when a part failed. */
+static int mput(struct tb_store *s, const char *key, const char *path, uint64_t part, int nclob,
+                struct tb_store_req *r, tb_err *e)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) return tb_fail_errno(e, 0, "%s", path);
+    char sha[65], md5[32];
+    file_hashes(path, sha, md5);
+    uint64_t size = (uint64_t)st.st_size, np = (size + part - 1) / part;
+    struct tb_store_req cr = {0};
+    cr.op = TB_OP_MP_CREATE;
+    cr.key = key;
+    cr.sha256 = sha;
+    cr.content_type = "application/x-tar";
+    cr.total_size = size;
+    int rc = tb_store_run(s, &cr, e);
+    struct tb_store_req *parts = calloc(np, sizeof *parts);
+    struct tb_store_part *pl = calloc(np, sizeof *pl);
+    char (*pmd5)[32] = calloc(np, 32);
+    for (uint64_t i = 0; !rc && i < np; i++) {
+        struct tb_store_req *p = &parts[i];
+        p->op = TB_OP_MP_PART;
+        p->key = key;
+        p->upload_id = cr.upload_id_out;
+        p->part_num = (int)i + 1;
+        p->part_off = i * part;
+        p->total_size = size;
+        p->body = (struct tb_body){fd, NULL, i * part, size - i * part < part ? size - i * part : part};
+        md5_b64(fd, p->body.off, p->body.len, pmd5[i]);
+        p->content_md5 = pmd5[i];
+        if (tb_store_submit(s, p)) rc = tb_fail(e, TB_ESOFTWARE, "submit failed");
+    }
+    while (tb_store_perform(s, 100) > 0) {}
+    int retries = 0;
+    for (uint64_t i = 0; !rc && i < np; i++) {
+        if (parts[i].status) { rc = parts[i].status; *e = parts[i].err; }
+        pl[i].num = (int)i + 1;
+        snprintf(pl[i].etag, sizeof pl[i].etag, "%s", parts[i].part_etag);
+        retries += parts[i].retries;
+    }
+    if (!rc) {
+        r->op = TB_OP_MP_COMPLETE;
+        r->key = key;
+        r->upload_id = cr.upload_id_out;
+        r->parts = pl;
+        r->nparts = (int)np;
+        r->content_md5 = md5;
+        r->total_size = size;
+        r->if_none_match = nclob;
+        if (!(rc = tb_store_run(s, r, e))) print_info(&r->info);
+        retries += r->retries;
+    } else {
+        struct tb_store_req ab = {0};
+        ab.op = TB_OP_MP_ABORT;
+        ab.key = key;
+        ab.upload_id = cr.upload_id_out;
+        tb_err ae = {0};
+        tb_store_run(s, &ab, &ae);
+        tb_store_req_clear(&ab);
+    }
+    r->retries = retries;
+    for (uint64_t i = 0; i < np; i++) tb_store_req_clear(&parts[i]);
+    tb_store_req_clear(&cr);
+    free(parts);
+    free(pl);
+    free(pmd5);
+    close(fd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t part = 4u << 20;
+    int c, maxkeys = 0, nclob = 0;
+    struct tb_store_cfg cfg;
+    tb_store_cfg_defaults(&cfg);
+    cfg.http.base_ms = 20;
+    cfg.http.cap_ms = 200;
+    while ((c = getopt(argc, argv, "p:r:m:n")) != -1) {
+        switch (c) {
+        case 'p': part = strtoull(optarg, NULL, 10); break;
+        case 'r': cfg.http.max_attempts = atoi(optarg); break;
+        case 'm': maxkeys = atoi(optarg); break;
+        case 'n': nclob = 1; break;
+        default: return TB_EUSAGE;
+        }
+    }
+    if (argc - optind < 2) return tb_usage("azure_store_cli", "CMD URI [ARGS]");
+    const char *cmd = argv[optind], *uri = argv[optind + 1];
+    const char *arg = argc - optind > 2 ? argv[optind + 2] : NULL;
+    tb_err e = {0};
+    struct tb_uri u;
+    if (tb_uri_parse(uri, &u, &e)) return tb_report("azure_store_cli", &e);
+    struct tb_store *s = NULL;
+    int rc = tb_store_open(&s, &u, &cfg, &e);
+    if (rc) {
+        tb_uri_free(&u);
+        return tb_report("azure_store_cli", &e);
+    }
+    const char *key = u.key;
+    struct tb_store_req r = {0};
+    r.key = key;
+    if (strcmp(cmd, "head") == 0) {
+        r.op = TB_OP_HEAD;
+        if (!(rc = tb_store_run(s, &r, &e))) print_info(&r.info);
+    } else if (strcmp(cmd, "get") == 0) {
+        r.op = TB_OP_GET;
+        r.range_off = arg ? strtoull(arg, NULL, 10) : 0;
+        r.range_len = argc - optind > 3 ? strtoull(argv[optind + 3], NULL, 10) : 0;
+        r.sink = out_sink;
+        rc = tb_store_run(s, &r, &e);
+    } else if (strcmp(cmd, "getmem") == 0) {
+        char *data = NULL;
+        size_t len = 0;
+        if (!(rc = tb_store_get_mem(s, key, &data, &len, &e))) fwrite(data, 1, len, stdout);
+        free(data);
+    } else if (strcmp(cmd, "presign") == 0) {
+        char *url = NULL;
+        if (!(rc = tb_store_presign(s, key, arg ? arg : "GET", argc - optind > 3 ? atol(argv[optind + 3]) : 600, &url, &e)))
+            printf("%s\n", url);
+        free(url);
+    } else if (strcmp(cmd, "delete") == 0) {
+        r.op = TB_OP_DELETE;
+        rc = tb_store_run(s, &r, &e);
+    } else if (strcmp(cmd, "list") == 0) {
+        char *token = NULL;
+        int pages = 0;
+        do {
+            tb_store_req_clear(&r);
+            memset(&r, 0, sizeof r);
+            r.op = TB_OP_LIST;
+            r.prefix = key;
+            r.delimiter = arg;
+            r.token = token;
+            r.max_keys = maxkeys;
+            rc = tb_store_run(s, &r, &e);
+            pages++;
+            for (size_t i = 0; !rc && i < r.nitems; i++)
+                printf("%s %llu %s %s\n", r.items[i].key, (unsigned long long)r.items[i].size, r.items[i].content_md5,
+                       r.items[i].sha256[0] ? r.items[i].sha256 : "-");
+            for (size_t i = 0; !rc && i < r.nprefixes; i++) printf("PRE %s\n", r.prefixes[i]);
+            free(token);
+            token = !rc && r.next_token ? strdup(r.next_token) : NULL;
+        } while (!rc && token);
+        free(token);
+        fprintf(stderr, "pages=%d\n", pages);
+    } else if (strcmp(cmd, "put") == 0 && arg) {
+        struct stat st;
+        int fd = open(arg, O_RDONLY);
+        if (fd < 0 || fstat(fd, &st)) {
+            rc = tb_fail_errno(&e, 0, "%s", arg);
+        } else {
+            char sha[65], md5[32];
+            file_hashes(arg, sha, md5);
+            r.op = TB_OP_PUT;
+            r.body = (struct tb_body){fd, NULL, 0, (uint64_t)st.st_size};
+            r.content_md5 = md5;
+            r.sha256 = sha;
+            r.if_none_match = nclob;
+            if (!(rc = tb_store_run(s, &r, &e))) print_info(&r.info);
+        }
+        if (fd >= 0) close(fd);
+    } else if (strcmp(cmd, "mput") == 0 && arg) {
+        rc = mput(s, key, arg, part, nclob, &r, &e);
+    } else {
+        rc = tb_usage("azure_store_cli", "unknown command %s", cmd);
+        e.code = 0;
+    }
+    if (rc && e.code) rc = tb_report("azure_store_cli", &e);
+    fprintf(stderr, "retries=%d precond=%d\n", r.retries, r.precond_failed);
+    tb_store_req_clear(&r);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    fflush(stdout);
+    return rc;
+}
