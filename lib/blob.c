@@ -2,7 +2,7 @@
  * here; object stores go through the store layer. */
 #include "blob.h"
 #include "atomic.h"
-#include "azblob.h"
+#include "store.h"
 #include "uri.h"
 #include <dirent.h>
 #include <errno.h>
@@ -12,8 +12,120 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* az:// goes straight to the Azure backend until the store layer dispatches every scheme */
-#define AZ(uri) (strncmp((uri), "az://", 5) == 0)
+/* Object stores (s3, r2, gs, az) go through the store layer; local paths are served here. */
+static int is_remote(const char *uri)
+{
+    return strncmp(uri, "s3://", 5) == 0 || strncmp(uri, "r2://", 5) == 0 || strncmp(uri, "gs://", 5) == 0 ||
+           strncmp(uri, "az://", 5) == 0;
+}
+
+static int open_store(const char *uri, struct tb_uri *u, struct tb_store **s, tb_err *e)
+{
+    int r = tb_uri_parse(uri, u, e);
+    if (r) return r;
+    r = tb_store_open(s, u, NULL, e);
+    if (r) tb_uri_free(u);
+    return r;
+}
+
+static int remote_read(const char *uri, char **data, size_t *len, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_store *s;
+    int r = open_store(uri, &u, &s, e);
+    if (r) return r;
+    r = tb_store_get_mem(s, u.key, data, len, e);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    return r;
+}
+
+static int remote_write(const char *uri, const void *data, size_t len, const char *ct, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_store *s;
+    int r = open_store(uri, &u, &s, e);
+    if (r) return r;
+    r = tb_store_put_mem(s, u.key, data, len, ct, e);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    return r;
+}
+
+static int remote_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_store *s;
+    int r = open_store(uri, &u, &s, e);
+    if (r) return r;
+    struct tb_obj_info info;
+    memset(&info, 0, sizeof info);
+    r = tb_store_head(s, u.key, &info, e);
+    *exists = !r && info.exists;
+    *size = info.size;
+    tb_store_close(s);
+    tb_uri_free(&u);
+    return r;
+}
+
+struct sink_ctx { int (*cb)(void *, const void *, size_t); void *arg; int rc; };
+static size_t stream_sink(void *ud, const void *p, size_t n)
+{
+    struct sink_ctx *c = ud;
+    c->rc = c->cb(c->arg, p, n);
+    return c->rc ? 0 : n;
+}
+
+static int remote_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
+{
+    struct tb_uri u;
+    struct tb_store *s;
+    int r = open_store(uri, &u, &s, e);
+    if (r) return r;
+    struct sink_ctx c = {cb, arg, 0};
+    r = tb_store_get_cb(s, u.key, 0, 0, stream_sink, &c, e);
+    if (c.rc) r = c.rc;
+    tb_store_close(s);
+    tb_uri_free(&u);
+    return r;
+}
+
+struct list_ctx { struct tb_listing *l; size_t skip; };
+static int list_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    struct list_ctx *c = ud;
+    if (is_prefix || !info->key) return 0;
+    size_t n = strlen(info->key);
+    if (n <= c->skip) return 0; /* the prefix itself (a "directory marker" object) */
+    return tb_listing_add(c->l, info->key + c->skip, n - c->skip, info->size) ? TB_ESOFTWARE : 0;
+}
+
+static int remote_list(const char *uri, struct tb_listing *out, tb_err *e)
+{
+    memset(out, 0, sizeof *out);
+    struct tb_uri u;
+    struct tb_store *s;
+    int r = open_store(uri, &u, &s, e);
+    if (r) return r;
+    /* a prefix names a directory: list "key/" so "data" does not match "data2/..." */
+    size_t kl = strlen(u.key);
+    char *prefix = malloc(kl + 2);
+    if (!prefix) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    else {
+        memcpy(prefix, u.key, kl);
+        if (kl && u.key[kl - 1] != '/') prefix[kl++] = '/';
+        prefix[kl] = 0;
+        struct list_ctx c = {out, kl};
+        r = tb_store_list_all(s, prefix, NULL, list_cb, &c, e);
+        if (r == TB_ESOFTWARE && !e->code) tb_fail(e, r, "out of memory");
+    }
+    free(prefix);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    if (r) { tb_listing_free(out); return r; }
+    tb_listing_finish(out);
+    return 0;
+}
 
 static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
 {
@@ -29,7 +141,7 @@ static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
 
 int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
 {
-    if (AZ(uri)) return tb_az_blob_read(uri, data, len, e);
+    if (is_remote(uri)) return remote_read(uri, data, len, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -40,7 +152,7 @@ int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
 
 int tb_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
 {
-    if (AZ(uri)) return tb_az_blob_write(uri, data, len, content_type, e);
+    if (is_remote(uri)) return remote_write(uri, data, len, content_type, e);
     (void)content_type;
     struct tb_uri u;
     int r = local_path(uri, &u, e);
@@ -56,7 +168,7 @@ int tb_blob_write(const char *uri, const void *data, size_t len, const char *con
 
 int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
 {
-    if (AZ(uri)) return tb_az_blob_head(uri, size, exists, e);
+    if (is_remote(uri)) return remote_head(uri, size, exists, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -71,7 +183,7 @@ int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
 
 int tb_blob_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
 {
-    if (AZ(uri)) return tb_az_blob_stream(uri, cb, arg, e);
+    if (is_remote(uri)) return remote_stream(uri, cb, arg, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -163,7 +275,7 @@ static int walk(struct tb_listing *l, char *path, size_t base, size_t len, tb_er
 
 int tb_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e)
 {
-    if (AZ(prefix_uri)) return tb_az_blob_list(prefix_uri, out, e);
+    if (is_remote(prefix_uri)) return remote_list(prefix_uri, out, e);
     memset(out, 0, sizeof *out);
     struct tb_uri u;
     int r = local_path(prefix_uri, &u, e);
