@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# The main job on the bundled data (data/samples.jsonl), with no account: what works so far.
+# The main job on the bundled data (data/samples.jsonl), with no account at all:
+# split -> shard -> upload to a file:// store -> manifest -> verify, then read a sample back.
+# The same pipeline runs against r2://, s3://, gs:// or az:// by changing STORE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TB=./trainbox
-OUT=build/demo
-rm -rf "$OUT"; mkdir -p "$OUT"
-echo "== split data/samples.jsonl into train/val/test (98/1/1 by a keyed hash of __key__)"
-$TB split --ratio train=98,val=1,test=1 -o "$OUT/splits" data/samples.jsonl
-wc -l "$OUT"/splits/*.jsonl
-echo "== the train split across 4 ranks (as torchrun's RANK/WORLD_SIZE would pick), shuffled for epoch 0"
-for r in 0 1 2 3; do
-  n=$(RANK=$r WORLD_SIZE=4 $TB split --shuffle --seed 1 "$OUT/splits/train.jsonl" | tee "$OUT/rank$r.jsonl" | wc -l)
-  echo "rank $r: $n samples, first key $(head -1 "$OUT/rank$r.jsonl" | jq -r .__key__)"
-done
-echo "== check: the ranks together hold every train sample exactly once"
-diff <(sort "$OUT"/rank*.jsonl) <(sort "$OUT/splits/train.jsonl") && echo ok
+TB=$PWD/trainbox
+OUT=$PWD/build/demo
+STORE=${STORE:-file://$OUT/bucket/runs/$(date +%F)/}
+rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+
+echo "== split 1000 samples 98/1/1 by a keyed hash of __key__, shard each split, upload, index"
+"$TB" split --ratio train=98,val=1,test=1 --filter "'$TB' shard -o shards/\$SPLIT --max-samples 200" "$OLDPWD/data/samples.jsonl" \
+  | "$TB" upload "$STORE" \
+  | "$TB" manifest --name demo -o "${STORE}manifest.json"
+
+echo "== verify every shard the manifest names (size and sha256)"
+"$TB" manifest verify --deep -H "${STORE}manifest.json"
+
+echo "== the manifest"
+"$TB" manifest show -H "${STORE}manifest.json"
+
+echo "== what is in the store"
+"$TB" discover -H --min-count 2 "$STORE"
+
+echo "== the first sample, read back from the stored shard"
+first=$("$TB" manifest show "${STORE}manifest.json" | jq -r .first)
+"$TB" cat --limit 1 "${first#file://}" | cut -c1-200
+
+echo "== rank 1 of 4 of the train shards, as torchrun's RANK/WORLD_SIZE would pick"
+jq -r '.shards[] | select(.split == "train") | .uri' "${STORE#file://}manifest.json" \
+  | RANK=1 WORLD_SIZE=4 "$TB" split --sort
