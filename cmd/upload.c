@@ -93,6 +93,7 @@ struct file {
     int failing;             /* a request failed: send nothing new, abort when idle */
     char etag[160];
     int skipped;
+    tb_err verify_err;       /* why we are verifying instead of trusting a success (412/404 after retries) */
     tb_err err;
 };
 
@@ -450,6 +451,18 @@ static void slot_done(struct tb_store_req *r)
         tb_store_req_clear(r);
         return;
     }
+    /* A retried PUT/complete whose first attempt did land answers 412 (If-None-Match) or 404
+     * NoSuchUpload: the object may well be ours, so let the verifying HEAD decide. */
+    if (r->status && !u->fatal &&
+        ((r->precond_failed && (r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE)) ||
+         (r->op == TB_OP_MP_COMPLETE && r->status == TB_ENOINPUT && r->attempts > 1))) {
+        if (r->op == TB_OP_MP_COMPLETE) f->upload_id[0] = 0;
+        f->verify_err = r->err;
+        f->st = F_VERIFY;
+        f->next_op = TB_OP_HEAD;
+        tb_store_req_clear(r);
+        return;
+    }
     if (r->status && !(r->op == TB_OP_HEAD && f->st == F_HEAD && r->status == TB_ENOINPUT)) {
         tb_err e = r->err;
         tb_store_req_clear(r);
@@ -482,7 +495,9 @@ static void slot_done(struct tb_store_req *r)
             else if (!f->multipart && u->store->be->etag_is_md5 && f->rec_md5[0] && r->info.etag[0] &&
                      !strchr(r->info.etag, '-') && strcasecmp(r->info.etag, f->rec_md5) != 0)
                 why = "its ETag is not the record's md5";
-            if (why) {
+            if (why && f->verify_err.code) {
+                fail_file(u, f, &f->verify_err);
+            } else if (why) {
                 tb_fail(&e, TB_EUNAVAIL, "verifying %s after the upload: %s", f->uri, why);
                 fail_file(u, f, &e);
             } else {
@@ -661,10 +676,12 @@ static int cmd_upload(int argc, char **argv)
     u.threshold = threshold;
     tb_err e = {0};
     if ((rc = tb_uri_parse(p.pos[0], &u.dest, &e))) { tb_opts_free(&p); return tb_usage("upload", "%s", e.msg); }
+    /* (e.msg is ours; p's strings are not used after tb_opts_free) */
     if (u.dest.scheme == TB_URI_HTTP || u.dest.scheme == TB_URI_HTTPS || u.dest.scheme == TB_URI_HF) {
+        rc = tb_usage("upload", "cannot upload to %s (read-only location)", p.pos[0]);
         tb_uri_free(&u.dest);
         tb_opts_free(&p);
-        return tb_usage("upload", "cannot upload to %s (read-only location)", p.pos[0]);
+        return rc;
     }
     struct tb_store_cfg cfg;
     tb_store_cfg_defaults(&cfg);
