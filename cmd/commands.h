@@ -4,4 +4,5 @@
 #include "opts.h"
 /* extern const struct tb_cmd_spec tb_cmd_NAME; one line per built command */
 extern const struct tb_cmd_spec tb_cmd_upload;
+extern const struct tb_cmd_spec tb_cmd_presign;
 #endif

@@ -20,11 +20,10 @@ static const struct tb_cmd_spec cmd_sync = {"sync", "sync a directory with a buc
 static const struct tb_cmd_spec cmd_discover = {"discover", "find shard groups and the latest checkpoint under a prefix", "[OPTIONS] URI", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_vast = {"vast", "rent, bootstrap and tear down Vast.ai GPU instances", "[OPTIONS] ACTION", NULL, NULL, NULL};
 static const struct tb_cmd_spec cmd_cat = {"cat", "stream samples from files, shards, HTTP, buckets and Hugging Face", "[OPTIONS] URI...", NULL, NULL, NULL};
-static const struct tb_cmd_spec cmd_presign = {"presign", "print a presigned URL for an object", "[OPTIONS] URI", NULL, NULL, NULL};
 
 static const struct tb_cmd_spec *const commands[] = {
     &cmd_cat, &cmd_split, &cmd_shard, &tb_cmd_upload, &cmd_manifest, &cmd_discover, &cmd_sync,
-    &cmd_presign, &cmd_vast,
+    &tb_cmd_presign, &cmd_vast,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
