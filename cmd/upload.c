@@ -759,7 +759,7 @@ static int cmd_upload(int argc, char **argv)
     for (struct file *f = u.head, *n; f; f = n) { n = f->next; file_free(f); }
     free(u.slots);
     free(u.buf);
-    if (u.have_lines) tb_lines_free(&u.lines);
+    if (u.have_lines) { tb_lines_free(&u.lines); tb_src_close(&u.src); }
     tb_store_close(u.store);
     tb_uri_free(&u.dest);
     tb_opts_free(&p);
