@@ -84,3 +84,22 @@ PY
   run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY trainbox presign s3://tb-pre/x
   assert_failure 77
 }
+
+@test "presign: addressing per scheme (AWS virtual-host, r2:// from R2_ACCOUNT_ID, gs://, region auto)" {
+  unset AWS_ENDPOINT_URL
+  run trainbox presign s3://my-bucket/k/a.tar
+  assert_success
+  [[ "$output" == "https://my-bucket.s3.us-east-1.amazonaws.com/k/a.tar?"* ]]
+  run trainbox presign s3://dotted.bucket/k
+  [[ "$output" == "https://s3.us-east-1.amazonaws.com/dotted.bucket/k?"* ]]
+  R2_ACCOUNT_ID=acct123 R2_ACCESS_KEY_ID=r2key R2_SECRET_ACCESS_KEY=r2secret run trainbox presign r2://bkt/x.tar
+  assert_success
+  [[ "$output" == "https://acct123.r2.cloudflarestorage.com/bkt/x.tar?"* ]]
+  [[ "$output" == *"Credential=r2key%2F"*"%2Fauto%2Fs3%2Faws4_request"* ]]
+  run --separate-stderr env -u R2_ACCOUNT_ID trainbox presign r2://bkt/x.tar
+  assert_failure 64
+  GS_ACCESS_KEY_ID=GOOGkey GS_SECRET_ACCESS_KEY=gsecret run trainbox presign gs://gbkt/y.tar
+  [[ "$output" == "https://storage.googleapis.com/gbkt/y.tar?"* && "$output" == *"Credential=GOOGkey%2F"*"%2Fauto%2F"* ]]
+  run --separate-stderr trainbox presign az://acct/cont/blob
+  [ "$status" -eq 64 ] || [ "$status" -eq 69 ] || [ "$status" -eq 0 ]
+}
