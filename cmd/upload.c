@@ -132,6 +132,13 @@ struct up {
     int out_err;
 };
 
+/* Set by SIGINT/SIGTERM/SIGHUP: the main loop then stops like on a fatal error, aborting the
+ * multipart uploads it created, and exits 75 (re-running resumes). A signal handler gets no
+ * context, so this one flag has to be file-scope. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) { interrupted = sig; }
+
 static void file_free(struct file *f)
 {
     if (f->fd >= 0) close(f->fd);
@@ -666,6 +673,13 @@ static int cmd_upload(int argc, char **argv)
     if (part_size < 1) { tb_opts_free(&p); return tb_usage("upload", "--part-size must be positive"); }
 
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or a reset connection is an error, not a death */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     struct up u;
     memset(&u, 0, sizeof u);
     u.jobs = (int)jobs;
@@ -720,6 +734,11 @@ static int cmd_upload(int argc, char **argv)
         u.prog.bytes = tb_http_bytes_sent(u.store->http);
         u.prog.retries = tb_http_retries(u.store->http);
         tb_progress_tick(&u.prog);
+        if (interrupted && !u.fatal) {
+            u.fatal = TB_ETEMPFAIL;
+            tb_fail(&u.fatal_err, TB_ETEMPFAIL, "interrupted by signal %d: open multipart uploads aborted; "
+                    "re-run to send what is missing", (int)interrupted);
+        }
         if (u.fatal) {
             /* stop: cancel what is in flight (aborting created multipart uploads), then leave */
             for (int i = 0; i < u.nslots; i++) {

@@ -214,3 +214,19 @@ EOF
     echo "$output" | grep -Eq "^ *$(stat -c %s "$f") .* $(basename "$f")\$"
   done
 }
+
+@test "upload: SIGINT mid-multipart aborts the open upload and exits 75" {
+  head -c 26000000 /dev/urandom >src/big.bin
+  start_proxy --rate 1 --faults delay --methods PUT   # each part takes 0.3 s longer
+  trainbox upload --jobs 1 --multipart-threshold 5MiB --part-size 5MiB --endpoint "$PROXY_URL" s3://tb-abort/i/ -- src/big.bin >out 2>err &
+  pid=$!
+  # wait until a part is on its way (the proxy logs each delayed PUT), then interrupt
+  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/faults.log" ] && break; sleep 0.05; done
+  kill -INT "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 75 ]
+  grep -q interrupted err
+  [ ! -s out ]
+  [ "$(s3util mpu tb-abort)" = 0 ]
+}
