@@ -105,8 +105,20 @@ struct slot {
     struct up *u;
 };
 
+/* What one listing of the destination prefix said exists: a file whose key is provably absent goes
+ * straight to PUT, saving the HEAD that checks for an identical object (a third of the requests
+ * of a fresh upload). Bounded: at most LIST_MAX keys; beyond the last one listed, HEAD decides. */
+#define LIST_MAX 10000
+struct listing {
+    char **keys;   /* in the store's (byte) order */
+    size_t n, cap;
+    int ok;        /* the listing succeeded */
+    int complete;  /* every key under the prefix is in keys */
+};
+
 struct up {
     struct tb_store *store;
+    struct listing have;
     struct tb_uri dest;
     int jobs, no_clobber, delete_after, keep_dirs;
     uint64_t part_size, threshold;
@@ -308,6 +320,8 @@ static void intake(struct up *u)
     }
 }
 
+static int surely_absent(const struct up *u, const char *key);
+
 /* Hash up to `budget` bytes of the first file still being hashed. Returns 1 if work remains. */
 static int hash_some(struct up *u, size_t budget)
 {
@@ -367,9 +381,62 @@ static int hash_some(struct up *u, size_t budget)
         fail_file(u, f, &e);
         return 1;
     }
-    f->st = F_HEAD;
-    f->next_op = TB_OP_HEAD;
+    if (surely_absent(u, f->key)) {
+        f->st = f->multipart ? F_CREATE : F_PUT;
+        f->next_op = f->multipart ? TB_OP_MP_CREATE : TB_OP_PUT;
+    } else {
+        f->st = F_HEAD;
+        f->next_op = TB_OP_HEAD;
+    }
     return 1;
+}
+
+static int list_collect(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    struct listing *l = ud;
+    if (is_prefix) return 0;
+    if (l->n == LIST_MAX) return 2; /* enough: the rest is left to HEAD */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        char **k = realloc(l->keys, l->cap * sizeof *k);
+        if (!k) abort();
+        l->keys = k;
+    }
+    l->keys[l->n++] = strdup(info->key);
+    return 0;
+}
+
+/* One listing of the prefix the objects go under. Any failure just disables the shortcut: HEADs
+ * then report real problems (moto, for one, refuses listings with '/' while checking signatures). */
+static void list_dest(struct up *u)
+{
+    if (u->dest.scheme == TB_URI_FILE) return;
+    struct tb_uri probe;
+    tb_err e = {0};
+    if (tb_uri_join(&u->dest, "x", &probe, &e)) return;
+    char *prefix = strdup(tb_store_key_of(&probe));
+    tb_uri_free(&probe);
+    prefix[strlen(prefix) - 1] = 0;
+    int rc = tb_store_list_all(u->store, prefix, NULL, list_collect, &u->have, &e);
+    free(prefix);
+    u->have.ok = rc == 0 || rc == 2;
+    u->have.complete = rc == 0;
+}
+
+/* Is key certainly not in the store (per the listing)? */
+static int surely_absent(const struct up *u, const char *key)
+{
+    const struct listing *l = &u->have;
+    if (!l->ok) return 0;
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(l->keys[mid], key);
+        if (c == 0) return 0;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return l->complete || (l->n && strcmp(key, l->keys[l->n - 1]) < 0);
 }
 
 /* ---- completion */
@@ -720,6 +787,7 @@ static int cmd_upload(int argc, char **argv)
     u.buf = malloc(u.bufsz);
     if (!u.slots || !u.buf) abort();
     tb_progress_init(&u.prog, "upload", pmode, "files", "objects");
+    list_dest(&u);
     tb_err errs[64];
     int nerrs = 0;
 
@@ -776,6 +844,8 @@ static int cmd_upload(int argc, char **argv)
                 (unsigned long long)(u.failed + u.ok));
     }
     for (struct file *f = u.head, *n; f; f = n) { n = f->next; file_free(f); }
+    for (size_t i = 0; i < u.have.n; i++) free(u.have.keys[i]);
+    free(u.have.keys);
     free(u.slots);
     free(u.buf);
     if (u.have_lines) { tb_lines_free(&u.lines); tb_src_close(&u.src); }
