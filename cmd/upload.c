@@ -80,7 +80,7 @@ struct file {
     int inflight;
     /* hashing */
     uint64_t hashed;
-    EVP_MD_CTX *whole, *part, *pmd5, *wmd5;
+    EVP_MD_CTX *whole, *wmd5;
     char sha[65], want_sha[65], rec_md5[33], md5_b64[32];
     /* multipart */
     int multipart;
@@ -159,8 +159,6 @@ static void file_free(struct file *f)
     free(f->uri);
     if (f->rec) cJSON_Delete(f->rec);
     EVP_MD_CTX_free(f->whole);
-    EVP_MD_CTX_free(f->part);
-    EVP_MD_CTX_free(f->pmd5);
     EVP_MD_CTX_free(f->wmd5);
     free(f->parts);
     free(f->part_sha);
@@ -289,9 +287,6 @@ static void add_file(struct up *u, char *line, size_t len)
     if (f->size > u->threshold) {
         f->multipart = 1;
         plan_parts(u, f);
-        f->part = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(f->part, EVP_sha256(), NULL);
-        if (f->part_md5) { f->pmd5 = EVP_MD_CTX_new(); EVP_DigestInit_ex(f->pmd5, EVP_md5(), NULL); }
     }
     f->st = F_HASH;
     u->prog.total_items++;
@@ -331,10 +326,6 @@ static int hash_some(struct up *u, size_t budget)
     size_t done = 0;
     while (done < budget && f->hashed < f->size) {
         size_t want = u->bufsz;
-        if (f->multipart) { /* stop at part boundaries */
-            uint64_t pend = (f->hashed / f->part_size + 1) * f->part_size;
-            if (pend - f->hashed < want) want = (size_t)(pend - f->hashed);
-        }
         if (f->size - f->hashed < want) want = (size_t)(f->size - f->hashed);
         ssize_t n = pread(f->fd, u->buf, want, (off_t)f->hashed);
         if (n <= 0) {
@@ -346,25 +337,8 @@ static int hash_some(struct up *u, size_t budget)
         }
         EVP_DigestUpdate(f->whole, u->buf, (size_t)n);
         if (f->wmd5) EVP_DigestUpdate(f->wmd5, u->buf, (size_t)n);
-        if (f->multipart) {
-            EVP_DigestUpdate(f->part, u->buf, (size_t)n);
-            if (f->pmd5) EVP_DigestUpdate(f->pmd5, u->buf, (size_t)n);
-        }
         f->hashed += (uint64_t)n;
         done += (size_t)n;
-        if (f->multipart && (f->hashed % f->part_size == 0 || f->hashed == f->size)) {
-            int i = (int)((f->hashed - 1) / f->part_size);
-            unsigned char d[32];
-            unsigned int dl = 32;
-            EVP_DigestFinal_ex(f->part, d, &dl);
-            tb_hex(d, 32, f->part_sha[i]);
-            EVP_DigestInit_ex(f->part, EVP_sha256(), NULL);
-            if (f->pmd5) {
-                EVP_DigestFinal_ex(f->pmd5, d, &dl);
-                b64(d, 16, f->part_md5[i]);
-                EVP_DigestInit_ex(f->pmd5, EVP_md5(), NULL);
-            }
-        }
     }
     if (f->hashed < f->size) return 1;
     unsigned char d[32];
@@ -372,7 +346,6 @@ static int hash_some(struct up *u, size_t budget)
     EVP_DigestFinal_ex(f->whole, d, &dl);
     tb_hex(d, 32, f->sha);
     if (f->wmd5) { EVP_DigestFinal_ex(f->wmd5, d, &dl); b64(d, 16, f->md5_b64); }
-    if (f->multipart && f->size == 0) tb_hex(d, 32, f->part_sha[0]);
     if (f->want_sha[0] && strcmp(f->want_sha, f->sha) != 0) {
         tb_err e;
         tb_fail(&e, TB_EDATA, "%s: sha256 %s does not match the record's %s (line %llu)", f->path, f->sha, f->want_sha,
@@ -607,6 +580,41 @@ static void slot_done(struct tb_store_req *r)
 
 /* ---- scheduling */
 
+/* A part's SHA-256 (and MD5 when the store wants Content-MD5), computed just before the part is
+ * sent: the first pass only hashes the whole file, so a big file's first part leaves after one
+ * hashing pass instead of two, and each part's hash (a few ms) interleaves with the transfers. */
+static int hash_part(struct up *u, struct file *f, int part, tb_err *e)
+{
+    uint64_t off = (uint64_t)part * f->part_size;
+    uint64_t end = off + f->part_size < f->size ? off + f->part_size : f->size;
+    EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md5 = f->part_md5 ? EVP_MD_CTX_new() : NULL;
+    if (!sha || (f->part_md5 && !md5)) abort();
+    EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+    if (md5) EVP_DigestInit_ex(md5, EVP_md5(), NULL);
+    int rc = 0;
+    while (off < end) {
+        size_t want = end - off < u->bufsz ? (size_t)(end - off) : u->bufsz;
+        ssize_t n = pread(f->fd, u->buf, want, (off_t)off);
+        if (n <= 0) {
+            rc = n < 0 ? tb_fail_errno(e, 0, "read %s", f->path) : tb_fail(e, TB_EDATA, "%s shrank while being sent", f->path);
+            break;
+        }
+        EVP_DigestUpdate(sha, u->buf, (size_t)n);
+        if (md5) EVP_DigestUpdate(md5, u->buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    if (!rc) {
+        unsigned char d[32];
+        unsigned int dl = 32;
+        EVP_DigestFinal_ex(sha, d, &dl);
+        tb_hex(d, 32, f->part_sha[part]);
+        if (md5) { EVP_DigestFinal_ex(md5, d, &dl); b64(d, 16, f->part_md5[part]); }
+    }
+    EVP_MD_CTX_free(sha);
+    EVP_MD_CTX_free(md5);
+    return rc;
+}
+
 static struct slot *free_slot(struct up *u)
 {
     for (int i = 0; i < u->nslots; i++) if (!u->slots[i].busy) return &u->slots[i];
@@ -678,7 +686,12 @@ static void schedule(struct up *u)
             continue;
         }
         if (f->st == F_PARTS) {
-            while (f->parts_next < f->nparts && u->busy < u->nslots) { submit(u, f, TB_OP_MP_PART, f->parts_next); f->parts_next++; }
+            while (f->parts_next < f->nparts && u->busy < u->nslots && !f->failing) {
+                tb_err e = {0};
+                if (hash_part(u, f, f->parts_next, &e)) { fail_file(u, f, &e); break; }
+                submit(u, f, TB_OP_MP_PART, f->parts_next);
+                f->parts_next++;
+            }
             continue;
         }
         if (f->next_op >= 0 && f->inflight == 0) {
