@@ -813,6 +813,7 @@ static int cmd_upload(int argc, char **argv)
         int pending = tb_store_perform(u.store, hashing ? 0 : 100);
         reap(&u, errs, &nerrs);
         u.prog.bytes = tb_http_bytes_sent(u.store->http);
+        if (u.prog.bytes < u.bytes_done) u.prog.bytes = u.bytes_done; /* file:// stores send no HTTP */
         u.prog.retries = tb_http_retries(u.store->http);
         tb_progress_tick(&u.prog);
         if (interrupted && !u.fatal) {

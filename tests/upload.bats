@@ -247,3 +247,11 @@ EOF
   run s3util verify tb-list l/ src
   assert_output "verified 3 bad 0"
 }
+
+@test "upload: --progress=json reports files, bytes and objects on stderr, stdout stays records" {
+  mkfiles 3 1000
+  run --separate-stderr trainbox upload --progress=json pj/ -- src/f1.bin src/f2.bin src/f3.bin
+  assert_success
+  [ "${#lines[@]}" -eq 3 ]
+  echo "$stderr" | tail -1 | jq -e '.event == "end" and .files == 3 and .objects == 3 and .bytes == 3000'
+}
