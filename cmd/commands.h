@@ -9,4 +9,5 @@ extern const struct tb_cmd_spec tb_cmd_discover;
 extern const struct tb_cmd_spec tb_cmd_cat;
 extern const struct tb_cmd_spec tb_cmd_shard;
 extern const struct tb_cmd_spec tb_cmd_upload;
+extern const struct tb_cmd_spec tb_cmd_presign;
 #endif

@@ -80,7 +80,7 @@ struct file {
     int inflight;
     /* hashing */
     uint64_t hashed;
-    EVP_MD_CTX *whole, *part, *pmd5, *wmd5;
+    EVP_MD_CTX *whole, *wmd5;
     char sha[65], want_sha[65], rec_md5[33], md5_b64[32];
     /* multipart */
     int multipart;
@@ -93,6 +93,7 @@ struct file {
     int failing;             /* a request failed: send nothing new, abort when idle */
     char etag[160];
     int skipped;
+    tb_err verify_err;       /* why we are verifying instead of trusting a success (412/404 after retries) */
     tb_err err;
 };
 
@@ -104,8 +105,20 @@ struct slot {
     struct up *u;
 };
 
+/* What one listing of the destination prefix said exists: a file whose key is provably absent goes
+ * straight to PUT, saving the HEAD that checks for an identical object (a third of the requests
+ * of a fresh upload). Bounded: at most LIST_MAX keys; beyond the last one listed, HEAD decides. */
+#define LIST_MAX 10000
+struct listing {
+    char **keys;   /* in the store's (byte) order */
+    size_t n, cap;
+    int ok;        /* the listing succeeded */
+    int complete;  /* every key under the prefix is in keys */
+};
+
 struct up {
     struct tb_store *store;
+    struct listing have;
     struct tb_uri dest;
     int jobs, no_clobber, delete_after, keep_dirs;
     uint64_t part_size, threshold;
@@ -131,6 +144,13 @@ struct up {
     int out_err;
 };
 
+/* Set by SIGINT/SIGTERM/SIGHUP: the main loop then stops like on a fatal error, aborting the
+ * multipart uploads it created, and exits 75 (re-running resumes). A signal handler gets no
+ * context, so this one flag has to be file-scope. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) { interrupted = sig; }
+
 static void file_free(struct file *f)
 {
     if (f->fd >= 0) close(f->fd);
@@ -139,8 +159,6 @@ static void file_free(struct file *f)
     free(f->uri);
     if (f->rec) cJSON_Delete(f->rec);
     EVP_MD_CTX_free(f->whole);
-    EVP_MD_CTX_free(f->part);
-    EVP_MD_CTX_free(f->pmd5);
     EVP_MD_CTX_free(f->wmd5);
     free(f->parts);
     free(f->part_sha);
@@ -269,9 +287,6 @@ static void add_file(struct up *u, char *line, size_t len)
     if (f->size > u->threshold) {
         f->multipart = 1;
         plan_parts(u, f);
-        f->part = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(f->part, EVP_sha256(), NULL);
-        if (f->part_md5) { f->pmd5 = EVP_MD_CTX_new(); EVP_DigestInit_ex(f->pmd5, EVP_md5(), NULL); }
     }
     f->st = F_HASH;
     u->prog.total_items++;
@@ -300,6 +315,8 @@ static void intake(struct up *u)
     }
 }
 
+static int surely_absent(const struct up *u, const char *key);
+
 /* Hash up to `budget` bytes of the first file still being hashed. Returns 1 if work remains. */
 static int hash_some(struct up *u, size_t budget)
 {
@@ -309,10 +326,6 @@ static int hash_some(struct up *u, size_t budget)
     size_t done = 0;
     while (done < budget && f->hashed < f->size) {
         size_t want = u->bufsz;
-        if (f->multipart) { /* stop at part boundaries */
-            uint64_t pend = (f->hashed / f->part_size + 1) * f->part_size;
-            if (pend - f->hashed < want) want = (size_t)(pend - f->hashed);
-        }
         if (f->size - f->hashed < want) want = (size_t)(f->size - f->hashed);
         ssize_t n = pread(f->fd, u->buf, want, (off_t)f->hashed);
         if (n <= 0) {
@@ -324,25 +337,8 @@ static int hash_some(struct up *u, size_t budget)
         }
         EVP_DigestUpdate(f->whole, u->buf, (size_t)n);
         if (f->wmd5) EVP_DigestUpdate(f->wmd5, u->buf, (size_t)n);
-        if (f->multipart) {
-            EVP_DigestUpdate(f->part, u->buf, (size_t)n);
-            if (f->pmd5) EVP_DigestUpdate(f->pmd5, u->buf, (size_t)n);
-        }
         f->hashed += (uint64_t)n;
         done += (size_t)n;
-        if (f->multipart && (f->hashed % f->part_size == 0 || f->hashed == f->size)) {
-            int i = (int)((f->hashed - 1) / f->part_size);
-            unsigned char d[32];
-            unsigned int dl = 32;
-            EVP_DigestFinal_ex(f->part, d, &dl);
-            tb_hex(d, 32, f->part_sha[i]);
-            EVP_DigestInit_ex(f->part, EVP_sha256(), NULL);
-            if (f->pmd5) {
-                EVP_DigestFinal_ex(f->pmd5, d, &dl);
-                b64(d, 16, f->part_md5[i]);
-                EVP_DigestInit_ex(f->pmd5, EVP_md5(), NULL);
-            }
-        }
     }
     if (f->hashed < f->size) return 1;
     unsigned char d[32];
@@ -350,7 +346,6 @@ static int hash_some(struct up *u, size_t budget)
     EVP_DigestFinal_ex(f->whole, d, &dl);
     tb_hex(d, 32, f->sha);
     if (f->wmd5) { EVP_DigestFinal_ex(f->wmd5, d, &dl); b64(d, 16, f->md5_b64); }
-    if (f->multipart && f->size == 0) tb_hex(d, 32, f->part_sha[0]);
     if (f->want_sha[0] && strcmp(f->want_sha, f->sha) != 0) {
         tb_err e;
         tb_fail(&e, TB_EDATA, "%s: sha256 %s does not match the record's %s (line %llu)", f->path, f->sha, f->want_sha,
@@ -359,9 +354,62 @@ static int hash_some(struct up *u, size_t budget)
         fail_file(u, f, &e);
         return 1;
     }
-    f->st = F_HEAD;
-    f->next_op = TB_OP_HEAD;
+    if (surely_absent(u, f->key)) {
+        f->st = f->multipart ? F_CREATE : F_PUT;
+        f->next_op = f->multipart ? TB_OP_MP_CREATE : TB_OP_PUT;
+    } else {
+        f->st = F_HEAD;
+        f->next_op = TB_OP_HEAD;
+    }
     return 1;
+}
+
+static int list_collect(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    struct listing *l = ud;
+    if (is_prefix) return 0;
+    if (l->n == LIST_MAX) return 2; /* enough: the rest is left to HEAD */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        char **k = realloc(l->keys, l->cap * sizeof *k);
+        if (!k) abort();
+        l->keys = k;
+    }
+    l->keys[l->n++] = strdup(info->key);
+    return 0;
+}
+
+/* One listing of the prefix the objects go under. Any failure just disables the shortcut: HEADs
+ * then report real problems (moto, for one, refuses listings with '/' while checking signatures). */
+static void list_dest(struct up *u)
+{
+    if (u->dest.scheme == TB_URI_FILE) return;
+    struct tb_uri probe;
+    tb_err e = {0};
+    if (tb_uri_join(&u->dest, "x", &probe, &e)) return;
+    char *prefix = strdup(tb_store_key_of(&probe));
+    tb_uri_free(&probe);
+    prefix[strlen(prefix) - 1] = 0;
+    int rc = tb_store_list_all(u->store, prefix, NULL, list_collect, &u->have, &e);
+    free(prefix);
+    u->have.ok = rc == 0 || rc == 2;
+    u->have.complete = rc == 0;
+}
+
+/* Is key certainly not in the store (per the listing)? */
+static int surely_absent(const struct up *u, const char *key)
+{
+    const struct listing *l = &u->have;
+    if (!l->ok) return 0;
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(l->keys[mid], key);
+        if (c == 0) return 0;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return l->complete || (l->n && strcmp(key, l->keys[l->n - 1]) < 0);
 }
 
 /* ---- completion */
@@ -450,6 +498,18 @@ static void slot_done(struct tb_store_req *r)
         tb_store_req_clear(r);
         return;
     }
+    /* A retried PUT/complete whose first attempt did land answers 412 (If-None-Match) or 404
+     * NoSuchUpload: the object may well be ours, so let the verifying HEAD decide. */
+    if (r->status && !u->fatal &&
+        ((r->precond_failed && (r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE)) ||
+         (r->op == TB_OP_MP_COMPLETE && r->status == TB_ENOINPUT && r->attempts > 1))) {
+        if (r->op == TB_OP_MP_COMPLETE) f->upload_id[0] = 0;
+        f->verify_err = r->err;
+        f->st = F_VERIFY;
+        f->next_op = TB_OP_HEAD;
+        tb_store_req_clear(r);
+        return;
+    }
     if (r->status && !(r->op == TB_OP_HEAD && f->st == F_HEAD && r->status == TB_ENOINPUT)) {
         tb_err e = r->err;
         tb_store_req_clear(r);
@@ -482,7 +542,9 @@ static void slot_done(struct tb_store_req *r)
             else if (!f->multipart && u->store->be->etag_is_md5 && f->rec_md5[0] && r->info.etag[0] &&
                      !strchr(r->info.etag, '-') && strcasecmp(r->info.etag, f->rec_md5) != 0)
                 why = "its ETag is not the record's md5";
-            if (why) {
+            if (why && f->verify_err.code) {
+                fail_file(u, f, &f->verify_err);
+            } else if (why) {
                 tb_fail(&e, TB_EUNAVAIL, "verifying %s after the upload: %s", f->uri, why);
                 fail_file(u, f, &e);
             } else {
@@ -517,6 +579,41 @@ static void slot_done(struct tb_store_req *r)
 }
 
 /* ---- scheduling */
+
+/* A part's SHA-256 (and MD5 when the store wants Content-MD5), computed just before the part is
+ * sent: the first pass only hashes the whole file, so a big file's first part leaves after one
+ * hashing pass instead of two, and each part's hash (a few ms) interleaves with the transfers. */
+static int hash_part(struct up *u, struct file *f, int part, tb_err *e)
+{
+    uint64_t off = (uint64_t)part * f->part_size;
+    uint64_t end = off + f->part_size < f->size ? off + f->part_size : f->size;
+    EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md5 = f->part_md5 ? EVP_MD_CTX_new() : NULL;
+    if (!sha || (f->part_md5 && !md5)) abort();
+    EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+    if (md5) EVP_DigestInit_ex(md5, EVP_md5(), NULL);
+    int rc = 0;
+    while (off < end) {
+        size_t want = end - off < u->bufsz ? (size_t)(end - off) : u->bufsz;
+        ssize_t n = pread(f->fd, u->buf, want, (off_t)off);
+        if (n <= 0) {
+            rc = n < 0 ? tb_fail_errno(e, 0, "read %s", f->path) : tb_fail(e, TB_EDATA, "%s shrank while being sent", f->path);
+            break;
+        }
+        EVP_DigestUpdate(sha, u->buf, (size_t)n);
+        if (md5) EVP_DigestUpdate(md5, u->buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    if (!rc) {
+        unsigned char d[32];
+        unsigned int dl = 32;
+        EVP_DigestFinal_ex(sha, d, &dl);
+        tb_hex(d, 32, f->part_sha[part]);
+        if (md5) { EVP_DigestFinal_ex(md5, d, &dl); b64(d, 16, f->part_md5[part]); }
+    }
+    EVP_MD_CTX_free(sha);
+    EVP_MD_CTX_free(md5);
+    return rc;
+}
 
 static struct slot *free_slot(struct up *u)
 {
@@ -589,7 +686,12 @@ static void schedule(struct up *u)
             continue;
         }
         if (f->st == F_PARTS) {
-            while (f->parts_next < f->nparts && u->busy < u->nslots) { submit(u, f, TB_OP_MP_PART, f->parts_next); f->parts_next++; }
+            while (f->parts_next < f->nparts && u->busy < u->nslots && !f->failing) {
+                tb_err e = {0};
+                if (hash_part(u, f, f->parts_next, &e)) { fail_file(u, f, &e); break; }
+                submit(u, f, TB_OP_MP_PART, f->parts_next);
+                f->parts_next++;
+            }
             continue;
         }
         if (f->next_op >= 0 && f->inflight == 0) {
@@ -651,6 +753,13 @@ static int cmd_upload(int argc, char **argv)
     if (part_size < 1) { tb_opts_free(&p); return tb_usage("upload", "--part-size must be positive"); }
 
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or a reset connection is an error, not a death */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     struct up u;
     memset(&u, 0, sizeof u);
     u.jobs = (int)jobs;
@@ -661,10 +770,12 @@ static int cmd_upload(int argc, char **argv)
     u.threshold = threshold;
     tb_err e = {0};
     if ((rc = tb_uri_parse(p.pos[0], &u.dest, &e))) { tb_opts_free(&p); return tb_usage("upload", "%s", e.msg); }
+    /* (e.msg is ours; p's strings are not used after tb_opts_free) */
     if (u.dest.scheme == TB_URI_HTTP || u.dest.scheme == TB_URI_HTTPS || u.dest.scheme == TB_URI_HF) {
+        rc = tb_usage("upload", "cannot upload to %s (read-only location)", p.pos[0]);
         tb_uri_free(&u.dest);
         tb_opts_free(&p);
-        return tb_usage("upload", "cannot upload to %s (read-only location)", p.pos[0]);
+        return rc;
     }
     struct tb_store_cfg cfg;
     tb_store_cfg_defaults(&cfg);
@@ -689,6 +800,7 @@ static int cmd_upload(int argc, char **argv)
     u.buf = malloc(u.bufsz);
     if (!u.slots || !u.buf) abort();
     tb_progress_init(&u.prog, "upload", pmode, "files", "objects");
+    list_dest(&u);
     tb_err errs[64];
     int nerrs = 0;
 
@@ -701,8 +813,14 @@ static int cmd_upload(int argc, char **argv)
         int pending = tb_store_perform(u.store, hashing ? 0 : 100);
         reap(&u, errs, &nerrs);
         u.prog.bytes = tb_http_bytes_sent(u.store->http);
+        if (u.prog.bytes < u.bytes_done) u.prog.bytes = u.bytes_done; /* file:// stores send no HTTP */
         u.prog.retries = tb_http_retries(u.store->http);
         tb_progress_tick(&u.prog);
+        if (interrupted && !u.fatal) {
+            u.fatal = TB_ETEMPFAIL;
+            tb_fail(&u.fatal_err, TB_ETEMPFAIL, "interrupted by signal %d: open multipart uploads aborted; "
+                    "re-run to send what is missing", (int)interrupted);
+        }
         if (u.fatal) {
             /* stop: cancel what is in flight (aborting created multipart uploads), then leave */
             for (int i = 0; i < u.nslots; i++) {
@@ -740,9 +858,11 @@ static int cmd_upload(int argc, char **argv)
                 (unsigned long long)(u.failed + u.ok));
     }
     for (struct file *f = u.head, *n; f; f = n) { n = f->next; file_free(f); }
+    for (size_t i = 0; i < u.have.n; i++) free(u.have.keys[i]);
+    free(u.have.keys);
     free(u.slots);
     free(u.buf);
-    if (u.have_lines) tb_lines_free(&u.lines);
+    if (u.have_lines) { tb_lines_free(&u.lines); tb_src_close(&u.src); }
     tb_store_close(u.store);
     tb_uri_free(&u.dest);
     tb_opts_free(&p);

@@ -20,9 +20,10 @@ free_port() {
 # wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
 wait_port() {
   local port=$1 limit=${2:-30} i=0
-  while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  # (a `while ! probe; do ...; [ ] && return 1; done` loop would return the last test's status 1)
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     sleep 0.1; i=$((i + 1))
-    [ "$i" -ge $((limit * 10)) ] && { echo "port $port never opened" >&2; return 1; }
+    if [ "$i" -ge $((limit * 10)) ]; then echo "port $port never opened" >&2; return 1; fi
   done
   return 0
 }
@@ -95,10 +96,10 @@ stop_azurite() {
 start_moto() {
   MOTO_PORT=$(free_port)
   MOTO_URL="http://127.0.0.1:$MOTO_PORT"
-  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$BATS_TEST_TMPDIR/moto.log" 2>&1 &
+  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"${BATS_FILE_TMPDIR:-$BATS_TEST_TMPDIR}/moto.log" 2>&1 &
   MOTO_PID=$!
   wait_port "$MOTO_PORT" 30
-  export AWS_ENDPOINT_URL="$MOTO_URL" AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+  export MOTO_URL MOTO_PORT MOTO_PID AWS_ENDPOINT_URL="$MOTO_URL" AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
   unset AWS_SESSION_TOKEN
   if [ "${1:-}" = --auth ]; then
@@ -111,14 +112,23 @@ stop_moto() { stop_pid "${MOTO_PID:-}"; MOTO_PID=; }
 
 # moto_create_key: an IAM user allowed everything, and its access key (exported as the credentials).
 moto_create_key() {
-  local pol='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' out
-  aws --endpoint-url "$MOTO_URL" iam create-user --user-name tb >/dev/null
-  aws --endpoint-url "$MOTO_URL" iam create-policy --policy-name tball --policy-document "$pol" >/dev/null
-  aws --endpoint-url "$MOTO_URL" iam attach-user-policy --user-name tb --policy-arn arn:aws:iam::123456789012:policy/tball >/dev/null
-  out=$(aws --endpoint-url "$MOTO_URL" iam create-access-key --user-name tb --output json)
-  MOTO_AK=$(jq -r .AccessKey.AccessKeyId <<<"$out")
-  MOTO_SK=$(jq -r .AccessKey.SecretAccessKey <<<"$out")
-  export AWS_ACCESS_KEY_ID="$MOTO_AK" AWS_SECRET_ACCESS_KEY="$MOTO_SK"
+  local out
+  # one python process instead of four awscli runs (each costs about a second)
+  out=$(python3 - "$MOTO_URL" <<'PY'
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+iam.create_user(UserName="tb")
+arn = iam.create_policy(PolicyName="tball", PolicyDocument=json.dumps(pol))["Policy"]["Arn"]
+iam.attach_user_policy(UserName="tb", PolicyArn=arn)
+k = iam.create_access_key(UserName="tb")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+PY
+)
+  MOTO_AK=${out%% *}
+  MOTO_SK=${out#* }
+  export MOTO_AK MOTO_SK AWS_ACCESS_KEY_ID="$MOTO_AK" AWS_SECRET_ACCESS_KEY="$MOTO_SK"
 }
 
 # moto_auth on|off: signature checking (moto's quirk: listings with '/' in the query need it off).
@@ -136,4 +146,16 @@ open_mpu() {
   aws --endpoint-url "$MOTO_URL" s3api list-multipart-uploads --bucket "$1" --output json |
     jq '(.Uploads // []) | length'
 }
+# start_proxy [fault_proxy.py options...]: the fault-injecting proxy in front of moto. Sets
+# PROXY_PORT, PROXY_PID, PROXY_URL; faults drawn are logged one per line to $BATS_TEST_TMPDIR/faults.log.
+start_proxy() {
+  PROXY_PORT=$(free_port)
+  PROXY_URL="http://127.0.0.1:$PROXY_PORT"
+  python3 "$REPO/tests/fault_proxy.py" --listen "$PROXY_PORT" --upstream "$MOTO_URL" \
+    --log "$BATS_TEST_TMPDIR/faults.log" "$@" >"$BATS_TEST_TMPDIR/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  wait_port "$PROXY_PORT" 10
+}
+
+stop_proxy() { stop_pid "${PROXY_PID:-}"; PROXY_PID=; }
 # ==== END store servers ====

@@ -1,0 +1,203 @@
+/* Unit tests for the store layer's pure parts: XML helpers, error classes, backoff bounds, the
+ * credential chain, and the file backend through the synchronous API. */
+#include "creds.h"
+#include "http.h"
+#include "store.h"
+#include "tap.h"
+#include "xml.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct acc { char keys[8][64]; int n; char token[64]; int truncated; };
+
+static int on_el(void *ud, const char *path, const char *text, size_t len)
+{
+    struct acc *a = ud;
+    (void)len;
+    if (strcmp(path, "ListBucketResult/Contents/Key") == 0 && a->n < 8) snprintf(a->keys[a->n++], 64, "%s", text);
+    if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) snprintf(a->token, 64, "%s", text);
+    if (strcmp(path, "ListBucketResult/IsTruncated") == 0) a->truncated = strcmp(text, "true") == 0;
+    return 0;
+}
+
+static void test_xml(void)
+{
+    const char *doc = "<?xml version=\"1.0\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                      "<IsTruncated>true</IsTruncated><Contents><Key>a &amp; b.tar</Key><Size>3</Size></Contents>"
+                      "<Contents><Key>dir/\xc3\xa9.tar</Key></Contents><NextContinuationToken>tok/+=</NextContinuationToken>"
+                      "</ListBucketResult>";
+    struct acc a = {0};
+    tb_err e = {0};
+    CHECK_INT(tb_xml_parse(doc, strlen(doc), on_el, &a, &e), 0, "list document parses");
+    CHECK_INT(a.n, 2, "two keys");
+    CHECK_STR(a.keys[0], "a & b.tar", "entities decoded");
+    CHECK_STR(a.keys[1], "dir/\xc3\xa9.tar", "UTF-8 kept");
+    CHECK_STR(a.token, "tok/+=", "continuation token");
+    CHECK(a.truncated, "IsTruncated");
+    CHECK_INT(tb_xml_parse("<a><b></a>", 10, on_el, &a, &e), TB_EDATA, "malformed XML is TB_EDATA: %s", e.msg);
+    char *esc = tb_xml_escape("<a&'\">");
+    CHECK_STR(esc, "&lt;a&amp;&apos;&quot;&gt;", "escape");
+    free(esc);
+    char code[64], msg[128];
+    const char *err = "<Error><Code>SlowDown</Code><Message>Please reduce\nyour rate</Message></Error>";
+    tb_http_xml_error(err, strlen(err), code, sizeof code, msg, sizeof msg);
+    CHECK_STR(code, "SlowDown", "error code");
+    CHECK_STR(msg, "Please reduce your rate", "error message on one line");
+}
+
+static enum tb_http_class classify(long status, const char *body)
+{
+    struct tb_http_req r;
+    memset(&r, 0, sizeof r);
+    r.status = status;
+    r.resp = (char *)body;
+    r.resp_len = body ? strlen(body) : 0;
+    return tb_http_classify_default(&r, NULL);
+}
+
+static void test_classes(void)
+{
+    CHECK_INT(classify(200, NULL), TB_HTTP_OK, "200 ok");
+    CHECK_INT(classify(503, NULL), TB_HTTP_RETRY, "503 retried");
+    CHECK_INT(classify(429, NULL), TB_HTTP_RETRY, "429 retried");
+    CHECK_INT(classify(500, NULL), TB_HTTP_RETRY, "500 retried");
+    CHECK_INT(classify(400, "<Error><Code>RequestTimeout</Code></Error>"), TB_HTTP_RETRY, "400 RequestTimeout retried");
+    CHECK_INT(classify(403, "<Error><Code>SignatureDoesNotMatch</Code></Error>"), TB_HTTP_AUTH, "signature errors are AUTH");
+    CHECK_INT(classify(400, "<Error><Code>InvalidAccessKeyId</Code></Error>"), TB_HTTP_AUTH, "bad key id is AUTH");
+    CHECK_INT(classify(403, NULL), TB_HTTP_AUTH, "bare 403 is AUTH");
+    CHECK_INT(classify(404, NULL), TB_HTTP_NOTFOUND, "404");
+    CHECK_INT(classify(412, NULL), TB_HTTP_PRECOND, "412");
+    CHECK_INT(classify(400, "<Error><Code>InvalidArgument</Code></Error>"), TB_HTTP_CLIENT, "other 400");
+    CHECK_INT(tb_http_class_exit(TB_HTTP_AUTH), 77, "AUTH exits 77");
+    CHECK_INT(tb_http_class_exit(TB_HTTP_RETRY), 69, "exhausted retries exit 69");
+}
+
+static void test_backoff(void)
+{
+    uint64_t rng = 42;
+    int ok = 1, spread = 0;
+    for (int attempt = 1; attempt <= 12; attempt++) {
+        long ceil = 200L << (attempt - 1);
+        if (ceil > 20000) ceil = 20000;
+        long lo = ceil, hi = 0;
+        for (int i = 0; i < 200; i++) {
+            long d = tb_backoff_ms(attempt, 200, 20000, &rng);
+            if (d < 0 || d > ceil) ok = 0;
+            if (d < lo) lo = d;
+            if (d > hi) hi = d;
+        }
+        if (hi - lo > ceil / 2) spread++;
+    }
+    CHECK(ok, "full jitter stays within [0, min(cap, base*2^n)]");
+    CHECK_INT(spread, 12, "delays are spread (jittered) at every attempt");
+}
+
+static void test_creds(void)
+{
+    char dir[] = "/tmp/tb-creds-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    char path[128], cfg[128];
+    snprintf(path, sizeof path, "%s/credentials", dir);
+    snprintf(cfg, sizeof cfg, "%s/config", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n\n"
+               "[p2]\naws_access_key_id=P2KEY\naws_secret_access_key=p2secret\naws_session_token = tok2\n");
+    fclose(f);
+    f = fopen(cfg, "w");
+    fprintf(f, "[profile p2]\nregion = eu-west-3\n");
+    fclose(f);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    setenv("AWS_CONFIG_FILE", cfg, 1);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    unsetenv("R2_ACCESS_KEY_ID");
+    unsetenv("R2_SECRET_ACCESS_KEY");
+    setenv("AWS_PROFILE", "p2", 1);
+    struct tb_creds c;
+    tb_err e = {0};
+    CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), 0, "profile p2 loads");
+    CHECK_STR(c.access_key, "P2KEY", "profile key");
+    CHECK_STR(c.token, "tok2", "profile session token");
+    CHECK_STR(c.region, "eu-west-3", "region from the config file's [profile p2]");
+    tb_creds_free(&c);
+    setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+    setenv("AWS_SESSION_TOKEN", "envtok", 1);
+    CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), 0, "environment loads");
+    CHECK_STR(c.access_key, "ENVKEY", "environment keys win over AWS_PROFILE (as botocore)");
+    CHECK_STR(c.token, "envtok", "AWS_SESSION_TOKEN");
+    tb_creds_free(&c);
+    setenv("R2_ACCESS_KEY_ID", "R2KEY", 1);
+    setenv("R2_SECRET_ACCESS_KEY", "r2secret", 1);
+    CHECK_INT(tb_creds_load(TB_URI_R2, &c, &e), 0, "r2 loads");
+    CHECK_STR(c.access_key, "R2KEY", "R2_* for r2://");
+    CHECK_STR(c.region, "auto", "r2 region auto");
+    tb_creds_free(&c);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_PROFILE", "nope", 1);
+    CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), TB_ENOPERM, "unknown profile: 77 (%s)", e.msg);
+    unsetenv("AWS_PROFILE");
+    unlink(path);
+    unlink(cfg);
+    rmdir(dir);
+}
+
+static int count_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    int *n = ud;
+    (void)info;
+    if (!is_prefix) (*n)++;
+    return 0;
+}
+
+static void test_file_store(void)
+{
+    char dir[] = "/tmp/tb-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    struct tb_uri u;
+    tb_err e = {0};
+    tb_uri_parse(dir, &u, &e);
+    struct tb_store *s;
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a directory store");
+    char key[256];
+    snprintf(key, sizeof key, "%s/sub/a.txt", dir);
+    CHECK_INT(tb_store_put_mem(s, key, "hello", 5, NULL, &e), 0, "put (creates parent dirs)");
+    struct tb_obj_info info;
+    CHECK_INT(tb_store_head(s, key, &info, &e), 0, "head");
+    CHECK(info.exists && info.size == 5, "head sees 5 bytes");
+    char *data;
+    size_t len;
+    CHECK_INT(tb_store_get_mem(s, key, &data, &len, &e), 0, "get");
+    CHECK(len == 5 && memcmp(data, "hello", 5) == 0, "get returns the bytes");
+    free(data);
+    int n = 0;
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s/", dir);
+    CHECK_INT(tb_store_list_all(s, prefix, NULL, count_cb, &n, &e), 0, "list");
+    CHECK_INT(n, 1, "one object listed");
+    CHECK_INT(tb_store_delete(s, key, &e), 0, "delete");
+    CHECK_INT(tb_store_head(s, key, &info, &e), 0, "head after delete");
+    CHECK(!info.exists, "gone");
+    CHECK_INT(tb_store_delete(s, key, &e), 0, "deleting a missing object is not an error");
+    char *url = NULL;
+    CHECK_INT(tb_store_presign(s, key, "GET", 60, &url, &e), TB_EUSAGE, "file stores cannot presign");
+    tb_store_close(s);
+    tb_uri_free(&u);
+    snprintf(key, sizeof key, "rm -rf '%s'", dir);
+    CHECK_INT(system(key), 0, "cleanup");
+}
+
+int main(void)
+{
+    test_xml();
+    test_classes();
+    test_backoff();
+    test_creds();
+    test_file_store();
+    return tap_done();
+}
