@@ -96,7 +96,7 @@ static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     if (tb_lines_init(&rd, src, 0) != 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     char *line;
     size_t len;
-    int r = 0, k;
+    int r = 0, k = 0;
     char keybuf[32];
     while (!c->done && (k = tb_lines_next(&rd, &line, &len, e)) == 1) {
         tb_err why;
@@ -142,7 +142,7 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     const unsigned char *data;
     size_t len;
     uint64_t off;
-    int k;
+    int k = 0;
     c->pending = 0;
     while (!c->done && (k = tb_tarr_next(&tr, &name, &data, &len, &off, e)) == 1) {
         size_t nl = strlen(name);
