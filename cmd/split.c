@@ -97,6 +97,7 @@ struct ctx {
     int progress_mode;
     /* outputs */
     struct tb_afile *files;
+    uint64_t out_bytes[TB_RATIO_MAX]; /* bytes since the last writeback hint, per split file */
     struct child *kids;
     int nkids;
     struct tb_afile rejects;
@@ -278,7 +279,7 @@ static int with_split_field(struct ctx *c, const char *line, size_t len, int s, 
 {
     const char *name = c->ratio.names[s];
     if (grow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    if (tb_json_scan_object(&c->json, line, len, e)) return e->code;
+    if ((c->json.text != line || c->json.len != len) && tb_json_scan_object(&c->json, line, len, e)) return e->code;
     char *o = c->scratch;
     size_t n = 0;
     int v = tb_json_field(&c->json, "split");
@@ -318,7 +319,11 @@ static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 {
     c->emitted++;
     if (!c->have_ratio) return tb_write_line(stdout, line, len, e);
-    if (c->outdir) return tb_write_line(c->files[s].fp, line, len, e);
+    if (c->outdir) {
+        c->out_bytes[s] += len + 1;
+        if (c->out_bytes[s] >= (64u << 20)) { c->out_bytes[s] = 0; tb_afile_writeback(&c->files[s]); }
+        return tb_write_line(c->files[s].fp, line, len, e);
+    }
     if (c->filter) {
         struct child *k = &c->kids[s];
         if (k->broken) return 0;
@@ -441,6 +446,7 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     size_t klen = 0;
     int is_obj = 0;
     tb_err why = {0};
+    c->json.text = NULL; /* the scanner holds no line until line_key scans this one */
     /* index-mode rank filtering alone needs no key: the line is passed on untouched, unparsed */
     int need_key = c->have_ratio || c->by_hash || c->hold;
     if (need_key && line_key(c, line, len, &key, &klen, &is_obj, &why)) {

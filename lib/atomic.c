@@ -30,8 +30,14 @@ int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_
     tb_cleanup_add(f->tmp);
     f->fp = fdopen(f->fd, "wb");
     if (!f->fp) { int r = tb_fail_errno(e, TB_EIO, "cannot open %s", f->tmp); tb_afile_abort(f); return r; }
-    setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
+    setvbuf(f->fp, NULL, _IOFBF, 1 << 20);
     return 0;
+}
+
+void tb_afile_writeback(struct tb_afile *f)
+{
+    if (!f->fp || fflush(f->fp) != 0) return; /* a write error shows again at commit */
+    sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 int tb_fsync_dir_of(const char *path, tb_err *e)

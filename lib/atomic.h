@@ -16,6 +16,9 @@ struct tb_afile {
 
 /* Create "<final><suffix>" (suffix NULL: ".tmp.<pid>") truncated, mode 0644. */
 int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_err *e);
+/* Start writing back what has been written so far without waiting for it, so the final fsync of a
+ * large file finds little left to do (writeback overlaps with producing the rest). */
+void tb_afile_writeback(struct tb_afile *f);
 /* Flush, fsync, rename into place, fsync the directory. */
 int tb_afile_commit(struct tb_afile *f, tb_err *e);
 /* Remove the temp (safe to call after commit: then it does nothing). */
