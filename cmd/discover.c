@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "discover.h"
 #include "err.h"
+#include "json.h"
 #include "opts.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -94,6 +95,8 @@ static int cmd_discover(int argc, char **argv)
     const char *uri = p.pos[0];
     char *base = base_uri(uri);
     struct tb_listing l;
+    char *ubuf = NULL, *qbuf = NULL;
+    size_t ucap = 0;
     r = tb_blob_list(uri, &l, &e);
     if (r) goto out;
     if (depth != ~0ull) {
@@ -119,13 +122,20 @@ static int cmd_discover(int argc, char **argv)
     } else if (objects) {
         for (size_t i = 0; i < l.n; i++) {
             if (human) { printf("%14llu  %s%s\n", (unsigned long long)l.objs[i].size, base, l.objs[i].key); continue; }
-            cJSON *o = cJSON_CreateObject();
-            char *u = NULL;
-            if (asprintf(&u, "%s%s", base, l.objs[i].key) < 0) u = NULL;
-            cJSON_AddStringToObject(o, "uri", u ? u : l.objs[i].key);
-            cJSON_AddNumberToObject(o, "bytes", (double)l.objs[i].size);
-            free(u);
-            print_json(o);
+            /* one line per object, quoted straight into a reused buffer: no allocation per object */
+            size_t bl = strlen(base), kl = strlen(l.objs[i].key);
+            if (bl + kl + 1 > ucap) {
+                ucap = (bl + kl + 1) * 2;
+                char *nu = realloc(ubuf, ucap);
+                char *nq = realloc(qbuf, ucap * 6 + 3);
+                if (!nu || !nq) { free(nu ? nu : ubuf); free(nq ? nq : qbuf); ubuf = qbuf = NULL; r = tb_fail(&e, TB_ESOFTWARE, "out of memory"); goto out_list; }
+                ubuf = nu;
+                qbuf = nq;
+            }
+            memcpy(ubuf, base, bl);
+            memcpy(ubuf + bl, l.objs[i].key, kl);
+            tb_json_quote(ubuf, bl + kl, qbuf, ucap * 6 + 3);
+            printf("{\"uri\":%s,\"bytes\":%llu}\n", qbuf, (unsigned long long)l.objs[i].size);
         }
     } else {
         struct tb_group *g;
@@ -167,6 +177,8 @@ static int cmd_discover(int argc, char **argv)
     }
     if (fflush(stdout) != 0) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
 out_list:
+    free(ubuf);
+    free(qbuf);
     tb_listing_free(&l);
 out:
     if (r) tb_report("discover", &e);
