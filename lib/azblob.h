@@ -98,14 +98,4 @@ int tb_az_create_container(struct tb_az *az, const char *container, int public_b
 /* How many requests were retried (for tests and progress). */
 unsigned tb_az_retries(const struct tb_az *az);
 
-/* az:// URIs for lib/blob's whole-object operations, with exactly tb_blob_*'s contracts (blob.h): one
- * client per call, credentials from the environment. head: a missing blob is *exists = 0, not an
- * error; list: every blob under the prefix (a prefix not ending in '/' is a directory), keys relative
- * to it. */
-struct tb_listing;
-int tb_az_blob_read(const char *uri, char **data, size_t *len, tb_err *e);
-int tb_az_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e);
-int tb_az_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e);
-int tb_az_blob_stream(const char *uri, int (*cb)(void *arg, const void *p, size_t n), void *arg, tb_err *e);
-int tb_az_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e);
 #endif
