@@ -1,7 +1,7 @@
 /* azblob: a self-contained Azure Blob client (az://ACCOUNT/CONTAINER/KEY) over libcurl with its own
- * retries: what lib/blob (manifest, discover) and tests/unit/azure_cli use today. lib/store_azure is
- * the same protocol as a backend of lib/store (prepare/finish on lib/http); once every caller goes
- * through lib/store this client can shrink to its adapters.
+ * retries, used by the test driver tests/unit/azure_cli (creating containers, damaging blobs behind
+ * trainbox's back). trainbox itself reaches Azure through lib/store_azure, the same protocol as a
+ * backend of lib/store; the two share azkey and azxml. Candidates for one client later.
  * Owns the Blob REST requests trainbox needs: Put Blob (small objects), Put Block + Put Block List
  * (large ones, blocks in parallel on one libcurl multi handle), Get Blob (byte ranges), Get Blob
  * Properties, List Blobs (prefix, delimiter, marker pagination, parsed by azxml), Delete Blob and
