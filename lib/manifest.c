@@ -160,7 +160,7 @@ int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_er
         /* totals, when present, must agree with the shards */
         cJSON *tot = cJSON_GetObjectItemCaseSensitive(doc, "totals");
         struct tb_totals t = tb_manifest_totals(m);
-        uint64_t v;
+        uint64_t v = 0;
         if (tot && (u64_field(tot, "shards", &v, 1, NULL) || v != t.shards || u64_field(tot, "bytes", &v, 1, NULL) || v != t.bytes))
             rc = tb_fail(e, TB_EDATA, "manifest totals disagree with its shards");
     }
