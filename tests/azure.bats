@@ -24,6 +24,12 @@ setup() {
   cd "$BATS_TEST_TMPDIR"
 }
 
+# Every test's proxy is stopped by PID, whether the test passed or not.
+teardown() {
+  stop_pid "${FLAKY_PID:-}"
+  FLAKY_PID=
+}
+
 # flaky_proxy N [MATCH]: a proxy to Azurite failing the first N matching requests with 503.
 flaky_proxy() {
   FLAKY_PORT=$(free_port)

@@ -155,3 +155,10 @@ load helper
   assert_success
   assert_output --partial "Usage: trainbox split"
 }
+
+@test "make demo runs the whole data path with no account and verifies it" {
+  run make -s -C "$REPO" demo
+  assert_success
+  assert_output --partial "all 7 shards ok (sizes and sha256)"
+  assert_output --partial '"__key__":"sample'
+}
