@@ -1,6 +1,6 @@
 # bench/moto.bash: sourced by the S3 benchmarks (make bench runs only bench/*.sh). Starts one moto
 # server on a free loopback port in a fresh work dir, points awscli/boto3/trainbox at it (E,
-# config for it ($work/rclone.conf, remote "m"); everything is removed on exit.
+# AWS_ENDPOINT_URL) and writes an rclone config for it ($work/rclone.conf, remote "m"); all is removed on exit.
 REPO=$PWD
 BIN=${TB_BIN:-$REPO/trainbox}
 work=$(mktemp -d)
