@@ -394,6 +394,10 @@ static void list_dest(struct up *u)
     free(prefix);
     u->have.ok = rc == 0 || rc == 2;
     u->have.complete = rc == 0;
+    if (rc == TB_EUNAVAIL) { /* unreachable after every retry: no point trying each file again */
+        u->fatal = TB_EUNAVAIL;
+        u->fatal_err = e;
+    }
 }
 
 /* Is key certainly not in the store (per the listing)? */

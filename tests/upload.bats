@@ -255,3 +255,14 @@ EOF
   [ "${#lines[@]}" -eq 3 ]
   echo "$stderr" | tail -1 | jq -e '.event == "end" and .files == 3 and .objects == 3 and .bytes == 3000'
 }
+
+@test "store: a GET cut short by the network resumes with the remaining range (S3 backend)" {
+  head -c 3000000 /dev/urandom >obj
+  aws --endpoint-url "$MOTO_URL" s3 cp obj s3://tb-basic/get/obj >/dev/null
+  start_proxy --rate 0.6 --faults truncate,reset --methods GET --seed 11
+  run env AWS_ENDPOINT_URL="$PROXY_URL" TB_TEST_S3_URI=s3://tb-basic/get/obj "$REPO/${TB_BUILD:-build}/unit/test_s3get"
+  assert_success
+  [ "${lines[0]}" = "3000000 $(sha256sum <obj | cut -d' ' -f1)" ]
+  [ "${lines[1]}" = "1000 $(tail -c +1001 obj | head -c 1000 | sha256sum | cut -d' ' -f1)" ]
+  grep -q truncate "$BATS_TEST_TMPDIR/faults.log"   # the cut actually happened
+}
