@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job on the bundled data (data/samples.jsonl), with no account at all:
 # split -> shard -> upload to a file:// store -> manifest -> verify, then read a sample back.
-# The same pipeline runs against r2://, s3://, gs:// or az:// by changing STORE.
+# The README's pipeline is the same job with an r2:// destination.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TB=$PWD/trainbox
 OUT=$PWD/build/demo
-STORE=${STORE:-file://$OUT/bucket/runs/$(date +%F)/}
+STORE=file://$OUT/bucket/runs/$(date +%F)/
 rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
 
 echo "== split 1000 samples 98/1/1 by a keyed hash of __key__, shard each split, upload, index"
