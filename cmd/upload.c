@@ -12,6 +12,7 @@
  * The pass runs in slices between libcurl polls, so hashing the next file overlaps the transfers in
  * flight. Bodies are then read by libcurl's read callback with pread: no file is ever buffered whole.
  * Memory: a bounded window of files (2 x --jobs) and one request slot per job. */
+#include "cleanup.h"
 #include "commands.h"
 #include "err.h"
 #include "hash.h"
@@ -757,13 +758,7 @@ static int cmd_upload(int argc, char **argv)
     if (part_size < 1) { tb_opts_free(&p); return tb_usage("upload", "--part-size must be positive"); }
 
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or a reset connection is an error, not a death */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    tb_signals_install(on_signal); /* stop gracefully: abort open multipart uploads, exit 75 */
     struct up u;
     memset(&u, 0, sizeof u);
     u.jobs = (int)jobs;

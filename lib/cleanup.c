@@ -35,11 +35,13 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-void tb_cleanup_install(void)
+void tb_cleanup_install(void) { tb_signals_install(on_signal); }
+
+void tb_signals_install(void (*handler)(int))
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
