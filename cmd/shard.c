@@ -204,7 +204,9 @@ static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const 
 static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint64_t gline, uint64_t bytes_before,
                     char *line, size_t len, tb_err *e)
 {
-    tb_err why = {0};
+    tb_err why; /* per line: no 1 KiB memset, only the fields read */
+    why.code = 0;
+    why.msg[0] = 0;
     int r = tb_sample_parse(&c->smp, line, len, c->st.samples, &why);
     if (r) {
         if (r == TB_EDATA && c->skip_invalid) return reject(c, file, lineno, line, len, &why, e);

@@ -445,7 +445,9 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     const char *key = NULL;
     size_t klen = 0;
     int is_obj = 0;
-    tb_err why = {0};
+    tb_err why; /* per line: no 1 KiB memset, only the fields read */
+    why.code = 0;
+    why.msg[0] = 0;
     c->json.text = NULL; /* the scanner holds no line until line_key scans this one */
     /* index-mode rank filtering alone needs no key: the line is passed on untouched, unparsed */
     int need_key = c->have_ratio || c->by_hash || c->hold;
