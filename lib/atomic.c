@@ -30,7 +30,8 @@ int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_
     tb_cleanup_add(f->tmp);
     f->fp = fdopen(f->fd, "wb");
     if (!f->fp) { int r = tb_fail_errno(e, TB_EIO, "cannot open %s", f->tmp); tb_afile_abort(f); return r; }
-    setvbuf(f->fp, NULL, _IOFBF, 1 << 20);
+    f->buf = malloc(1 << 20);
+    if (f->buf) setvbuf(f->fp, f->buf, _IOFBF, 1 << 20);
     return 0;
 }
 
@@ -64,6 +65,8 @@ int tb_afile_commit(struct tb_afile *f, tb_err *e)
     else if (f->fd >= 0) close(f->fd);
     f->fp = NULL;
     f->fd = -1;
+    free(f->buf);
+    f->buf = NULL;
     if (!r && rename(f->tmp, f->final) != 0) r = tb_fail_errno(e, TB_EIO, "cannot rename %s to %s", f->tmp, f->final);
     if (!r) r = tb_fsync_dir_of(f->final, e);
     if (r) { tb_afile_abort(f); return r; }
@@ -80,6 +83,8 @@ void tb_afile_abort(struct tb_afile *f)
     else if (f->fd >= 0) close(f->fd);
     f->fp = NULL;
     f->fd = -1;
+    free(f->buf);
+    f->buf = NULL;
     if (f->tmp) { unlink(f->tmp); tb_cleanup_remove(f->tmp); }
     free(f->tmp);
     free(f->final);

@@ -10,6 +10,7 @@
 struct tb_afile {
     int fd;
     FILE *fp;       /* buffered stream on fd, when opened with tb_afile_open */
+    char *buf;      /* fp's 1 MiB buffer (glibc ignores setvbuf's size without one: 4 KiB writes) */
     char *final;
     char *tmp;
 };

@@ -8,6 +8,9 @@
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void tb_json_init(struct tb_json *j) { memset(j, 0, sizeof *j); }
 void tb_json_free(struct tb_json *j) { free(j->toks); memset(j, 0, sizeof *j); }
@@ -106,11 +109,118 @@ static int number_ok(const char *s, size_t n)
 
 static int primitive_ok(const char *s, size_t n)
 {
+    /* the common case first: a small non-negative integer */
+    if (n < 16 && s[0] >= '1' && s[0] <= '9') {
+        size_t i = 1;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == n) return 1;
+    }
     if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) return 1;
     if (n == 5 && memcmp(s, "false", 5) == 0) return 1;
     return number_ok(s, n);
 }
 
+
+/* Is every byte printable ASCII (0x20..0x7f)? Signed bytes below 0x20 are exactly the control
+ * bytes and the bytes >= 0x80, so one signed compare per 16 bytes answers both. */
+static int printable_ascii(const char *s, size_t n)
+{
+    size_t k = 0;
+#ifdef __SSE2__
+    const __m128i lim = _mm_set1_epi8(0x20);
+    for (; k + 16 <= n; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        if (_mm_movemask_epi8(_mm_cmplt_epi8(v, lim))) return 0;
+    }
+#endif
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, s + k, 8);
+        /* exact as an existence test: a borrow only starts at a byte below 0x20 */
+        if (((w - 0x2020202020202020ull) | w) & 0x8080808080808080ull) return 0;
+    }
+    for (; k < n; k++)
+        if ((unsigned char)s[k] < 0x20 || (unsigned char)s[k] >= 0x80) return 0;
+    return 1;
+}
+
+/* The bytes [a, b) are whitespace around at most one separator: sep 0 = whitespace only. */
+static inline int gap_ok(const char *text, size_t a, size_t b, char sep)
+{
+    /* compact JSON: no gap, or just the separator */
+    if (b - a == (sep != 0) && (!sep || text[a] == sep)) return 1;
+    size_t k = a;
+    while (k < b && is_ws(text[k])) k++;
+    if (sep) {
+        if (k >= b || text[k] != sep) return 0;
+        k++;
+        while (k < b && is_ws(text[k])) k++;
+    }
+    return k == b;
+}
+
+/* The container a token sits in: jsmn makes a key the parent of its value. */
+static inline int container_of(const jsmntok_t *t, int i)
+{
+    int p = t[i].parent;
+    if (p >= 0 && t[p].type == JSMN_STRING) p = t[p].parent;
+    return p;
+}
+
+/* What sits between the last member and a closing bracket at byte end - 1 that should not. */
+static int bad_close(const char *text, size_t pos, int end, tb_err *e)
+{
+    if (memchr(text + pos, ',', (size_t)end - 1 - pos))
+        return tb_fail(e, TB_EDATA, "not valid JSON (comma before '%c' at byte %d)", text[end - 1], end);
+    return tb_fail(e, TB_EDATA, "not valid JSON (unexpected bytes before '%c' at byte %d)", text[end - 1], end);
+}
+
+static int check_structure(const jsmntok_t *t, int n, const char *text, size_t len, tb_err *e)
+{
+    size_t pos = 0; /* end of the text accounted for so far */
+    int cur = -1;   /* innermost open container */
+    for (int i = 0; i < n; i++) {
+        int a = container_of(t, i);
+        if (i > 0 && a < 0) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %d)", t[i].start + 1);
+        while (cur != a) {
+            if (cur < 0) return tb_fail(e, TB_EDATA, "not valid JSON");
+            if (!gap_ok(text, pos, (size_t)t[cur].end - 1, 0)) return bad_close(text, pos, t[cur].end, e);
+            pos = (size_t)t[cur].end;
+            cur = container_of(t, cur);
+        }
+        size_t first = (size_t)t[i].start - (t[i].type == JSMN_STRING);
+        char sep = 0;
+        int p = t[i].parent;
+        if (p >= 0 && t[p].type == JSMN_STRING) {
+            /* jsmn takes "s": inside an array as a key too */
+            if (a < 0 || t[a].type != JSMN_OBJECT) return tb_fail(e, TB_EDATA, "not valid JSON (':' outside an object)");
+            sep = ':';                            /* a key's value */
+        } else if (a >= 0) {
+            if (t[a].type == JSMN_OBJECT) {
+                if (t[i].type != JSMN_STRING) return tb_fail(e, TB_EDATA, "not valid JSON (object key is not a string)");
+                if (t[i].size != 1) return tb_fail(e, TB_EDATA, "not valid JSON (object key without a value)");
+            }
+            if (pos != (size_t)t[a].start + 1) sep = ','; /* not the first member */
+        }
+        if (!gap_ok(text, pos, first, sep)) {
+            if (sep) return tb_fail(e, TB_EDATA, "not valid JSON (expected one '%c' before byte %zu)", sep, first + 1);
+            return tb_fail(e, TB_EDATA, "not valid JSON (misplaced separator before byte %zu)", first + 1);
+        }
+        if (t[i].type == JSMN_OBJECT || t[i].type == JSMN_ARRAY) {
+            pos = (size_t)t[i].start + 1;
+            cur = i;
+        } else {
+            pos = (size_t)t[i].end + (t[i].type == JSMN_STRING);
+        }
+    }
+    while (cur >= 0) {
+        if (!gap_ok(text, pos, (size_t)t[cur].end - 1, 0)) return bad_close(text, pos, t[cur].end, e);
+        pos = (size_t)t[cur].end;
+        cur = container_of(t, cur);
+    }
+    if (!gap_ok(text, pos, len, 0)) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %zu)", pos + 1);
+    return 0;
+}
 
 int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
 {
@@ -138,53 +248,24 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
         j->n = r;
         break;
     }
-    jsmntok_t *t = j->toks;
-    /* jsmn accepts a comma before a closing bracket and doubled commas: check separators outside
-     * strings in one pass (strings are skipped with memchr) */
-    {
-        char prev = 0;
-        for (size_t k = 0; k < len; k++) {
-            char c = text[k];
-            if (c == '"') {
-                const char *q = text + k;
-                for (;;) {
-                    q = memchr(q + 1, '"', (size_t)(text + len - q - 1));
-                    if (!q) return tb_fail(e, TB_EDATA, "not valid JSON (unterminated string)");
-                    size_t bs = 0;
-                    while (q - 1 - (ptrdiff_t)bs > text + k && q[-1 - (ptrdiff_t)bs] == '\\') bs++;
-                    if (bs % 2 == 0) break;
-                }
-                k = (size_t)(q - text);
-                prev = '"';
-                continue;
-            }
-            if (is_ws(c)) continue;
-            if ((c == '}' || c == ']') && prev == ',') return tb_fail(e, TB_EDATA, "not valid JSON (comma before '%c')", c);
-            if (c == ',' && (prev == ',' || prev == '{' || prev == '[' || prev == ':'))
-                return tb_fail(e, TB_EDATA, "not valid JSON (misplaced comma at byte %zu)", k + 1);
-            prev = c;
-        }
-    }
-    /* one value, then only whitespace (this also rules out a second top-level value) */
-    for (size_t k = (size_t)t[0].end + (t[0].type == JSMN_STRING); k < len; k++)
-        if (!is_ws(text[k])) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %zu)", k + 1);
+    const jsmntok_t *t = j->toks;
+    /* jsmn accepts trailing and doubled commas, a missing ':' or ',' in places, several top-level
+     * values: walk the tokens in text order and check every gap between them holds exactly the
+     * separator the grammar allows there. Gaps are a few bytes each, so this costs one pass over the
+     * tokens, not over the text. */
+    int r = check_structure(t, j->n, text, len, e);
+    if (r) return r;
+    /* strings: control bytes and UTF-8 only need checking when the line has a byte outside
+     * printable ASCII at all, which one fast pass over the line tells */
+    int plain = printable_ascii(text, len);
     for (int i = 0; i < j->n; i++) {
         const char *s = text + t[i].start;
         size_t n = (size_t)(t[i].end - t[i].start);
         if (t[i].type == JSMN_PRIMITIVE) {
             if (!primitive_ok(s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (bad literal '%.*s')", (int)(n > 20 ? 20 : n), s);
-            /* a primitive cannot be an object key */
-            if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT)
-                return tb_fail(e, TB_EDATA, "not valid JSON (object key is not a string)");
-        } else if (t[i].type == JSMN_STRING) {
+        } else if (t[i].type == JSMN_STRING && !plain) {
             if (has_control(s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (control byte in a string)");
             if (!tb_utf8_valid((const unsigned char *)s, n)) return tb_fail(e, TB_EDATA, "not valid JSON (invalid UTF-8 in a string)");
-            /* keys must have exactly one value */
-            if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT && t[i].size != 1)
-                return tb_fail(e, TB_EDATA, "not valid JSON (object key without a value)");
-        } else if (t[i].type == JSMN_OBJECT || t[i].type == JSMN_ARRAY) {
-            if (t[i].parent >= 0 && t[t[i].parent].type == JSMN_OBJECT)
-                return tb_fail(e, TB_EDATA, "not valid JSON (object key is not a string)");
         }
     }
     return 0;

@@ -85,7 +85,7 @@ int main(void)
                         "{\"u\":\"\\u00e9\\ud83d\\ude00\"}", "[1,2]", "\"s\"", NULL};
     for (int i = 0; ok[i]; i++) CHECK(tb_json_scan(&j, ok[i], strlen(ok[i]), &e) == 0, "valid JSON %s (%s)", ok[i], e.msg);
     const char *badj[] = {"", "{", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "[1,,2]", "{,\"a\":1}", "{\"a\":[1,]}", "{\"a\":01}", "{\"a\":tru}", "{\"a\":1} x",
-                          "{1:2}", "{\"a\":\"x\ty\"}", "{\"a\":\"\xff\"}", "{} {}", "{\"a\":1.}", "{\"a\":-}", "nope", NULL};
+                          "{1:2}", "{\"a\":\"x\ty\"}", "{\"a\":\"\xff\"}", "{} {}", "{\"a\":[2,\"c\":1]}", "[\"c\":1]", "{\"a\":1}]", "{\"a\" :: 1}", "{\"a\":1.}", "{\"a\":-}", "nope", NULL};
     for (int i = 0; badj[i]; i++) CHECK(tb_json_scan(&j, badj[i], strlen(badj[i]), &e) == TB_EDATA, "invalid JSON refused: '%s' (%s)", badj[i], e.msg);
     const char *obj = "{\"x\":{\"__key__\":\"inner\"},\"__k\\u0065y__\":\"a\\/b\\u00e9\",\"n\":123456789012345678901}";
     CHECK(tb_json_scan_object(&j, obj, strlen(obj), &e) == 0, "object scans");
