@@ -35,6 +35,7 @@ struct tb_tarw {
     size_t n, cap;
     uint64_t tar_bytes;      /* uncompressed tar bytes so far */
     uint64_t out_bytes;      /* bytes written to fd (writer thread) */
+    uint64_t synced;         /* writeback started up to here (writer thread) */
     long long mtime;
     void *arc;               /* struct archive * when compressing (writer thread) */
     tb_err werr;             /* the writer thread's first error */
