@@ -396,7 +396,16 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
         struct archive_entry *ent;
         int64_t before = archive_filter_bytes(a, 0);
         int rc = archive_read_next_header(a, &ent);
-        if (rc == ARCHIVE_EOF) return 0;
+        if (rc == ARCHIVE_EOF) {
+            /* libarchive takes a stream that stops right after a member as a normal end (some
+             * writers omit the zero blocks); a shard always has them, so their absence means the
+             * file was cut at a member boundary and its last sample may be missing members */
+            if (archive_filter_bytes(a, 0) == before && !r->cb_failed) {
+                tb_fail(e, TB_EDATA, "%s: truncated shard at byte %lld: no end-of-archive blocks", r->src->name, (long long)before);
+                return -1;
+            }
+            return 0;
+        }
         if (rc == ARCHIVE_RETRY || rc < ARCHIVE_WARN) return read_fail(r, (uint64_t)(before < 0 ? 0 : before), e), -1;
         int64_t hpos = archive_read_header_position(a);
         if (archive_entry_filetype(ent) != AE_IFREG) continue;

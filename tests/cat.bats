@@ -105,6 +105,29 @@ EOF
   [[ "$stderr" == *"skipped"* ]]
 }
 
+@test "a shard cut exactly at a member boundary (no end-of-archive blocks) is truncated too" {
+  gen_samples 10 > in.jsonl
+  trainbox shard -o out in.jsonl > /dev/null
+  # cut right after the members of sample 5 (its last member's data, padded), before sample 6
+  cut=$(python3 -c "
+import tarfile
+t = tarfile.open('out/shard-000000.tar')
+ms = [m for m in t.getmembers()]
+first6 = next(m for m in ms if m.name.startswith('sample00000006.'))
+print(first6.offset)")
+  head -c "$cut" out/shard-000000.tar > cut.tar
+  [ $((cut % 512)) -eq 0 ]
+  run --separate-stderr trainbox cat cut.tar
+  assert_failure 65
+  [[ "$stderr" == *"cut.tar: truncated shard at byte $cut: no end-of-archive blocks"* ]] || fail "$stderr"
+  # the samples before the last group are out; the last group, which may be missing members, is not
+  diff <(printf '%s\n' "${lines[@]}") <(trainbox cat --limit 5 out)
+  # the whole shard still reads to the end (its trailer is there)
+  run trainbox cat out/shard-000000.tar
+  assert_success
+  [ "${#lines[@]}" -eq 10 ]
+}
+
 @test "a corrupt header is reported with its offset" {
   gen_samples 20 > in.jsonl
   trainbox shard -o out in.jsonl > /dev/null
