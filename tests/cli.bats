@@ -162,3 +162,15 @@ load helper
   assert_output --partial "all 7 shards ok (sizes and sha256)"
   assert_output --partial '"__key__":"sample'
 }
+
+@test "the binary starts without libcurl; the commands that talk HTTP load it on first use" {
+  # libcurl's forty libraries cost ~7 ms at every start (lib/curlshim.c)
+  run ldd "$(command -v trainbox)"
+  assert_success
+  refute_output --partial libcurl
+  # and a command that needs it gets it: curl's own message for a refused connection comes back
+  echo hi > f.txt
+  AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x run trainbox upload --endpoint http://127.0.0.1:1 --retries 1 s3://b/ -- f.txt
+  assert_failure 69
+  assert_output --partial "Couldn't connect to server"
+}
