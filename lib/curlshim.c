@@ -5,15 +5,11 @@
  * for a 100 MB file, paid by every command in every pipeline stage and by every test, although
  * only the store layer ever talks HTTP. So the binary is not linked against libcurl; this file
  * defines the libcurl functions trainbox calls and forwards each to the real one, which it looks
- * up with dlopen/dlsym the first time any of them is called. The table of function pointers is
- * written once, under pthread_once, and only read after that. */
+ * up (lib/lazylib) the first time any of them is called. */
 #define CURL_DISABLE_TYPECHECK /* the type-checking macros would rename the definitions below */
+#include "lazylib.h"
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 /* name, return type, parameters, arguments */
 #define TB_CURL_FNS(X)                                                                                  \
@@ -52,46 +48,24 @@
     X(curl_multi_setopt, CURLMcode, CURLM *, CURLMoption)
 
 static struct {
-#define PTR(name, ret, params, args) ret (*name) params;
-    TB_CURL_FNS(PTR)
-#undef PTR
+    TB_CURL_FNS(TB_LAZY_PTR)
 #define VPTR(name, ret, handle, opt) ret (*name)(handle, opt, ...);
     TB_CURL_VFNS(VPTR)
 #undef VPTR
 } fn;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void *sym(void *lib, const char *name)
-{
-    void *p = dlsym(lib, name);
-    if (!p) {
-        fprintf(stderr, "trainbox: libcurl.so.4 has no %s (libcurl too old?)\n", name);
-        exit(69);
-    }
-    return p;
-}
-
 static void load(void)
 {
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        /* as the loader would have refused to start the program: an installation problem */
-        fprintf(stderr, "trainbox: cannot load libcurl: %s (install libcurl4)\n", dlerror());
-        exit(69);
-    }
+    void *lib = tb_lazy_open("libcurl.so.4", "libcurl4");
     /* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer */
-#define LOAD(name, ...) *(void **)&fn.name = sym(lib, #name);
+#define LOAD(name, ...) *(void **)&fn.name = tb_lazy_sym(lib, "libcurl.so.4", #name);
     TB_CURL_FNS(LOAD)
     TB_CURL_VFNS(LOAD)
 #undef LOAD
 }
 
-#define DEF(name, ret, params, args)  \
-    ret name params                   \
-    {                                 \
-        pthread_once(&once, load);    \
-        return fn.name args;          \
-    }
+#define DEF(...) TB_LAZY_DEF(fn, once, load, __VA_ARGS__)
 TB_CURL_FNS(DEF)
 #undef DEF
 

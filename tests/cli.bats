@@ -163,14 +163,24 @@ load helper
   assert_output --partial '"__key__":"sample'
 }
 
-@test "the binary starts without libcurl; the commands that talk HTTP load it on first use" {
-  # libcurl's forty libraries cost ~7 ms at every start (lib/curlshim.c)
+@test "the binary starts without libcurl and libarchive; commands that need them load them on first use" {
+  # their ~45 libraries cost ~8 ms at every start (lib/curlshim.c, lib/archiveshim.c)
   run ldd "$(command -v trainbox)"
   assert_success
   refute_output --partial libcurl
-  # and a command that needs it gets it: curl's own message for a refused connection comes back
+  refute_output --partial libarchive
+  # and the commands that need them get them: curl's own message for a refused connection
   echo hi > f.txt
   AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x run trainbox upload --endpoint http://127.0.0.1:1 --retries 1 s3://b/ -- f.txt
   assert_failure 69
   assert_output --partial "Couldn't connect to server"
+  # libarchive: a gzip shard written and read back, and its error text for a file that is no tar
+  printf '{"__key__":"a","txt":"x"}\n' | trainbox shard -o out --compress gzip > /dev/null
+  run trainbox cat out/shard-000000.tar.gz
+  assert_success
+  assert_output '{"__key__":"a","txt":"x"}'
+  echo "not a tar" > bad.tar
+  run trainbox cat bad.tar
+  assert_failure 65
+  assert_output --partial "Unrecognized archive format"
 }
