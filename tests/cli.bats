@@ -165,6 +165,7 @@ load helper
 
 @test "the binary starts without libcurl and libarchive; commands that need them load them on first use" {
   # their ~45 libraries cost ~8 ms at every start (lib/curlshim.c, lib/archiveshim.c)
+  cd "$BATS_TEST_TMPDIR"
   run ldd "$(command -v trainbox)"
   assert_success
   refute_output --partial libcurl
