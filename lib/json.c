@@ -34,17 +34,24 @@ int tb_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        /* ASCII runs (most text) sixteen, then eight bytes at a time */
+        /* skip ASCII straight to the next byte >= 0x80, sixteen or eight bytes at a time (text
+         * mixing scripts has one every few bytes: re-testing whole blocks byte by byte was slow) */
 #ifdef __SSE2__
-        while (i + 16 <= n && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)))) i += 16;
+        if (i + 16 <= n) {
+            int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            if (!m) { i += 16; continue; }
+            i += (size_t)__builtin_ctz((unsigned)m);
+        } else
 #endif
-        while (i + 8 <= n) {
+        if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) break;
-            i += 8;
+            w &= 0x8080808080808080ull;
+            if (!w) { i += 8; continue; }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            i += (size_t)__builtin_ctzll(w) / 8; /* the first byte is the lowest */
+#endif
         }
-        if (i >= n) break;
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
         /* one branch per sequence length; the second byte's range rules out overlongs,

@@ -194,6 +194,33 @@ static void state(void)
     rmdir(dir);
 }
 
+static uint64_t tb_xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* decode each sequence to its code point and check the ranges (the reference for the fast one) */
+static int ref_utf8_valid(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len || i + len > n) return 0;
+        unsigned cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* lib/json.c's UTF-8 check and unescape have word-at-a-time fast paths: check their edges here */
 static void utf8_edges(void)
 {
@@ -205,6 +232,25 @@ static void utf8_edges(void)
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         CHECK_INT(tb_utf8_valid((const unsigned char *)c[i].s, strlen(c[i].s)), c[i].ok, "utf8 case %zu", i);
+    /* against a plain decoder, on random mixes of ASCII runs, valid sequences and stray bytes at
+     * every offset and length the block fast paths meet */
+    uint64_t rng = 12345;
+    int agree = 1;
+    for (int t = 0; t < 200000 && agree; t++) {
+        unsigned char b[96];
+        size_t n = 0, want_len = (size_t)(tb_xorshift(&rng) % 90);
+        while (n < want_len) {
+            static const char *piece[] = {"a", "bcdefghijklmnopqrstu", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+                                          "\xc0", "\x80", "\xed\xa0\x80", "\xe0\x80", "\xf4\x90\x80\x80", "\xff", "xy"};
+            const char *p = piece[tb_xorshift(&rng) % 12];
+            size_t l = strlen(p);
+            if (n + l > sizeof b) break;
+            memcpy(b + n, p, l);
+            n += l;
+        }
+        if (tb_utf8_valid(b, n) != ref_utf8_valid(b, n)) agree = 0;
+    }
+    CHECK(agree, "the UTF-8 check agrees with a plain decoder on 200,000 random mixes");
     /* unescape across the 8-byte fast path: escapes at every offset */
     for (int off = 0; off < 17; off++) {
         char line[128], want[64];
