@@ -275,13 +275,6 @@ struct listp {
     char *next;
 };
 
-static int64_t iso_time(const char *s)
-{
-    struct tm tm = {0};
-    if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-    return (int64_t)timegm(&tm);
-}
-
 static int list_cb(void *ud, const char *path, const char *text, size_t len)
 {
     struct listp *l = ud;
@@ -307,7 +300,7 @@ static int list_cb(void *ud, const char *path, const char *text, size_t len)
         if (strcmp(f, "Key") == 0) { free(it->key); it->key = strdup(text); }
         else if (strcmp(f, "Size") == 0) it->size = strtoull(text, NULL, 10);
         else if (strcmp(f, "ETag") == 0) strip_quotes(text, it->etag, sizeof it->etag);
-        else if (strcmp(f, "LastModified") == 0) it->mtime = iso_time(text);
+        else if (strcmp(f, "LastModified") == 0) it->mtime = tb_xml_time(text);
     } else if (strcmp(path, "Contents") == 0) {
         if (r->nitems && r->items[r->nitems - 1].exists == 2) r->items[r->nitems - 1].exists = 1;
     } else if (strcmp(path, "CommonPrefixes/Prefix") == 0) {

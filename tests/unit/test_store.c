@@ -5,6 +5,7 @@
 #include "store.h"
 #include "tap.h"
 #include "xml.h"
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -192,8 +193,30 @@ static void test_file_store(void)
     CHECK_INT(system(key), 0, "cleanup");
 }
 
+/* S3 timestamps: against timegm over random instants, and malformed text gives 0 */
+static void test_xml_time(void)
+{
+    uint64_t x = 88172645463325252ull;
+    int agree = 1;
+    for (int i = 0; i < 100000 && agree; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        time_t t = (time_t)(x % 8000000000ull) - 1000000000; /* 1938 .. 2223 */
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char buf[40];
+        strftime(buf, sizeof buf, i % 2 ? "%Y-%m-%dT%H:%M:%S.000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (tb_xml_time(buf) != (long long)t) { agree = 0; printf("# %s -> %lld, want %lld\n", buf, tb_xml_time(buf), (long long)t); }
+    }
+    CHECK(agree, "S3 timestamps agree with gmtime over 100,000 random instants");
+    CHECK(tb_xml_time("2024-02-29T23:59:59Z") == 1709251199LL, "a leap day");
+    CHECK(tb_xml_time("1970-01-01T00:00:00.000Z") == 0, "the epoch");
+    const char *bad[] = {"", "2024-13-01T00:00:00Z", "2024-01-01 00:00:00Z", "2024-1-01T00:00:00Z", "yesterday", "2024-01-01T24:00:00Z", NULL};
+    for (int i = 0; bad[i]; i++) CHECK(tb_xml_time(bad[i]) == 0, "malformed timestamp '%s' gives 0", bad[i]);
+}
+
 int main(void)
 {
+    test_xml_time();
     test_xml();
     test_classes();
     test_backoff();
