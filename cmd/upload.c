@@ -90,6 +90,8 @@ struct file {
     struct tb_store_part *parts;
     char (*part_sha)[65];
     char (*part_md5)[32];
+    EVP_MD_CTX *psha, *pmd5; /* the part being hashed in the first pass */
+    int hpart;
     char upload_id[256];
     int failing;             /* a request failed: send nothing new, abort when idle */
     char etag[160];
@@ -161,6 +163,8 @@ static void file_free(struct file *f)
     if (f->rec) cJSON_Delete(f->rec);
     EVP_MD_CTX_free(f->whole);
     EVP_MD_CTX_free(f->wmd5);
+    EVP_MD_CTX_free(f->psha);
+    EVP_MD_CTX_free(f->pmd5);
     free(f->parts);
     free(f->part_sha);
     free(f->part_md5);
@@ -318,6 +322,43 @@ static void intake(struct up *u)
 
 static int surely_absent(const struct up *u, const char *key);
 
+/* Multipart files: each part's digests come from the same pass as the whole file's, from bytes
+ * read once (hashing each part again before sending it cost a second read and SHA-256 pass over
+ * the whole file). The part hash is then the signed payload hash, so should the file change after
+ * this pass, the store refuses the part instead of storing bytes that do not match the metadata. */
+static void hash_parts_of(struct file *f, const unsigned char *p, size_t n)
+{
+    uint64_t pos = f->hashed;
+    while (n > 0) {
+        if (!f->psha) {
+            f->psha = EVP_MD_CTX_new();
+            if (f->part_md5) f->pmd5 = EVP_MD_CTX_new();
+            if (!f->psha || (f->part_md5 && !f->pmd5)) abort();
+            EVP_DigestInit_ex(f->psha, EVP_sha256(), NULL);
+            if (f->pmd5) EVP_DigestInit_ex(f->pmd5, EVP_md5(), NULL);
+        }
+        uint64_t end = (uint64_t)(f->hpart + 1) * f->part_size;
+        if (end > f->size) end = f->size;
+        size_t k = end - pos < n ? (size_t)(end - pos) : n;
+        EVP_DigestUpdate(f->psha, p, k);
+        if (f->pmd5) EVP_DigestUpdate(f->pmd5, p, k);
+        p += k;
+        n -= k;
+        pos += k;
+        if (pos == end) {
+            unsigned char d[32];
+            unsigned int dl = 32;
+            EVP_DigestFinal_ex(f->psha, d, &dl);
+            tb_hex(d, 32, f->part_sha[f->hpart]);
+            if (f->pmd5) { EVP_DigestFinal_ex(f->pmd5, d, &dl); b64(d, 16, f->part_md5[f->hpart]); }
+            EVP_MD_CTX_free(f->psha);
+            EVP_MD_CTX_free(f->pmd5);
+            f->psha = f->pmd5 = NULL;
+            f->hpart++;
+        }
+    }
+}
+
 /* Hash up to `budget` bytes of the first file still being hashed. Returns 1 if work remains. */
 static int hash_some(struct up *u, size_t budget)
 {
@@ -338,6 +379,7 @@ static int hash_some(struct up *u, size_t budget)
         }
         EVP_DigestUpdate(f->whole, u->buf, (size_t)n);
         if (f->wmd5) EVP_DigestUpdate(f->wmd5, u->buf, (size_t)n);
+        if (f->multipart) hash_parts_of(f, u->buf, (size_t)n);
         f->hashed += (uint64_t)n;
         done += (size_t)n;
     }
@@ -585,11 +627,11 @@ static void slot_done(struct tb_store_req *r)
 
 /* ---- scheduling */
 
-/* A part's SHA-256 (and MD5 when the store wants Content-MD5), computed just before the part is
- * sent: the first pass only hashes the whole file, so a big file's first part leaves after one
- * hashing pass instead of two, and each part's hash (a few ms) interleaves with the transfers. */
+/* A part's SHA-256 (and MD5 when the store wants Content-MD5): normally from the first pass
+ * (hash_parts_of); computed here, just before the part is sent, only if that pass did not. */
 static int hash_part(struct up *u, struct file *f, int part, tb_err *e)
 {
+    if (f->part_sha[part][0]) return 0; /* hashed in the first pass */
     uint64_t off = (uint64_t)part * f->part_size;
     uint64_t end = off + f->part_size < f->size ? off + f->part_size : f->size;
     EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md5 = f->part_md5 ? EVP_MD_CTX_new() : NULL;

@@ -12,9 +12,13 @@ a fault is drawn, with probability --rate, from the --faults kinds:
   truncate  forward the request, then send only half the response and close (the store DID act)
   delay     wait 0.3 s, then forward
 --methods limits faults to requests with those methods (default: all).
+--check-payload does what S3 does and moto does not: a body whose SHA-256 differs from its signed
+x-amz-content-sha256 is answered 400 XAmzContentSHA256Mismatch, unforwarded (checks are counted in
+the log as "payload-checked" and "payload-mismatch").
 Prints "ready PORT" on stdout once listening; counts of faults by kind are appended to --log.
 """
 import argparse
+import hashlib
 import http.client
 import random
 import socket
@@ -27,6 +31,8 @@ from urllib.parse import urlsplit
 
 SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
             b'<Message>Please reduce your request rate.</Message></Error>')
+MISMATCH = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>XAmzContentSHA256Mismatch</Code>'
+            b'<Message>The provided x-amz-content-sha256 header does not match what was computed.</Message></Error>')
 INTERNAL = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
             b'<Message>We encountered an internal error. Please try again.</Message></Error>')
 
@@ -40,8 +46,16 @@ class State:
         self.counts = {}
         self.log = args.log
         self.methods = set(m for m in (args.methods or "").split(",") if m)
+        self.check_payload = args.check_payload
         u = urlsplit(args.upstream)
         self.host, self.port = u.hostname, u.port or 80
+
+    def count(self, kind):
+        with self.lock:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            if self.log:
+                with open(self.log, "a") as f:
+                    f.write(kind + "\n")
 
     def draw(self, method):
         if self.methods and method not in self.methods:
@@ -95,6 +109,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         body = self._body()
+        claimed = (self.headers.get("x-amz-content-sha256") or "").lower()
+        if self.state.check_payload and len(claimed) == 64 and all(c in "0123456789abcdef" for c in claimed):
+            ok = hashlib.sha256(body or b"").hexdigest() == claimed
+            self.state.count("payload-checked" if ok else "payload-mismatch")
+            if not ok:
+                return self._error(400, MISMATCH)
         fault = self.state.draw(self.command)
         if fault == "slowdown":
             return self._error(503, SLOWDOWN)
@@ -143,6 +163,7 @@ def main():
     ap.add_argument("--faults", default="slowdown,reset,truncate,delay,500")
     ap.add_argument("--methods")
     ap.add_argument("--log")
+    ap.add_argument("--check-payload", action="store_true")
     args = ap.parse_args()
     Handler.state = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.listen), Handler)
