@@ -359,6 +359,8 @@ static void start_attempt(struct tb_http *h, struct tb_http_req *r)
         }
     }
     if (has_body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
+        /* 512 KiB per read callback and send() instead of 64 KiB: an eighth of the calls */
+        if (r->body.len > (64u << 10)) curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt(c, CURLOPT_READDATA, r);
         curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
