@@ -17,11 +17,12 @@ echo "input: $N samples, $MB MB of NDJSON"
 
 # seconds and peak RSS (KB) of a command, the best of $RUNS runs (this machine is shared: the best run
 # is the one least disturbed); output discarded; OUT, when set, is removed before each run
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
 measure() {
   local best="" i
   for i in $(seq "$RUNS"); do
     [ -n "${OUT:-}" ] && rm -rf "$OUT" && mkdir -p "$OUT"
+    sync  # no run pays for the writeback of the input or of an earlier run's output
     /usr/bin/time -f '%e %M' -o "$W/time" "$@" > /dev/null
     if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $(cut -d' ' -f1 "$W/time") < ${best%% *} else 1)"; then best=$(cat "$W/time"); fi
   done

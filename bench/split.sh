@@ -28,6 +28,7 @@ RUNS=${RUNS:-3}
 measure() {
   local best="" i t0 t1 rss
   for i in $(seq "$RUNS"); do
+    sync  # no run pays for the writeback of an earlier run's output
     t0=$EPOCHREALTIME
     "$@" > /dev/null
     t1=$EPOCHREALTIME
