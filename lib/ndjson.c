@@ -75,7 +75,9 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
 
 int tb_write_line(FILE *f, const char *s, size_t n, tb_err *e)
 {
-    if (fwrite(s, 1, n, f) != n || putc('\n', f) == EOF)
+    /* unlocked: no stream is shared between threads here, and the lock per call was a tenth of a
+     * line filter's time */
+    if (fwrite_unlocked(s, 1, n, f) != n || putc_unlocked('\n', f) == EOF)
         return tb_fail_errno(e, TB_EIO, "write failed");
     return 0;
 }

@@ -47,6 +47,7 @@ static inline int tb_lines_next(struct tb_lines *r, char **line, size_t *len, tb
 }
 void tb_lines_free(struct tb_lines *r);
 
-/* Buffered writer over a FILE: write a line (adds '\n'). Returns 0 or TB_EIO (EPIPE included). */
+/* Buffered writer over a FILE: write a line (adds '\n'). Returns 0 or TB_EIO (EPIPE included). Uses the
+ * unlocked stdio calls: never call it on a stream another thread writes at the same time. */
 int tb_write_line(FILE *f, const char *s, size_t n, tb_err *e);
 #endif
