@@ -611,6 +611,7 @@ static void slot_done(struct tb_store_req *r)
         break;
     case TB_OP_MP_PART:
         snprintf(f->parts[sl->part].etag, sizeof f->parts[sl->part].etag, "%s", r->part_etag);
+        snprintf(f->parts[sl->part].sha256, sizeof f->parts[sl->part].sha256, "%s", f->part_sha[sl->part]);
         if (++f->parts_done == f->nparts) { f->st = F_COMPLETE; f->next_op = TB_OP_MP_COMPLETE; }
         break;
     case TB_OP_MP_COMPLETE:

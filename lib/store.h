@@ -76,6 +76,7 @@ struct tb_obj_info {
 struct tb_store_part {
     int num;              /* 1-based */
     char etag[160];       /* S3: the part's ETag; Azure: the block id (base64) */
+    char sha256[65];      /* hex SHA-256 of the part, or "": S3 lists it in CompleteMultipartUpload */
 };
 
 struct tb_store;

@@ -7,6 +7,7 @@
  * on the way; with no body_sha256 a body goes as UNSIGNED-PAYLOAD (plus Content-MD5 when given). */
 #include "creds.h"
 #include "hash.h"
+#include "sample.h"
 #include "sigv4.h"
 #include "store.h"
 #include "xml.h"
@@ -27,6 +28,7 @@ struct s3 {
     char *host;        /* Host header value (host[:port]) */
     char *base;        /* path prefix of the endpoint ("" or "/base") */
     int path_style;
+    int checksums;     /* S3 flexible checksums: SHA-256 per request, stored with the object */
 };
 
 static void s3_close(struct tb_store *s)
@@ -76,6 +78,11 @@ int tb_store_s3_open(struct tb_store *s, tb_err *e)
     int rc = tb_creds_load(s->root.scheme, &c->cr, e);
     if (rc) return rc;
     if (s->cfg.region && *s->cfg.region) { free(c->cr.region); c->cr.region = strdup(s->cfg.region); }
+    /* SHA-256 flexible checksums on s3:// (AWS and S3-compatible servers); R2 and GCS's XML API
+     * get the signed payload hash only. TRAINBOX_S3_CHECKSUMS=0 or 1 overrides. */
+    c->checksums = s->root.scheme == TB_URI_S3;
+    const char *cv = getenv("TRAINBOX_S3_CHECKSUMS");
+    if (cv && *cv) c->checksums = strcmp(cv, "0") != 0;
     const char *ep = s->cfg.endpoint;
     char buf[512];
     if (!ep || !*ep) {
@@ -127,15 +134,41 @@ static void qadd(struct qbuf *q, const char *k, const char *v)
     free(ev);
 }
 
-/* CompleteMultipartUpload's body. */
-static char *complete_xml(const struct tb_store_req *r, size_t *len)
+/* A hex SHA-256 as S3's checksum header wants it (base64 of the 32 bytes). 0 if hex is not one. */
+static int sha256_b64(const char *hex, char out[48])
 {
-    size_t cap = 128 + (size_t)r->nparts * 260, n = 0;
+    unsigned char d[32];
+    if (!hex || strlen(hex) != 64) return 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char ch = hex[2 * i + k];
+            unsigned x = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+            if (x > 15) return 0;
+            v = v << 4 | x;
+        }
+        d[i] = (unsigned char)v;
+    }
+    out[tb_base64_encode(d, 32, out)] = 0;
+    return 1;
+}
+
+/* CompleteMultipartUpload's body (NULL when a part's checksum is missing though checksums are on). */
+static char *complete_xml(const struct tb_store_req *r, int checksums, size_t *len)
+{
+    size_t cap = 128 + (size_t)r->nparts * 340, n = 0;
     char *b = malloc(cap);
     if (!b) abort();
     n += (size_t)snprintf(b + n, cap - n, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    for (int i = 0; i < r->nparts; i++)
-        n += (size_t)snprintf(b + n, cap - n, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", r->parts[i].num, r->parts[i].etag);
+    for (int i = 0; i < r->nparts; i++) {
+        char cs[48] = "";
+        if (checksums && !sha256_b64(r->parts[i].sha256, cs)) {
+            free(b);
+            return NULL;
+        }
+        n += (size_t)snprintf(b + n, cap - n, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag>%s%s%s</Part>", r->parts[i].num,
+                              r->parts[i].etag, cs[0] ? "<ChecksumSHA256>" : "", cs, cs[0] ? "</ChecksumSHA256>" : "");
+    }
     n += (size_t)snprintf(b + n, cap - n, "</CompleteMultipartUpload>");
     *len = n;
     return b;
@@ -199,7 +232,8 @@ static int s3_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http
         qadd(&q, "uploadId", r->upload_id);
         if (!r->be_scratch) {
             size_t n;
-            r->be_scratch = complete_xml(r, &n);
+            r->be_scratch = complete_xml(r, c->checksums, &n);
+            if (!r->be_scratch) return tb_fail(e, TB_ESOFTWARE, "a part of %s has no SHA-256 to list", r->key);
         }
         size_t n = strlen(r->be_scratch);
         h->body = (struct tb_body){-1, r->be_scratch, 0, n};
@@ -215,6 +249,15 @@ static int s3_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http
     hd[nh++] = (struct tb_sigv4_hdr){"x-amz-content-sha256", payload};
     if (range[0]) hd[nh++] = (struct tb_sigv4_hdr){"range", range};
     if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_PART) && r->content_md5) hd[nh++] = (struct tb_sigv4_hdr){"content-md5", r->content_md5};
+    /* flexible checksums: the payload's SHA-256 (already computed to sign it) again as
+     * x-amz-checksum-sha256, which S3 checks and keeps with the object; a multipart upload declares
+     * the algorithm up front and lists each part's checksum when it completes */
+    char cs[48];
+    if (c->checksums && (r->op == TB_OP_PUT || r->op == TB_OP_MP_PART) && sha256_b64(r->body_sha256, cs)) {
+        hd[nh++] = (struct tb_sigv4_hdr){"x-amz-checksum-sha256", cs};
+        hd[nh++] = (struct tb_sigv4_hdr){"x-amz-sdk-checksum-algorithm", "SHA256"}; /* as the SDKs send it */
+    }
+    if (c->checksums && r->op == TB_OP_MP_CREATE) hd[nh++] = (struct tb_sigv4_hdr){"x-amz-checksum-algorithm", "SHA256"};
     if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE)) {
         snprintf(content_type, sizeof content_type, "%s", r->content_type ? r->content_type : "application/octet-stream");
         if (r->sha256 && *r->sha256) hd[nh++] = (struct tb_sigv4_hdr){"x-amz-meta-sha256", r->sha256};

@@ -6,6 +6,10 @@
                                                  x-amz-meta-sha256 = sha256 of the file
     s3util.py mpu BUCKET                         number of multipart uploads still open
     s3util.py put BUCKET KEY TEXT                put an object with TEXT as its body
+    s3util.py checksums BUCKET PREFIX DIR PART   every object's stored SHA-256 checksum (S3 flexible
+                                                 checksums) is the file's: the SHA-256 of the bytes
+                                                 for a single PUT; for a multipart object, the
+                                                 SHA-256 of the parts' digests (PART bytes each), "-N"
 
 Endpoint and credentials come from AWS_ENDPOINT_URL / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 """
@@ -33,6 +37,30 @@ def main(argv):
     if cmd == "put":
         s3.put_object(Bucket=argv[2], Key=argv[3], Body=argv[4].encode())
         return 0
+    if cmd == "checksums":
+        import base64
+        bucket, prefix, d, part = argv[2], argv[3], argv[4], int(argv[5])
+        bad = n = 0
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            h = s3.head_object(Bucket=bucket, Key=prefix + name, ChecksumMode="ENABLED")
+            got = h.get("ChecksumSHA256")
+            etag = h["ETag"].strip('"')
+            if "-" in etag:
+                digests = b"".join(hashlib.sha256(data[i:i + part]).digest() for i in range(0, len(data), part))
+                want = base64.b64encode(hashlib.sha256(digests).digest()).decode()
+                # S3 qualifies a composite checksum with "-<parts>" (moto leaves it off)
+                if got and got.endswith("-%d" % ((len(data) + part - 1) // part)):
+                    got = got.rsplit("-", 1)[0]
+            else:
+                want = base64.b64encode(hashlib.sha256(data).digest()).decode()
+            if got != want:
+                print("CHECKSUM", name, got, want)
+                bad += 1
+            n += 1
+        print("checksums", n, "bad", bad)
+        return 1 if bad else 0
     if cmd == "verify":
         bucket, prefix, d = argv[2], argv[3], argv[4]
         bad = 0

@@ -96,6 +96,9 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   assert_success
   assert_output "verified 6 bad 0"
   [ "$(s3util mpu tb-mp)" = 0 ]
+  # S3 flexible checksums: every request carried its SHA-256 and the store kept them
+  run s3util checksums tb-mp p/ src 5242880
+  assert_output "checksums 6 bad 0"
 }
 
 @test "upload: every body's SHA-256 matches its signed payload hash, as S3 checks (moto does not)" {
