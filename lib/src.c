@@ -53,6 +53,11 @@ int tb_src_open_file(struct tb_src *s, const char *path, tb_err *e)
     return 0;
 }
 
+int tb_src_fd(const struct tb_src *s)
+{
+    return s->read == fd_read ? ((const struct fd_ctx *)s->ctx)->fd : -1;
+}
+
 ssize_t tb_src_read(struct tb_src *s, void *buf, size_t n, tb_err *e)
 {
     ssize_t r = s->read(s->ctx, buf, n, e);

@@ -18,6 +18,8 @@ struct tb_src {
 int tb_src_open_file(struct tb_src *s, const char *path, tb_err *e);
 /* Wrap an already-open fd (not closed by tb_src_close when own == 0). */
 void tb_src_from_fd(struct tb_src *s, int fd, int own, const char *name);
+/* The fd behind a plain file or fd source (for mapping a regular file), or -1. */
+int tb_src_fd(const struct tb_src *s);
 ssize_t tb_src_read(struct tb_src *s, void *buf, size_t n, tb_err *e);
 void tb_src_close(struct tb_src *s);
 #endif

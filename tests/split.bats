@@ -276,3 +276,54 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   kill $writer 2>/dev/null || true
   [ -z "$(ls -A o)" ]
 }
+
+@test "a mapped regular file, a pipe and read() give the same output in every streaming mode" {
+  # > 2 MiB so several blocks go to both classifying threads; CRLF, empty and whitespace lines,
+  # invalid and keyless lines, a long line and no final newline all on the mapped path
+  gen_samples 30000 7 --text-bytes=60 > big.jsonl
+  awk 'NR % 997 == 0 { print "not json {"; print "" } NR % 1499 == 0 { printf "%s\r\n", $0; next }
+       NR % 2003 == 0 { print "\"a string\""; print "{\"k\":[1,2]}" } { print }' big.jsonl > mixed.jsonl
+  { head -c 70000 /dev/zero | tr '\0' x | sed 's/^/{"__key__":"long","v":"/; s/$/"}/'; echo; } >> mixed.jsonl
+  printf '{"__key__":"last","v":1}' >> mixed.jsonl
+  [ "$(stat -c %s mixed.jsonl)" -gt 3000000 ]
+  for args in "--world-size 7 --rank 2" "--world-size 7 --rank 2 --by hash --skip-invalid" \
+              "--world-size 4 --rank 1 --skip 10 --skip-invalid --by hash" \
+              "--ratio a=5,b=3,c=2 --world-size 2 --rank 0 --skip-invalid --key __key__" \
+              "--world-size 3 --rank 0 --require-each"; do
+    trainbox split $args mixed.jsonl > mapped.out 2> mapped.err
+    TRAINBOX_NO_MAP=1 trainbox split $args mixed.jsonl > read.out 2> read.err
+    cat mixed.jsonl | trainbox split $args > pipe.out 2> pipe.err
+    cmp mapped.out read.out
+    cmp mapped.out pipe.out
+    diff mapped.err read.err
+    [ -s mapped.out ]
+  done
+  for d in m r; do
+    [ $d = m ] && unset TRAINBOX_NO_MAP || export TRAINBOX_NO_MAP=1
+    trainbox split --ratio a=5,b=3,c=2 --key __key__ --skip-invalid --rejects rej-$d.txt -o out-$d mixed.jsonl 2> err-$d
+  done
+  unset TRAINBOX_NO_MAP
+  for s in a b c; do cmp out-m/$s.jsonl out-r/$s.jsonl; done
+  cmp rej-m.txt rej-r.txt
+  diff err-m err-r
+  [ "$(grep -c 'not json' rej-m.txt)" -eq 30 ]
+  # errors name the same line either way
+  run --separate-stderr trainbox split --world-size 2 --by hash --key __key__ mixed.jsonl
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"line 997:"* ]]
+  run --separate-stderr trainbox split --world-size 2 --rank 1 --max-line 64k mixed.jsonl
+  [ "$status" -eq 65 ]
+  n=$(wc -l < mixed.jsonl)   # the long line is the last with a newline
+  [[ "$stderr" == *"line $n is longer than --max-line"* ]]
+  # the last line, with no newline, is a line like any other
+  [ "$(trainbox split --world-size 1 --skip-invalid mixed.jsonl 2>/dev/null | tail -n 1)" = '{"__key__":"last","v":1}' ]
+}
+
+@test "stdin redirected from a file is read from its current offset" {
+  printf '{"__key__":"a"}\n{"__key__":"b"}\n{"__key__":"c"}\n{"__key__":"d"}\n' > s.jsonl
+  run bash -c '{ head -n 1 > /dev/null; trainbox split --world-size 1; } < s.jsonl'
+  assert_success
+  assert_output $'{"__key__":"b"}\n{"__key__":"c"}\n{"__key__":"d"}'
+  run bash -c '{ trainbox split --world-size 2 --rank 1; cat; } < s.jsonl'
+  assert_output $'{"__key__":"b"}\n{"__key__":"d"}'
+}
