@@ -102,6 +102,7 @@ static void *ahead_main(void *arg)
     struct tb_map_ahead *a = arg;
     struct ahead *h = a->priv;
     const struct tb_map *m = a->m;
+    size_t skew = (size_t)(m->p - (const char *)m->base);
     for (size_t off = 0; off < m->maplen; off += TB_MAP_WINDOW) {
         while (sem_wait(&h->permits) != 0) {}
         if (h->stop) break;
@@ -109,6 +110,7 @@ static void *ahead_main(void *arg)
         /* past a shrunken end this fails: the consumer's own access then reports it */
         if (madvise((char *)m->base + off, n, MADV_POPULATE_READ) != 0 && errno != EINVAL) break;
     }
+    (void)skew;
     return NULL;
 }
 

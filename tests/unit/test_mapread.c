@@ -68,28 +68,8 @@ int main(void)
     close(p[0]);
     close(p[1]);
 
-    tb_err e;
-    /* populating ahead: stopped while waiting for permits, and after running to the end */
-    {
-        struct tb_map m;
-        CHECK(tb_map_open(&m, fd, 0, len, path, &e) == 0, "mapped for populating ahead");
-        struct tb_map_ahead a = {0};
-        tb_map_ahead_start(&a, &m, 2);
-        CHECK(a.running, "the populating thread runs");
-        tb_map_ahead_stop(&a);
-        CHECK(!a.running, "stopped while it waited");
-        tb_map_ahead_start(&a, &m, 1);
-        for (size_t w = 0; w < len / TB_MAP_WINDOW + 2; w++) tb_map_ahead_advance(&a);
-        struct sum got = {0, 0}, want = {0, 0};
-        add(&got, m.p, m.len);
-        add(&want, data, len);
-        tb_map_ahead_stop(&a);
-        tb_map_ahead_stop(&a); /* idempotent */
-        CHECK(got.x == want.x, "pages populated ahead read the file's bytes");
-        tb_map_close(&m);
-    }
-
     /* a guarded error passes through */
+    tb_err e;
     CHECK_INT(tb_map_guarded(fails, NULL, path, &e), TB_ENOINPUT, "the guarded function's error passes through");
 
     /* need: populating past a shrunken end is an error */
