@@ -451,7 +451,7 @@ static void count_rank(struct ctx *c, uint32_t r)
 
 /* A streaming line whose split s (and, by hash, rank rh) is known: rank filter, --skip, hold-back
  * for --require-each, then out. */
-static inline int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
+static int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
 {
     if (c->rank_mode) {
         /* index mode keeps i mod N as a wrapping counter: a 64-bit division per line was a third of
@@ -648,17 +648,9 @@ static int too_long(const struct ctx *c, uint64_t lineno, tb_err *e)
     return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno, c->max_line);
 }
 
-static long ncpus(void)
-{
-    cpu_set_t cs;
-    if (sched_getaffinity(0, sizeof cs, &cs) == 0) return CPU_COUNT(&cs);
-    return 1;
-}
-
 struct mapjob {
     struct ctx *c;
     struct tb_map m;
-    struct tb_map_ahead ahead; /* stopped by run_mapped too: a SIGBUS jumps past index_mapped's stop */
 };
 
 /* Index mode (no key needed): every line once, no parse. */
@@ -670,16 +662,12 @@ static int index_mapped(void *ud, tb_err *e)
     struct nlscan sc = {m->p, m->len, 0, 0, 0};
     size_t ls = 0, ready = 0;
     uint64_t lineno = 0;
-    /* a second thread maps the pages in a few windows ahead (when there is a second CPU) */
-    struct tb_map_ahead *ahead = &j->ahead;
-    if (ncpus() > 1) tb_map_ahead_start(ahead, m, 3);
-    int r = 0;
     for (;;) {
         if (sc.next + 64 > ready) {
-            if (ahead->running) tb_map_ahead_advance(ahead);
-            else if ((r = tb_map_need(m, sc.next + TB_MAP_WINDOW, e))) break;
+            int r = tb_map_need(m, sc.next + MAP_BLOCK, e);
+            if (r) return r;
             tb_map_drop(m, ls);
-            ready = sc.next + TB_MAP_WINDOW;
+            ready = sc.next + MAP_BLOCK;
         }
         size_t k = nl_next(&sc);
         if (k == SIZE_MAX && ls >= m->len) break;
@@ -687,18 +675,18 @@ static int index_mapped(void *ud, tb_err *e)
         size_t len = end - ls;
         const char *line = m->p + ls;
         lineno++;
-        if (len > c->max_line) { r = too_long(c, lineno, e); break; }
+        if (len > c->max_line) return too_long(c, lineno, e);
         if (len && line[len - 1] == '\r') len--;
         if (len) {
-            if ((r = route(c, line, len, 0, 0, e))) break;
+            int r = route(c, line, len, 0, 0, e);
+            if (r) return r;
             if ((++c->prog.items & 1023) == 0) { c->prog.bytes = ls; tb_progress_tick(&c->prog); }
         }
         if (k == SIZE_MAX) break;
         ls = k + 1;
     }
-    tb_map_ahead_stop(ahead);
     c->prog.bytes = m->len;
-    return r;
+    return 0;
 }
 
 struct cline {
@@ -883,6 +871,13 @@ static int classify_mapped(void *ud, tb_err *e)
     return 0;
 }
 
+static long ncpus(void)
+{
+    cpu_set_t cs;
+    if (sched_getaffinity(0, sizeof cs, &cs) == 0) return CPU_COUNT(&cs);
+    return 1;
+}
+
 /* Whole-file fast paths for a regular file; returns 1 (r untouched) when this input does not
  * qualify and the line reader should be used. */
 static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
@@ -899,7 +894,6 @@ static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
     if (tb_map_open(&cj.mj.m, fd, off, (size_t)len, src->name, e)) return 1; /* fall back to read() */
     if (!need_key) {
         *r = tb_map_guarded(index_mapped, &cj.mj, src->name, e);
-        tb_map_ahead_stop(&cj.mj.ahead);
     } else {
         tb_json_init(&cj.k.json);
         tb_json_init(&cj.w.k.json);

@@ -2,8 +2,6 @@
 #include "mapread.h"
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <stdlib.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
@@ -87,61 +85,6 @@ void tb_map_close(struct tb_map *m)
 {
     if (m->base) munmap(m->base, m->maplen);
     memset(m, 0, sizeof *m);
-}
-
-/* ---- populating ahead ---- */
-
-struct ahead {
-    pthread_t th;
-    sem_t permits;
-    volatile int stop;
-};
-
-static void *ahead_main(void *arg)
-{
-    struct tb_map_ahead *a = arg;
-    struct ahead *h = a->priv;
-    const struct tb_map *m = a->m;
-    size_t skew = (size_t)(m->p - (const char *)m->base);
-    for (size_t off = 0; off < m->maplen; off += TB_MAP_WINDOW) {
-        while (sem_wait(&h->permits) != 0) {}
-        if (h->stop) break;
-        size_t n = m->maplen - off < TB_MAP_WINDOW ? m->maplen - off : TB_MAP_WINDOW;
-        /* past a shrunken end this fails: the consumer's own access then reports it */
-        if (madvise((char *)m->base + off, n, MADV_POPULATE_READ) != 0 && errno != EINVAL) break;
-    }
-    (void)skew;
-    return NULL;
-}
-
-void tb_map_ahead_start(struct tb_map_ahead *a, const struct tb_map *m, int ahead)
-{
-    a->m = m;
-    a->running = 0;
-    struct ahead *h = calloc(1, sizeof *h);
-    if (!h) return;
-    a->priv = h;
-    if (sem_init(&h->permits, 0, (unsigned)ahead) != 0) { free(h); a->priv = NULL; return; }
-    if (pthread_create(&h->th, NULL, ahead_main, a) != 0) { sem_destroy(&h->permits); free(h); a->priv = NULL; return; }
-    a->running = 1;
-}
-
-void tb_map_ahead_advance(struct tb_map_ahead *a)
-{
-    if (a->running) sem_post(&((struct ahead *)a->priv)->permits);
-}
-
-void tb_map_ahead_stop(struct tb_map_ahead *a)
-{
-    if (!a->running) return;
-    struct ahead *h = a->priv;
-    h->stop = 1;
-    sem_post(&h->permits);
-    pthread_join(h->th, NULL);
-    sem_destroy(&h->permits);
-    free(h);
-    a->priv = NULL;
-    a->running = 0;
 }
 
 /* ---- SIGBUS guard ---- */

@@ -39,19 +39,6 @@ int tb_map_need(struct tb_map *m, size_t upto, tb_err *e);
 void tb_map_drop(struct tb_map *m, size_t upto);
 void tb_map_close(struct tb_map *m);
 
-/* Populate windows ahead of a consumer from a second thread, so that mapping pages (kernel work, a
- * third of a plain scan's time) overlaps with scanning them. The consumer calls advance once per
- * window it finishes; the thread stays `ahead` windows in front. Falls back to nothing when the
- * thread cannot start (pages then fault in as touched). */
-struct tb_map_ahead {
-    const struct tb_map *m;
-    void *priv;
-    int running;
-};
-void tb_map_ahead_start(struct tb_map_ahead *a, const struct tb_map *m, int ahead);
-void tb_map_ahead_advance(struct tb_map_ahead *a);
-void tb_map_ahead_stop(struct tb_map_ahead *a);
-
 /* Run fn(ud, e) so that a SIGBUS raised by touching a mapped file inside it makes it return
  * TB_EDATA naming `name` instead of killing the process. One guard per thread; nests not. */
 int tb_map_guarded(int (*fn)(void *ud, tb_err *e), void *ud, const char *name, tb_err *e);
