@@ -14,10 +14,12 @@ a fault is drawn, with probability --rate, from the --faults kinds:
 --methods limits faults to requests with those methods (default: all).
 --check-payload does what S3 does and moto does not: a body whose SHA-256 differs from its signed
 x-amz-content-sha256 is answered 400 XAmzContentSHA256Mismatch, unforwarded (checks are counted in
-the log as "payload-checked" and "payload-mismatch").
+the log as "payload-checked" and "payload-mismatch"); likewise a body whose SHA-256 differs from
+its x-amz-checksum-sha256 (base64) is answered 400 BadDigest ("checksum-checked", "checksum-mismatch").
 Prints "ready PORT" on stdout once listening; counts of faults by kind are appended to --log.
 """
 import argparse
+import base64
 import hashlib
 import http.client
 import random
@@ -33,6 +35,8 @@ SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Cod
             b'<Message>Please reduce your request rate.</Message></Error>')
 MISMATCH = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>XAmzContentSHA256Mismatch</Code>'
             b'<Message>The provided x-amz-content-sha256 header does not match what was computed.</Message></Error>')
+BADDIGEST = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BadDigest</Code>'
+             b'<Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>')
 INTERNAL = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
             b'<Message>We encountered an internal error. Please try again.</Message></Error>')
 
@@ -115,6 +119,12 @@ class Handler(BaseHTTPRequestHandler):
             self.state.count("payload-checked" if ok else "payload-mismatch")
             if not ok:
                 return self._error(400, MISMATCH)
+        flex = self.headers.get("x-amz-checksum-sha256")
+        if self.state.check_payload and flex:
+            ok = base64.b64encode(hashlib.sha256(body or b"").digest()).decode() == flex.strip()
+            self.state.count("checksum-checked" if ok else "checksum-mismatch")
+            if not ok:
+                return self._error(400, BADDIGEST)
         fault = self.state.draw(self.command)
         if fault == "slowdown":
             return self._error(503, SLOWDOWN)

@@ -101,7 +101,7 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   assert_output "checksums 6 bad 0"
 }
 
-@test "upload: every body's SHA-256 matches its signed payload hash, as S3 checks (moto does not)" {
+@test "upload: every body's SHA-256 matches its signed payload hash and its checksum header, as S3 checks (moto does not)" {
   mkfiles 3 5000
   head -c 12582912 /dev/urandom >src/big.bin   # 3 parts, hashed in the same pass as the whole file
   start_proxy --rate 0 --check-payload
@@ -111,6 +111,9 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   # 3 single PUTs + 3 parts carried a body hash, and every one matched
   [ "$(grep -c '^payload-checked$' "$BATS_TEST_TMPDIR/faults.log")" -ge 6 ]
   ! grep -q '^payload-mismatch$' "$BATS_TEST_TMPDIR/faults.log"
+  # and the same digest as the S3 flexible checksum, checked as S3 does (moto does not)
+  [ "$(grep -c '^checksum-checked$' "$BATS_TEST_TMPDIR/faults.log")" -ge 6 ]
+  ! grep -q '^checksum-mismatch$' "$BATS_TEST_TMPDIR/faults.log"
   run s3util verify tb-mp pc/ src
   assert_output "verified 4 bad 0"
   # and the check itself works: a body that differs from its signed hash is refused
@@ -118,6 +121,11 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   run curl -s -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $sha" --data-binary 'body' "$PROXY_URL/tb-mp/pc/x"
   assert_output 400
   grep -q '^payload-mismatch$' "$BATS_TEST_TMPDIR/faults.log"
+  run curl -s -w '%{http_code}' -X PUT -H "x-amz-checksum-sha256: $(printf 'other' | openssl dgst -sha256 -binary | base64)" \
+    --data-binary 'body' "$PROXY_URL/tb-mp/pc/x"
+  assert_output --partial BadDigest
+  assert_output --partial 400
+  grep -q '^checksum-mismatch$' "$BATS_TEST_TMPDIR/faults.log"
 }
 
 @test "upload: a wrong secret exits 77 at once, with no secret printed and nothing left open" {
