@@ -449,6 +449,30 @@ static void count_rank(struct ctx *c, uint32_t r)
     if (c->rank_counts[r]++ == 0) c->ranks_nonzero++;
 }
 
+/* The split of a key (--ratio), and its rank by hash (--by hash): the same on either thread. */
+static int split_of(const struct ctx *c, const char *key, size_t klen)
+{
+    return c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
+}
+
+static uint32_t hash_rank_of(const struct ctx *c, const char *key, size_t klen)
+{
+    return c->by_hash ? tb_hash_below(tb_siphash24(c->key_rank, key, klen), c->world) : 0;
+}
+
+/* Make room for `need` elements of `size` bytes in *buf (capacity *cap, doubling from `first`). */
+static int grow_n(void *buf, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : first;
+    while (n < need) n *= 2;
+    void *b = realloc(*(void **)buf, n * size);
+    if (!b) return -1;
+    *(void **)buf = b;
+    *cap = n;
+    return 0;
+}
+
 /* A streaming line whose split s (and, by hash, rank rh) is known: rank filter, --skip, hold-back
  * for --require-each, then out. */
 static int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
@@ -489,17 +513,11 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     }
     uint64_t bytes = 0;
     if (c->balance && record_bytes(c, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
-    int s = c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
+    int s = split_of(c, key, klen);
 
     if (c->hold) {
         if (grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        if (c->nitems == c->items_cap) {
-            size_t nc = c->items_cap ? c->items_cap * 2 : 4096;
-            struct item *ni = realloc(c->items, nc * sizeof *ni);
-            if (!ni) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-            c->items = ni;
-            c->items_cap = nc;
-        }
+        if (grow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu too long to hold", (unsigned long long)lineno);
         struct item *it = &c->items[c->nitems++];
         it->off = c->arena_len;
@@ -515,7 +533,7 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
         return 0;
     }
 
-    return route(c, line, len, s, c->by_hash ? tb_hash_below(tb_siphash24(c->key_rank, key, klen), c->world) : 0, e);
+    return route(c, line, len, s, hash_rank_of(c, key, klen), e);
 }
 
 /* ---- hold mode: --sort, --shuffle, --balance ---- */
@@ -737,17 +755,11 @@ static int classify_block(const struct ctx *c, struct keyer *k, const struct tb_
             if (line_key(c, &k->json, &k->scratch, &k->cap, line, (size_t)cl.len, &key, &klen, &is_obj, &why)) {
                 cl.s = CL_SERIAL;
             } else {
-                cl.s = c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
-                if (c->by_hash) cl.rh = tb_hash_below(tb_siphash24(c->key_rank, key, klen), c->world);
+                cl.s = split_of(c, key, klen);
+                cl.rh = hash_rank_of(c, key, klen);
             }
         }
-        if (j->n == j->cap) {
-            size_t nc = j->cap ? j->cap * 2 : 8192;
-            struct cline *nv = realloc(j->v, nc * sizeof *nv);
-            if (!nv) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-            j->v = nv;
-            j->cap = nc;
-        }
+        if (grow_n(&j->v, &j->cap, j->n + 1, sizeof *j->v, 8192)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         j->v[j->n++] = cl;
     next:
         if (nl == SIZE_MAX) break;
