@@ -1,6 +1,7 @@
 /* azkey: Azure Storage Shared Key authorization and credentials (see azkey.h). Written from the
  * "Authorize with Shared Key" reference: string-to-sign, canonicalized headers and resource. */
 #include "azkey.h"
+#include "hash.h"
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -71,14 +72,6 @@ char *tb_az_encode(const char *s, int keep_slash)
     return done(&b);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* Percent-decode n bytes of s into a new string (bad escapes are kept literally). */
 static char *decode(const char *s, size_t n)
 {
@@ -86,8 +79,8 @@ static char *decode(const char *s, size_t n)
     if (!o) return NULL;
     for (size_t i = 0; i < n; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-            (l = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (h = tb_hexval(s[i + 1])) >= 0 &&
+            (l = tb_hexval(s[i + 2])) >= 0) {
             *q++ = (char)(h * 16 + l);
             i += 2;
         } else {

@@ -1,5 +1,6 @@
 /* azxml: List Blobs pages through expat (see azxml.h). */
 #include "azxml.h"
+#include "hash.h"
 #include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,14 +84,6 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     l->text[l->ntext] = 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static void set_name(struct lp *l, const char *s)
 {
     size_t n = strlen(s);
@@ -103,7 +96,7 @@ static void set_name(struct lp *l, const char *s)
     char *q = l->name;
     for (size_t i = 0; i < n; i++) {
         int h, lo;
-        if (l->encoded && s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+        if (l->encoded && s[i] == '%' && i + 2 < n && (h = tb_hexval(s[i + 1])) >= 0 && (lo = tb_hexval(s[i + 2])) >= 0) {
             *q++ = (char)(h * 16 + lo);
             i += 2;
         } else {

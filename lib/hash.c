@@ -96,6 +96,24 @@ uint64_t tb_rng_below(struct tb_rng *r, uint64_t n)
     return (uint64_t)(m >> 64);
 }
 
+int tb_hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int tb_unhex(const char *hex, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int h = tb_hexval((unsigned char)hex[2 * i]), l = h < 0 ? -1 : tb_hexval((unsigned char)hex[2 * i + 1]);
+        if (l < 0) return -1;
+        out[i] = (unsigned char)(h << 4 | l);
+    }
+    return 0;
+}
+
 void tb_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char d[] = "0123456789abcdef";

@@ -20,6 +20,10 @@ uint64_t tb_rng_next(struct tb_rng *r);
 uint64_t tb_rng_below(struct tb_rng *r, uint64_t n);
 
 void tb_hex(const unsigned char *in, size_t n, char *out); /* out has 2n+1 bytes */
+/* The value of one hex digit (either case), or -1. */
+int tb_hexval(int c);
+/* Decode 2n hex digits into n bytes; 0 on success, -1 on a non-hex digit. */
+int tb_unhex(const char *hex, size_t n, unsigned char *out);
 
 struct tb_digest; /* incremental SHA-256 + MD5 together (one pass over the bytes) */
 struct tb_digest *tb_digest_new(void);

@@ -52,14 +52,6 @@ char *tb_sigv4_encode(const char *s, size_t n, int keep_slash)
     return b.p;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode %XX (a '+' stays a '+': S3 query values are never form-encoded by us). */
 static char *pct_decode(const char *s, size_t n, size_t *outn)
 {
@@ -67,8 +59,8 @@ static char *pct_decode(const char *s, size_t n, size_t *outn)
     if (!o) abort();
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            o[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && tb_hexval(s[i + 1]) >= 0 && tb_hexval(s[i + 2]) >= 0) {
+            o[k++] = (char)(tb_hexval(s[i + 1]) * 16 + tb_hexval(s[i + 2]));
             i += 2;
         } else o[k++] = s[i];
     }

@@ -138,17 +138,7 @@ static void qadd(struct qbuf *q, const char *k, const char *v)
 static int sha256_b64(const char *hex, char out[48])
 {
     unsigned char d[32];
-    if (!hex || strlen(hex) != 64) return 0;
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char ch = hex[2 * i + k];
-            unsigned x = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
-            if (x > 15) return 0;
-            v = v << 4 | x;
-        }
-        d[i] = (unsigned char)v;
-    }
+    if (!hex || strlen(hex) != 64 || tb_unhex(hex, 32, d)) return 0;
     out[tb_base64_encode(d, 32, out)] = 0;
     return 1;
 }

@@ -156,5 +156,15 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
+    /* hex both ways */
+    {
+        unsigned char b[4], in[4] = {0x00, 0x9f, 0xa0, 0xff};
+        char h[9];
+        tb_hex(in, 4, h);
+        CHECK_STR(h, "009fa0ff", "tb_hex");
+        CHECK(tb_unhex("009FA0ff", 4, b) == 0 && memcmp(b, in, 4) == 0, "tb_unhex takes either case");
+        CHECK(tb_unhex("00g0", 2, b) == -1 && tb_unhex("0:", 1, b) == -1, "tb_unhex refuses non-hex digits");
+        CHECK(tb_hexval('/') == -1 && tb_hexval('G') == -1 && tb_hexval('f') == 15, "tb_hexval");
+    }
     return tap_done();
 }
