@@ -124,36 +124,3 @@ int tb_map_guarded(int (*fn)(void *ud, tb_err *e), void *ud, const char *name, t
     guard = NULL;
     return r;
 }
-
-struct read_job {
-    int (*fn)(void *, const char *, size_t);
-    void *ud;
-    struct tb_map m;
-};
-
-static int read_windows(void *ud, tb_err *e)
-{
-    struct read_job *j = ud;
-    for (size_t p = 0; p < j->m.len;) {
-        size_t n = j->m.len - p < TB_MAP_WINDOW ? j->m.len - p : TB_MAP_WINDOW;
-        int r = tb_map_need(&j->m, p + n, e);
-        if (r) return r;
-        r = j->fn(j->ud, j->m.p + p, n);
-        if (r) return r;
-        p += n;
-        tb_map_drop(&j->m, p);
-    }
-    return 0;
-}
-
-int tb_map_read(int fd, uint64_t off, uint64_t len, const char *name,
-                int (*fn)(void *ud, const char *p, size_t n), void *ud, tb_err *e)
-{
-    if (len == 0) return 0;
-    struct read_job j = {fn, ud, {0}};
-    int r = tb_map_open(&j.m, fd, off, (size_t)len, name, e);
-    if (r) return r;
-    r = tb_map_guarded(read_windows, &j, name, e);
-    tb_map_close(&j.m);
-    return r;
-}

@@ -1,6 +1,6 @@
 /* mapread: a regular file read through a memory map instead of read() into a buffer.
  *
- * For work that only looks at the bytes (hashing a file, finding lines and passing a few on), the
+ * For work that only looks at the bytes (finding lines and passing a few on, as split does), the
  * read() copy out of the page cache was a third of the time. A map costs no copy: its pages are
  * populated ahead in one call per window (not a fault per page) and dropped behind, so resident
  * memory stays at a few windows whatever the file's size.
@@ -43,7 +43,4 @@ void tb_map_close(struct tb_map *m);
  * TB_EDATA naming `name` instead of killing the process. One guard per thread; nests not. */
 int tb_map_guarded(int (*fn)(void *ud, tb_err *e), void *ud, const char *name, tb_err *e);
 
-/* Feed [off, off + len) of fd to fn window by window through a map (guarded). fn returns 0 to go on. */
-int tb_map_read(int fd, uint64_t off, uint64_t len, const char *name,
-                int (*fn)(void *ud, const char *p, size_t n), void *ud, tb_err *e);
 #endif
