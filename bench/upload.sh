@@ -61,7 +61,8 @@ ratios() {
 echo "200 x 1 MiB files (best of $RUNS runs each)"
 reset_stats
 for _ in $(seq "$RUNS"); do
-  run_one trainbox b-tb bash -c "ls '$work'/small/* | '$BIN' upload --progress=none --jobs 8 s3://b-tb/small/"
+  # the files as arguments, as the peers get a directory: a `ls | trainbox` pipe would also time bash and ls
+  run_one trainbox b-tb "$BIN" upload --progress=none --jobs 8 s3://b-tb/small/ -- "$work"/small/*
   run_one aws b-aws aws s3 cp --recursive --only-show-errors "$work/small" s3://b-aws/small/
   run_one rclone b-rc rclone --config "$work/rclone.conf" copy --transfers 8 "$work/small" m:b-rc/small
 done

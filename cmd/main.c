@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "err.h"
 #include "opts.h"
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,12 @@ int main(int argc, char **argv)
 {
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    /* Keep freed heap instead of handing it back and faulting it in again: libcurl frees its 512 KiB
+     * upload buffer after every request, and with glibc's defaults (a sliding mmap threshold, trimming
+     * above twice that) each new request touched fresh zeroed pages, 30-40 MB of page faults and
+     * clearing for 200 uploads (a tenth of upload's CPU). Peak memory is unchanged; it is just kept. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     tb_cleanup_install();
 
     const char *base = strrchr(argv[0], '/');
