@@ -3,9 +3,12 @@
 #include "atomic.h"
 #include "commands.h"
 #include "err.h"
+#include "grow.h"
 #include "hash.h"
 #include "json.h"
+#include "linepick.h"
 #include "mapread.h"
+#include "nlscan.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
@@ -23,7 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __SSE2__
-#include <emmintrin.h>
 #endif
 
 enum {
@@ -129,18 +131,6 @@ struct ctx {
     struct tb_progress prog;
 };
 
-static int grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need) n *= 2;
-    char *b = realloc(*buf, n);
-    if (!b) return -1;
-    *buf = b;
-    *cap = n;
-    return 0;
-}
-
 static void forward_lines(struct child *k, int final)
 {
     char *nl = k->rlen ? memrchr(k->rbuf, '\n', k->rlen) : NULL;
@@ -203,7 +193,7 @@ static int pump(struct ctx *c, int wait_for, size_t low, int drain, tb_err *e)
                 memmove(k->wbuf, k->wbuf + w, k->wlen - (size_t)w);
                 k->wlen -= (size_t)w;
             } else {
-                if (grow(&k->rbuf, &k->rcap, k->rlen + 65536)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+                if (tb_grow(&k->rbuf, &k->rcap, k->rlen + 65536)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
                 ssize_t r = read(k->out_fd, k->rbuf + k->rlen, k->rcap - k->rlen);
                 if (r < 0) {
                     if (errno == EAGAIN || errno == EINTR) continue;
@@ -286,7 +276,7 @@ static int finish_children(struct ctx *c, tb_err *e)
 static int with_split_field(struct ctx *c, const char *line, size_t len, int s, const char **out, size_t *outlen, tb_err *e)
 {
     const char *name = c->ratio.names[s];
-    if (grow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (tb_grow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     if ((c->json.text != line || c->json.len != len) && tb_json_scan_object(&c->json, line, len, e)) return e->code;
     char *o = c->scratch;
     size_t n = 0;
@@ -335,7 +325,7 @@ static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
     if (c->filter) {
         struct child *k = &c->kids[s];
         if (k->broken) return 0;
-        if (grow(&k->wbuf, &k->wcap, k->wlen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (tb_grow(&k->wbuf, &k->wcap, k->wlen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         memcpy(k->wbuf + k->wlen, line, len);
         k->wbuf[k->wlen + len] = '\n';
         k->wlen += len + 1;
@@ -352,7 +342,7 @@ static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 static int pend_add(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 {
     uint32_t l = (uint32_t)len;
-    if (grow(&c->pend, &c->pend_cap, c->pend_len + sizeof s + sizeof l + len)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (tb_grow(&c->pend, &c->pend_cap, c->pend_len + sizeof s + sizeof l + len)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     memcpy(c->pend + c->pend_len, &s, sizeof s);
     memcpy(c->pend + c->pend_len + sizeof s, &l, sizeof l);
     memcpy(c->pend + c->pend_len + sizeof s + sizeof l, line, len);
@@ -417,7 +407,7 @@ static int line_key(const struct ctx *c, struct tb_json *json, char **scratch, s
     if (t.type == TB_JSON_STRING) {
         size_t raw = (size_t)(t.end - t.start);
         if (!memchr(line + t.start, '\\', raw)) { *key = line + t.start; *klen = raw; return 0; }
-        if (grow(scratch, scap, raw + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (tb_grow(scratch, scap, raw + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         long n = tb_json_unescape(json, v, *scratch, *scap);
         *key = *scratch;
         *klen = (size_t)n;
@@ -461,18 +451,6 @@ static uint32_t hash_rank_of(const struct ctx *c, const char *key, size_t klen)
 }
 
 /* Make room for `need` elements of `size` bytes in *buf (capacity *cap, doubling from `first`). */
-static int grow_n(void *buf, size_t *cap, size_t need, size_t size, size_t first)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : first;
-    while (n < need) n *= 2;
-    void *b = realloc(*(void **)buf, n * size);
-    if (!b) return -1;
-    *(void **)buf = b;
-    *cap = n;
-    return 0;
-}
-
 /* A streaming line whose split s (and, by hash, rank rh) is known: rank filter, --skip, hold-back
  * for --require-each, then out. */
 static int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
@@ -516,8 +494,8 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     int s = split_of(c, key, klen);
 
     if (c->hold) {
-        if (grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        if (grow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (tb_grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (tb_grow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu too long to hold", (unsigned long long)lineno);
         struct item *it = &c->items[c->nitems++];
         it->off = c->arena_len;
@@ -608,8 +586,9 @@ out:
 
 /* ---- mapped input: a regular file is read through a map, in blocks ---- */
 
-/* A regular file needs no read() copy: its lines are found straight in the page cache, sixty-four
- * bytes per step. Index-mode filtering then touches each byte once. Modes that parse every line
+/* Index-mode filtering (no key: every line once, no parse) is lib/linepick's, on two threads.
+ * A regular file needs no read() copy: its lines are found straight in the page cache, sixty-four
+ * bytes per step. Modes that parse every line
  * (a key for --ratio or --by hash) classify blocks of lines on two threads: a worker classifies
  * every other block while this thread classifies the rest and writes all of them, in input order,
  * so the output is the same as from one thread. A line the classifier cannot handle (invalid JSON,
@@ -617,49 +596,6 @@ out:
  * --skip-invalid and --rejects behave as on the streaming path. */
 
 #define MAP_BLOCK (1u << 20)
-
-/* Bit i set where p[i] == '\n', for the 64 bytes at p. */
-static inline uint64_t nl_mask64(const char *p)
-{
-#ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n');
-    uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), nl));
-    uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), nl));
-    uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)), nl));
-    uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)), nl));
-    return m0 | m1 << 16 | m2 << 32 | m3 << 48;
-#else
-    uint64_t m = 0;
-    for (int i = 0; i < 64; i++) if (p[i] == '\n') m |= 1ull << i;
-    return m;
-#endif
-}
-
-struct nlscan {
-    const char *p;
-    size_t n, next, base; /* bytes [0, next) are in mask, whose bit i is byte base + i */
-    uint64_t mask;
-};
-
-/* The offset of the next newline, or SIZE_MAX when there is none. */
-static inline size_t nl_next(struct nlscan *s)
-{
-    while (!s->mask) {
-        if (s->next >= s->n) return SIZE_MAX;
-        s->base = s->next;
-        if (s->n - s->next >= 64) {
-            /* a kilobyte ahead: the hardware prefetcher stops at each 4 KiB page (a fifth faster) */
-            __builtin_prefetch(s->p + s->next + 1024);
-            s->mask = nl_mask64(s->p + s->next);
-        } else {
-            for (size_t j = s->next; j < s->n; j++) if (s->p[j] == '\n') s->mask |= 1ull << (j - s->next);
-        }
-        s->next += 64;
-    }
-    size_t k = s->base + (size_t)__builtin_ctzll(s->mask);
-    s->mask &= s->mask - 1;
-    return k;
-}
 
 static int too_long(const struct ctx *c, uint64_t lineno, tb_err *e)
 {
@@ -670,42 +606,6 @@ struct mapjob {
     struct ctx *c;
     struct tb_map m;
 };
-
-/* Index mode (no key needed): every line once, no parse. */
-static int index_mapped(void *ud, tb_err *e)
-{
-    struct mapjob *j = ud;
-    struct ctx *c = j->c;
-    struct tb_map *m = &j->m;
-    struct nlscan sc = {m->p, m->len, 0, 0, 0};
-    size_t ls = 0, ready = 0;
-    uint64_t lineno = 0;
-    for (;;) {
-        if (sc.next + 64 > ready) {
-            int r = tb_map_need(m, sc.next + MAP_BLOCK, e);
-            if (r) return r;
-            tb_map_drop(m, ls);
-            ready = sc.next + MAP_BLOCK;
-        }
-        size_t k = nl_next(&sc);
-        if (k == SIZE_MAX && ls >= m->len) break;
-        size_t end = k == SIZE_MAX ? m->len : k;
-        size_t len = end - ls;
-        const char *line = m->p + ls;
-        lineno++;
-        if (len > c->max_line) return too_long(c, lineno, e);
-        if (len && line[len - 1] == '\r') len--;
-        if (len) {
-            int r = route(c, line, len, 0, 0, e);
-            if (r) return r;
-            if ((++c->prog.items & 1023) == 0) { c->prog.bytes = ls; tb_progress_tick(&c->prog); }
-        }
-        if (k == SIZE_MAX) break;
-        ls = k + 1;
-    }
-    c->prog.bytes = m->len;
-    return 0;
-}
 
 struct cline {
     uint64_t off, len; /* in the block; len without a trailing '\r' */
@@ -733,11 +633,12 @@ static int classify_block(const struct ctx *c, struct keyer *k, const struct tb_
     j->n = 0;
     j->phys = 0;
     size_t n = j->end - j->start, ls = 0;
-    struct nlscan sc = {m->p + j->start, n, 0, 0, 0};
+    struct tb_nlscan sc;
+    tb_nlscan_init(&sc, m->p + j->start, n);
     for (;;) {
-        size_t nl = nl_next(&sc);
-        if (nl == SIZE_MAX && ls >= n) break;
-        size_t end = nl == SIZE_MAX ? n : nl;
+        size_t nl = tb_nl_next(&sc);
+        if (nl == TB_NL_NONE && ls >= n) break;
+        size_t end = nl == TB_NL_NONE ? n : nl;
         struct cline cl = {ls, end - ls, j->phys++, 0, 0};
         const char *line = sc.p + ls;
         if (cl.len > (uint64_t)c->max_line) {
@@ -759,10 +660,10 @@ static int classify_block(const struct ctx *c, struct keyer *k, const struct tb_
                 cl.rh = hash_rank_of(c, key, klen);
             }
         }
-        if (grow_n(&j->v, &j->cap, j->n + 1, sizeof *j->v, 8192)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (tb_grow_n(&j->v, &j->cap, j->n + 1, sizeof *j->v, 8192)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         j->v[j->n++] = cl;
     next:
-        if (nl == SIZE_MAX) break;
+        if (nl == TB_NL_NONE) break;
         ls = nl + 1;
     }
     return 0;
@@ -890,6 +791,42 @@ static long ncpus(void)
     return 1;
 }
 
+static void pick_tick(void *ud, uint64_t items, uint64_t bytes)
+{
+    struct ctx *c = ud;
+    c->prog.items = items;
+    c->prog.bytes = bytes;
+    tb_progress_tick(&c->prog);
+}
+
+/* Index mode over a regular file: lib/linepick, continuing the item count of earlier inputs. */
+static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uint64_t len, int *r, tb_err *e)
+{
+    struct tb_pick pk;
+    memset(&pk, 0, sizeof pk);
+    pk.world = c->world;
+    pk.rank = c->rank;
+    pk.max_line = c->max_line;
+    pk.threads = ncpus() > 1 ? 2 : 1;
+    const char *ch = getenv("TRAINBOX_SPLIT_CHUNK"); /* for the tests: many chunk edges in a small file */
+    if (ch && *ch) pk.chunk = (size_t)strtoull(ch, NULL, 10);
+    pk.index = c->index;
+    pk.skip = c->skip;
+    uint64_t items0 = c->prog.items;
+    pk.tick = pick_tick;
+    pk.tick_ud = c;
+    *r = tb_pick_lines(fd, off, len, src->name, &pk, stdout, e);
+    if (*r) return 0;
+    c->prog.items = items0 + (pk.index - c->index);
+    c->prog.bytes = len;
+    c->index = pk.index;
+    c->index_mod = (uint32_t)(c->index % c->world);
+    c->skip = pk.skip;
+    c->emitted += pk.emitted;
+    lseek(fd, (off_t)(off + len), SEEK_SET); /* consumed, as reading would have */
+    return 0;
+}
+
 /* Whole-file fast paths for a regular file; returns 1 (r untouched) when this input does not
  * qualify and the line reader should be used. */
 static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
@@ -900,13 +837,15 @@ static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
     int fd = tb_src_fd(src);
     uint64_t off, len;
     if (fd < 0 || !tb_map_usable(fd, &off, &len)) return 1;
+    if (!need_key) {
+        if (c->pending_mode) return 1; /* --require-each holds the output back: the reader's path */
+        return run_pick(c, src, fd, off, len, r, e);
+    }
     struct classjob cj;
     memset(&cj, 0, sizeof cj);
     cj.mj.c = c;
     if (tb_map_open(&cj.mj.m, fd, off, (size_t)len, src->name, e)) return 1; /* fall back to read() */
-    if (!need_key) {
-        *r = tb_map_guarded(index_mapped, &cj.mj, src->name, e);
-    } else {
+    {
         tb_json_init(&cj.k.json);
         tb_json_init(&cj.w.k.json);
         cj.w.c = c;

@@ -1,5 +1,6 @@
 /* xml: expat-driven element paths and text (see xml.h). */
 #include "xml.h"
+#include "grow.h"
 #include <expat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +19,6 @@ struct xs {
     int oom;
 };
 
-static int grow(char **b, size_t *cap, size_t need)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 128;
-    while (c < need) c *= 2;
-    char *n = realloc(*b, c);
-    if (!n) return -1;
-    *b = n;
-    *cap = c;
-    return 0;
-}
-
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
     (void)atts;
@@ -45,7 +34,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     }
     s->marks[s->depth++] = s->plen;
     size_t nl = strlen(local);
-    if (grow(&s->path, &s->pcap, s->plen + nl + 2)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    if (tb_grow_n(&s->path, &s->pcap, s->plen + nl + 2, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
     if (s->plen) s->path[s->plen++] = '/';
     memcpy(s->path + s->plen, local, nl);
     s->plen += nl;
@@ -56,7 +45,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_text(void *ud, const XML_Char *t, int n)
 {
     struct xs *s = ud;
-    if (grow(&s->text, &s->tcap, s->tlen + (size_t)n + 1)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    if (tb_grow_n(&s->text, &s->tcap, s->tlen + (size_t)n + 1, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
     memcpy(s->text + s->tlen, t, (size_t)n);
     s->tlen += (size_t)n;
 }
@@ -65,7 +54,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
     (void)name;
     struct xs *s = ud;
-    if (grow(&s->text, &s->tcap, s->tlen + 1)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    if (tb_grow_n(&s->text, &s->tcap, s->tlen + 1, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
     s->text[s->tlen] = 0;
     if (!s->rc) {
         int r = s->cb(s->ud, s->path, s->text, s->tlen);

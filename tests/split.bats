@@ -319,6 +319,36 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   [ "$(trainbox split --world-size 1 --skip-invalid mixed.jsonl 2>/dev/null | tail -n 1)" = '{"__key__":"last","v":1}' ]
 }
 
+@test "index mode on regular files: chunk edges anywhere give the line reader's output, on one thread or two" {
+  # lib/linepick reads a file in chunks on two threads; TRAINBOX_SPLIT_CHUNK shrinks the chunks so
+  # that every kind of line meets a chunk edge: CRLF split in two, empty and lone-CR lines, a line
+  # longer than many chunks, no final newline, and a second file continuing the item count
+  gen_samples 600 3 --text-bytes=30 > a.jsonl
+  awk 'NR % 7 == 0 { print "" } NR % 11 == 0 { printf "\r\n" } NR % 5 == 0 { printf "%s\r\n", $0; next } { print }' a.jsonl > m.jsonl
+  { head -c 9000 /dev/zero | tr '\0' x; printf '\r\n\n'; } >> m.jsonl
+  printf 'last-without-newline\r' >> m.jsonl
+  head -n 50 a.jsonl > b.jsonl; printf '\r' >> b.jsonl
+  for args in "--world-size 7 --rank 2" "--world-size 4 --rank 3 --skip 5" "--world-size 1" "--world-size 3 --rank 1 --skip 400"; do
+    TRAINBOX_NO_MAP=1 trainbox split $args m.jsonl b.jsonl > read.out
+    [ -s read.out ] || [[ "$args" == *"--skip 400"* ]]
+    for chunk in 1 2 7 333 4096 65536 0; do
+      for cpus in 0 0-1; do
+        TRAINBOX_SPLIT_CHUNK=$chunk taskset -c $cpus trainbox split $args m.jsonl b.jsonl > pick.out
+        cmp read.out pick.out || { echo "differs: $args, chunk $chunk, cpus $cpus"; false; }
+      done
+    done
+  done
+  # a line over --max-line: the same line number, after the same lines
+  for chunk in 3 4096; do
+    run --separate-stderr env TRAINBOX_SPLIT_CHUNK=$chunk trainbox split --world-size 2 --rank 1 --max-line 8k m.jsonl
+    [ "$status" -eq 65 ]
+    [[ "$stderr" == *"line $(( $(wc -l < m.jsonl) - 1 )) is longer than --max-line"* ]]
+    printf '%s\n' "$output" > pick.out
+    TRAINBOX_NO_MAP=1 trainbox split --world-size 2 --rank 1 --max-line 8k m.jsonl > read.out 2>/dev/null || true
+    cmp read.out pick.out
+  done
+}
+
 @test "stdin redirected from a file is read from its current offset" {
   printf '{"__key__":"a"}\n{"__key__":"b"}\n{"__key__":"c"}\n{"__key__":"d"}\n' > s.jsonl
   run bash -c '{ head -n 1 > /dev/null; trainbox split --world-size 1; } < s.jsonl'

@@ -1,0 +1,401 @@
+/* linepick: every N-th item of a regular file, read in cached chunks on one or two threads. */
+#include "linepick.h"
+#include "grow.h"
+#include "nlscan.h"
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DEFAULT_CHUNK (256u << 10)
+
+/* ---- pass 1: count ---- */
+
+/* Items among the newlines of mask m (bit i: p[i] == '\n'), where prev holds the two bytes before
+ * as mask bits 62 and 63. A newline ends no item when the byte before is a newline (an empty line)
+ * or is a '\r' with a newline before it (a lone "\r"); that second case is rare and checked per byte. */
+#define COUNT_BODY(POPCOUNT)                                                                       \
+    uint64_t nls = 0, empty = 0, prev = (uint64_t)(p[-2] == '\n') << 62 | (uint64_t)(p[-1] == '\n') << 63; \
+    size_t i = 0;                                                                                  \
+    for (;;) {                                                                                     \
+        uint64_t m;                                                                                \
+        if (n - i >= 64) m = tb_nl_mask64(p + i);                                                  \
+        else if (i < n) m = tb_nl_mask_tail(p + i, n - i);                                         \
+        else break;                                                                                \
+        if (m) {                                                                                   \
+            uint64_t p1 = m << 1 | prev >> 63, p2 = m << 2 | prev >> 62;                           \
+            uint64_t cr = m & p2 & ~p1; /* newline, not-newline, newline: is the middle a '\r'? */ \
+            nls += POPCOUNT(m);                                                                    \
+            empty += POPCOUNT(m & p1);                                                             \
+            while (cr) {                                                                           \
+                size_t k = i + (size_t)__builtin_ctzll(cr);                                        \
+                empty += p[(ptrdiff_t)k - 1] == '\r';                                              \
+                cr &= cr - 1;                                                                      \
+            }                                                                                      \
+        }                                                                                          \
+        prev = m;                                                                                  \
+        if (n - i < 64) {                                                                          \
+            /* a short last block: its bits 62 and 63 are not the bytes before the next one */     \
+            break;                                                                                 \
+        }                                                                                          \
+        i += 64;                                                                                   \
+    }                                                                                              \
+    *newlines = nls;                                                                               \
+    *items = nls - empty;
+
+static void count_generic(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+{
+    COUNT_BODY(__builtin_popcountll)
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) static void count_popcnt(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+{
+    COUNT_BODY(__builtin_popcountll)
+}
+#endif
+
+void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* without the instruction, __builtin_popcountll is a libgcc call per word */
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("popcnt") ? 1 : 0;
+    if (have) { count_popcnt(p, n, newlines, items); return; }
+#endif
+    count_generic(p, n, newlines, items);
+}
+
+/* ---- the threads' shared state ---- */
+
+struct shared {
+    int fd;
+    uint64_t off, len;
+    const char *name;
+    struct tb_pick *pk;
+    size_t chunk;
+    uint64_t nchunks;
+    int threads;
+    FILE *out;
+    uint64_t skip_until;      /* kept items with a lower index are skipped */
+    /* the chain: counts at the end of chunk pub - 1, written before pub is raised */
+    _Atomic uint64_t pub;
+    uint64_t pub_items, pub_nl;
+    _Atomic uint64_t turn;    /* the chunk whose output goes next */
+    _Atomic int stop;         /* a chunk failed: everyone leaves */
+    _Atomic uint32_t gen;     /* bumped on every change above; the futex word */
+    _Atomic int waiters;
+    int rc;
+    tb_err err;
+};
+
+static void notify(struct shared *s)
+{
+    atomic_fetch_add(&s->gen, 1);
+    if (atomic_load(&s->waiters)) syscall(SYS_futex, &s->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Wait until chunk k may go on: its predecessor has published (what = 0) or written (what = 1).
+ * Returns 1 when another chunk failed instead. Spins for a while (a chunk takes tens of
+ * microseconds, so the other thread is usually close), then sleeps on the futex. */
+static int wait_for(struct shared *s, uint64_t k, int what)
+{
+    for (int spins = 0;; spins++) {
+        uint32_t g = atomic_load(&s->gen);
+        if (atomic_load(&s->stop)) return 1;
+        if (what == 0 ? atomic_load(&s->pub) >= k : atomic_load(&s->turn) == k) return 0;
+        if (spins < 4000) { relax(); continue; }
+        atomic_fetch_add(&s->waiters, 1);
+        if (atomic_load(&s->gen) == g) syscall(SYS_futex, &s->gen, FUTEX_WAIT_PRIVATE, g, NULL, NULL, 0);
+        atomic_fetch_sub(&s->waiters, 1);
+    }
+}
+
+/* ---- one thread's chunks ---- */
+
+/* A chunk's buffer: CTX bytes before the chunk (the file's, so that the copy keeps source and
+ * destination equally aligned; only the last two are looked at), the chunk, then SLACK bytes read
+ * with it for the chunk's last line (more is read only for a longer one). */
+#define CTX 64
+#define SLACK 4096
+
+struct worker {
+    struct shared *s;
+    int t;
+    char *buf;                /* 64-byte aligned */
+    size_t cap;
+    size_t have;              /* bytes after the chunk's start in buf (chunk, slack, more) */
+    char *obuf;
+    size_t olen, ocap;
+    uint64_t emitted, skipped;
+    pthread_t th;
+};
+
+static int grow_buf(struct worker *w, size_t need)
+{
+    if (need <= w->cap) return 0;
+    size_t n = w->cap ? w->cap : 4096;
+    while (n < need) n *= 2;
+    void *p;
+    if (posix_memalign(&p, 64, n)) return -1;
+    if (w->buf) memcpy(p, w->buf, w->cap);
+    free(w->buf);
+    w->buf = p;
+    w->cap = n;
+    return 0;
+}
+
+/* Read at least min and at most max bytes at pos; *got says how many. */
+static int read_some(struct shared *s, char *dst, size_t min, size_t max, uint64_t pos, size_t *got, tb_err *e)
+{
+    size_t n = 0;
+    while (n < min) {
+        ssize_t r = pread(s->fd, dst + n, max - n, (off_t)(s->off + pos + n));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return tb_fail_errno(e, TB_EIO, "read %s", s->name);
+        }
+        if (r == 0) return tb_fail(e, TB_EDATA, "%s changed size while being read", s->name);
+        n += (size_t)r;
+    }
+    *got = n;
+    return 0;
+}
+
+static int read_at(struct shared *s, char *dst, size_t n, uint64_t pos, tb_err *e)
+{
+    size_t got;
+    return read_some(s, dst, n, n, pos, &got, e);
+}
+
+/* The line starting at chunk offset ls runs past the chunk's n bytes: find its newline in the
+ * slack, or read on to it, to the end of the input, or past max_line. Sets *end (chunk offset). */
+static int extend(struct worker *w, uint64_t co, size_t n, size_t ls, size_t *end, tb_err *e)
+{
+    struct shared *s = w->s;
+    const char *q = w->have > n ? memchr(w->buf + CTX + n, '\n', w->have - n) : NULL;
+    size_t step = SLACK;
+    while (!q) {
+        uint64_t pos = co + w->have;
+        if (pos >= s->len || w->have - ls > s->pk->max_line) { *end = w->have; return 0; }
+        if (step < (1u << 20)) step *= 2;
+        size_t want = step;
+        if (want > s->len - pos) want = (size_t)(s->len - pos);
+        if (grow_buf(w, CTX + w->have + want)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        int r = read_at(s, w->buf + CTX + w->have, want, pos, e);
+        if (r) return r;
+        q = memchr(w->buf + CTX + w->have, '\n', want);
+        w->have += want;
+    }
+    *end = (size_t)(q - (w->buf + CTX));
+    return 0;
+}
+
+static int too_long(struct shared *s, uint64_t lineno, tb_err *e)
+{
+    return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno,
+                   (unsigned long long)s->pk->max_line);
+}
+
+/* Pass 2: the kept lines starting in chunk k (n bytes at co, in buf) into obuf. items and nl are the
+ * counts before the chunk. */
+static int pick(struct worker *w, uint64_t co, size_t n, uint64_t items, uint64_t nl, tb_err *e)
+{
+    struct shared *s = w->s;
+    const struct tb_pick *pk = s->pk;
+    const char *p = w->buf + CTX;
+    struct tb_nlscan sc;
+    tb_nlscan_init(&sc, p, n);
+    size_t ls = 0;
+    if (p[-1] != '\n') {
+        /* the first newline ends a line begun in an earlier chunk, which that chunk's thread took;
+         * it is an item unless it is a lone "\r" */
+        size_t f = tb_nl_next(&sc);
+        if (f == TB_NL_NONE) return 0; /* no line starts here */
+        if (!(f == 0 && p[-1] == '\r' && p[-2] == '\n')) items++;
+        nl++;
+        ls = f + 1;
+    }
+    uint32_t mod = (uint32_t)(items % pk->world);
+    for (;;) {
+        size_t f = tb_nl_next(&sc), end = f;
+        if (f == TB_NL_NONE) {
+            if (ls >= n) break;
+            int r = extend(w, co, n, ls, &end, e);
+            if (r) return r;
+        }
+        size_t len = end - ls;
+        const char *line = w->buf + CTX + ls; /* extend may have moved buf */
+        nl++;
+        if (len > pk->max_line) return too_long(s, nl, e);
+        if (len && line[len - 1] == '\r') len--;
+        if (len) {
+            if (mod == pk->rank) {
+                if (items < s->skip_until) {
+                    w->skipped++;
+                } else {
+                    if (tb_grow(&w->obuf, &w->ocap, w->olen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+                    memcpy(w->obuf + w->olen, line, len);
+                    w->obuf[w->olen + len] = '\n';
+                    w->olen += len + 1;
+                    w->emitted++;
+                }
+            }
+            items++;
+            if (++mod == pk->world) mod = 0;
+        }
+        if (f == TB_NL_NONE) break;
+        ls = f + 1;
+    }
+    return 0;
+}
+
+/* Read chunk k (and its context and slack) into buf; count it. */
+static int load(struct worker *w, uint64_t co, size_t n, uint64_t *nl, uint64_t *items, tb_err *e)
+{
+    struct shared *s = w->s;
+    size_t pre = co < CTX ? (size_t)co : CTX;
+    size_t slack = s->len - co - n < SLACK ? (size_t)(s->len - co - n) : SLACK;
+    if (grow_buf(w, CTX + n + slack)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *p = w->buf + CTX;
+    p[-1] = p[-2] = '\n'; /* before the input: as after a newline */
+    size_t got;
+    int r = read_some(s, p - pre, pre + n, pre + n + slack, co - pre, &got, e); /* the slack if it comes */
+    if (r) return r;
+    w->have = got - pre;
+    tb_count_lines(p, n, nl, items);
+    if (co + n == s->len && p[n - 1] != '\n' && !(p[n - 1] == '\r' && p[(ptrdiff_t)n - 2] == '\n'))
+        (*items)++; /* the input's last line, unterminated */
+    return 0;
+}
+
+static int run_chunks(struct worker *w)
+{
+    struct shared *s = w->s;
+    const struct tb_pick *pk = s->pk;
+    for (uint64_t k = (uint64_t)w->t; k < s->nchunks; k += (uint64_t)s->threads) {
+        uint64_t co = k * s->chunk;
+        size_t n = s->len - co < s->chunk ? (size_t)(s->len - co) : s->chunk;
+        tb_err err;
+        uint64_t nl = 0, items = 0;
+        w->olen = 0;
+        int r = load(w, co, n, &nl, &items, &err);
+        if (k > 0 && wait_for(s, k, 0)) return 0;
+        uint64_t items0 = k ? s->pub_items : pk->index, nl0 = k ? s->pub_nl : 0;
+        if (!r) {
+            s->pub_items = items0 + items;
+            s->pub_nl = nl0 + nl;
+            atomic_store(&s->pub, k + 1);
+            notify(s);
+            r = pick(w, co, n, items0, nl0, &err);
+        }
+        if (wait_for(s, k, 1)) return 0;
+        if (w->olen && fwrite_unlocked(w->obuf, 1, w->olen, s->out) != w->olen && !r)
+            r = tb_fail_errno(&err, TB_EIO, "write failed");
+        if (r) {
+            s->rc = r;
+            s->err = err;
+            atomic_store(&s->stop, 1);
+            notify(s);
+            return r;
+        }
+        atomic_store(&s->turn, k + 1);
+        notify(s);
+        if (w->t == 0 && pk->tick) pk->tick(pk->tick_ud, items0 + items - pk->index, co + n);
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    run_chunks(arg);
+    return NULL;
+}
+
+/* Start the second thread on another CPU than this one, and keep this one where it is until the
+ * end. The two threads hand chunks to each other every few tens of microseconds, and left alone
+ * the scheduler takes them for a producer and its consumer and wakes each on the other's CPU:
+ * measured here, in about half the runs both ran on one CPU with the other idle, at 1.8 times the
+ * time. Returns 0 when no second CPU is allowed (or the thread could not start). */
+static int start_second(struct worker *w, cpu_set_t *old, int *pinned)
+{
+    *pinned = 0;
+    if (sched_getaffinity(0, sizeof *old, old) != 0 || CPU_COUNT(old) < 2)
+        return pthread_create(&w->th, NULL, worker_main, w) == 0;
+    int c0 = sched_getcpu(), c1 = -1;
+    if (c0 < 0 || !CPU_ISSET(c0, old)) c0 = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, old)) continue;
+        if (c0 < 0) c0 = c;
+        else if (c != c0) { c1 = c; break; }
+    }
+    pthread_attr_t at;
+    cpu_set_t one;
+    if (pthread_attr_init(&at) != 0) return 0;
+    CPU_ZERO(&one);
+    CPU_SET(c1, &one);
+    int ok = pthread_attr_setaffinity_np(&at, sizeof one, &one) == 0 && pthread_create(&w->th, &at, worker_main, w) == 0;
+    pthread_attr_destroy(&at);
+    if (!ok) return pthread_create(&w->th, NULL, worker_main, w) == 0;
+    CPU_ZERO(&one);
+    CPU_SET(c0, &one);
+    *pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+    return 1;
+}
+
+int tb_pick_lines(int fd, uint64_t off, uint64_t len, const char *name, struct tb_pick *pk, FILE *out, tb_err *e)
+{
+    struct shared s;
+    memset(&s, 0, sizeof s);
+    s.fd = fd;
+    s.off = off;
+    s.len = len;
+    s.name = name;
+    s.pk = pk;
+    s.out = out;
+    s.chunk = pk->chunk ? pk->chunk : DEFAULT_CHUNK;
+    s.nchunks = (len + s.chunk - 1) / s.chunk;
+    s.threads = pk->threads == 2 && s.nchunks > 1 ? 2 : 1;
+    /* the index of the first kept item from here, plus skip of them (saturating) */
+    uint64_t first = pk->index + (pk->rank + pk->world - pk->index % pk->world) % pk->world;
+    s.skip_until = pk->skip > (UINT64_MAX - first) / pk->world ? UINT64_MAX : first + pk->skip * pk->world;
+    atomic_init(&s.pub, 0);
+    atomic_init(&s.turn, 0);
+    atomic_init(&s.stop, 0);
+    atomic_init(&s.gen, 0);
+    atomic_init(&s.waiters, 0);
+
+    struct worker w[2];
+    memset(w, 0, sizeof w);
+    for (int t = 0; t < 2; t++) { w[t].s = &s; w[t].t = t; }
+    cpu_set_t old;
+    int pinned = 0;
+    if (s.threads == 2 && !start_second(&w[1], &old, &pinned)) s.threads = 1;
+    run_chunks(&w[0]);
+    if (s.threads == 2) pthread_join(w[1].th, NULL);
+    if (pinned) pthread_setaffinity_np(pthread_self(), sizeof old, &old);
+    int r = s.rc;
+    if (r) {
+        *e = s.err;
+    } else {
+        pk->index = s.nchunks ? s.pub_items : pk->index;
+        uint64_t skipped = w[0].skipped + w[1].skipped;
+        pk->skip -= skipped < pk->skip ? skipped : pk->skip;
+        pk->emitted = w[0].emitted + w[1].emitted;
+    }
+    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); }
+    return r;
+}
