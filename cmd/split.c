@@ -791,12 +791,17 @@ static long ncpus(void)
     return 1;
 }
 
+struct pick_prog {
+    struct ctx *c;
+    uint64_t items0; /* lines of the inputs before this one */
+};
+
 static void pick_tick(void *ud, uint64_t items, uint64_t bytes)
 {
-    struct ctx *c = ud;
-    c->prog.items = items;
-    c->prog.bytes = bytes;
-    tb_progress_tick(&c->prog);
+    struct pick_prog *pp = ud;
+    pp->c->prog.items = pp->items0 + items;
+    pp->c->prog.bytes = bytes;
+    tb_progress_tick(&pp->c->prog);
 }
 
 /* Index mode over a regular file: lib/linepick, continuing the item count of earlier inputs. */
@@ -812,12 +817,12 @@ static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uin
     if (ch && *ch) pk.chunk = (size_t)strtoull(ch, NULL, 10);
     pk.index = c->index;
     pk.skip = c->skip;
-    uint64_t items0 = c->prog.items;
+    struct pick_prog pp = {c, c->prog.items};
     pk.tick = pick_tick;
-    pk.tick_ud = c;
+    pk.tick_ud = &pp;
     *r = tb_pick_lines(fd, off, len, src->name, &pk, stdout, e);
     if (*r) return 0;
-    c->prog.items = items0 + (pk.index - c->index);
+    c->prog.items = pp.items0 + (pk.index - c->index);
     c->prog.bytes = len;
     c->index = pk.index;
     c->index_mod = (uint32_t)(c->index % c->world);

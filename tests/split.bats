@@ -262,6 +262,10 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   last=$(tail -1 <<<"$stderr")
   assert_equal "$(jq -r .event <<<"$last")" end
   assert_equal "$(jq -r .lines <<<"$last")" 2000
+  # index mode over two regular files (the chunked two-thread path) counts the lines of both
+  run --separate-stderr env TRAINBOX_SPLIT_CHUNK=4096 trainbox split --world-size 3 --rank 1 --progress=json in.jsonl in.jsonl
+  assert_success
+  assert_equal "$(tail -1 <<<"$stderr" | jq -r .lines)" 4000
 }
 
 @test "SIGTERM mid-run leaves no temp files behind" {
