@@ -39,6 +39,7 @@
                 cr &= cr - 1;                                                                      \
             }                                                                                      \
         }                                                                                          \
+        if (masks) masks[i / 64] = m;                                                              \
         prev = m;                                                                                  \
         if (n - i < 64) {                                                                          \
             /* a short last block: its bits 62 and 63 are not the bytes before the next one */     \
@@ -49,27 +50,27 @@
     *newlines = nls;                                                                               \
     *items = nls - empty;
 
-static void count_generic(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+static void count_generic(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
 {
     COUNT_BODY(__builtin_popcountll)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("popcnt"))) static void count_popcnt(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+__attribute__((target("popcnt"))) static void count_popcnt(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
 {
     COUNT_BODY(__builtin_popcountll)
 }
 #endif
 
-void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items)
+void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     /* without the instruction, __builtin_popcountll is a libgcc call per word */
     static int have = -1;
     if (have < 0) have = __builtin_cpu_supports("popcnt") ? 1 : 0;
-    if (have) { count_popcnt(p, n, newlines, items); return; }
+    if (have) { count_popcnt(p, n, newlines, items, masks); return; }
 #endif
-    count_generic(p, n, newlines, items);
+    count_generic(p, n, newlines, items, masks);
 }
 
 /* ---- the threads' shared state ---- */
@@ -138,11 +139,31 @@ struct worker {
     char *buf;                /* 64-byte aligned */
     size_t cap;
     size_t have;              /* bytes after the chunk's start in buf (chunk, slack, more) */
+    uint64_t *masks;          /* the chunk's newline masks from pass 1, for pass 2 */
+    size_t mcap;
     char *obuf;
     size_t olen, ocap;
     uint64_t emitted, skipped;
     pthread_t th;
 };
+
+/* Pass 2 walks the newlines of pass 1's masks instead of finding them again. */
+struct mscan {
+    const uint64_t *m;
+    size_t nb, b;             /* blocks; the current one */
+    uint64_t cur;
+};
+
+static inline size_t mscan_next(struct mscan *s)
+{
+    while (!s->cur) {
+        if (++s->b >= s->nb) return TB_NL_NONE;
+        s->cur = s->m[s->b];
+    }
+    size_t k = s->b * 64 + (size_t)__builtin_ctzll(s->cur);
+    s->cur &= s->cur - 1;
+    return k;
+}
 
 static int grow_buf(struct worker *w, size_t need)
 {
@@ -217,13 +238,12 @@ static int pick(struct worker *w, uint64_t co, size_t n, uint64_t items, uint64_
     struct shared *s = w->s;
     const struct tb_pick *pk = s->pk;
     const char *p = w->buf + CTX;
-    struct tb_nlscan sc;
-    tb_nlscan_init(&sc, p, n);
+    struct mscan sc = {w->masks, (n + 63) / 64, 0, w->masks[0]};
     size_t ls = 0;
     if (p[-1] != '\n') {
         /* the first newline ends a line begun in an earlier chunk, which that chunk's thread took;
          * it is an item unless it is a lone "\r" */
-        size_t f = tb_nl_next(&sc);
+        size_t f = mscan_next(&sc);
         if (f == TB_NL_NONE) return 0; /* no line starts here */
         if (!(f == 0 && p[-1] == '\r' && p[-2] == '\n')) items++;
         nl++;
@@ -231,7 +251,7 @@ static int pick(struct worker *w, uint64_t co, size_t n, uint64_t items, uint64_
     }
     uint32_t mod = (uint32_t)(items % pk->world);
     for (;;) {
-        size_t f = tb_nl_next(&sc), end = f;
+        size_t f = mscan_next(&sc), end = f;
         if (f == TB_NL_NONE) {
             if (ls >= n) break;
             int r = extend(w, co, n, ls, &end, e);
@@ -269,14 +289,15 @@ static int load(struct worker *w, uint64_t co, size_t n, uint64_t *nl, uint64_t 
     struct shared *s = w->s;
     size_t pre = co < CTX ? (size_t)co : CTX;
     size_t slack = s->len - co - n < SLACK ? (size_t)(s->len - co - n) : SLACK;
-    if (grow_buf(w, CTX + n + slack)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (grow_buf(w, CTX + n + slack) || tb_grow_n(&w->masks, &w->mcap, (n + 63) / 64, sizeof *w->masks, 64))
+        return tb_fail(e, TB_ESOFTWARE, "out of memory");
     char *p = w->buf + CTX;
     p[-1] = p[-2] = '\n'; /* before the input: as after a newline */
     size_t got;
     int r = read_some(s, p - pre, pre + n, pre + n + slack, co - pre, &got, e); /* the slack if it comes */
     if (r) return r;
     w->have = got - pre;
-    tb_count_lines(p, n, nl, items);
+    tb_count_lines(p, n, nl, items, w->masks);
     if (co + n == s->len && p[n - 1] != '\n' && !(p[n - 1] == '\r' && p[(ptrdiff_t)n - 2] == '\n'))
         (*items)++; /* the input's last line, unterminated */
     return 0;
@@ -396,6 +417,6 @@ int tb_pick_lines(int fd, uint64_t off, uint64_t len, const char *name, struct t
         pk->skip -= skipped < pk->skip ? skipped : pk->skip;
         pk->emitted = w[0].emitted + w[1].emitted;
     }
-    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); }
+    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); free(w[t].masks); }
     return r;
 }

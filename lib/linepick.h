@@ -24,8 +24,10 @@
 #include <stdio.h>
 
 /* The newlines in p[0, n) and how many of them end an item (a line neither empty nor a lone "\r").
- * p[-2] and p[-1] must be readable: the two bytes before p, or '\n' where p starts the input. */
-void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items);
+ * p[-2] and p[-1] must be readable: the two bytes before p, or '\n' where p starts the input.
+ * With masks, also stores each 64-byte block's newline mask there ((n + 63) / 64 of them; bit i of
+ * masks[j] is p[64 j + i] == '\n'). */
+void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks);
 
 struct tb_pick {
     /* in */
