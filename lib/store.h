@@ -153,6 +153,8 @@ struct tb_store_backend {
     int etag_is_md5;              /* single-PUT ETag is the body's MD5 hex (S3, GCS) */
     int wants_md5;                /* callers should send content_md5 with bodies (Azure: the only
                                    * integrity check it offers); S3 uses body_sha256 instead */
+    int signs_body;               /* callers should send body_sha256 with bodies (S3 signs it as the
+                                   * payload hash and checks the bytes against it) */
 };
 
 struct tb_store {

@@ -477,4 +477,5 @@ static const struct tb_store_backend s3_backend = {
     .max_part = 5ull << 30,
     .max_parts = 10000,
     .etag_is_md5 = 1,
+    .signs_body = 1, /* x-amz-content-sha256, and x-amz-checksum-sha256 where flexible checksums are on */
 };
