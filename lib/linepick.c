@@ -15,64 +15,6 @@
 
 #define DEFAULT_CHUNK (256u << 10)
 
-/* ---- pass 1: count ---- */
-
-/* Items among the newlines of mask m (bit i: p[i] == '\n'), where prev holds the two bytes before
- * as mask bits 62 and 63. A newline ends no item when the byte before is a newline (an empty line)
- * or is a '\r' with a newline before it (a lone "\r"); that second case is rare and checked per byte. */
-#define COUNT_BODY(POPCOUNT)                                                                       \
-    uint64_t nls = 0, empty = 0, prev = (uint64_t)(p[-2] == '\n') << 62 | (uint64_t)(p[-1] == '\n') << 63; \
-    size_t i = 0;                                                                                  \
-    for (;;) {                                                                                     \
-        uint64_t m;                                                                                \
-        if (n - i >= 64) m = tb_nl_mask64(p + i);                                                  \
-        else if (i < n) m = tb_nl_mask_tail(p + i, n - i);                                         \
-        else break;                                                                                \
-        if (m) {                                                                                   \
-            uint64_t p1 = m << 1 | prev >> 63, p2 = m << 2 | prev >> 62;                           \
-            uint64_t cr = m & p2 & ~p1; /* newline, not-newline, newline: is the middle a '\r'? */ \
-            nls += POPCOUNT(m);                                                                    \
-            empty += POPCOUNT(m & p1);                                                             \
-            while (cr) {                                                                           \
-                size_t k = i + (size_t)__builtin_ctzll(cr);                                        \
-                empty += p[(ptrdiff_t)k - 1] == '\r';                                              \
-                cr &= cr - 1;                                                                      \
-            }                                                                                      \
-        }                                                                                          \
-        if (masks) masks[i / 64] = m;                                                              \
-        prev = m;                                                                                  \
-        if (n - i < 64) {                                                                          \
-            /* a short last block: its bits 62 and 63 are not the bytes before the next one */     \
-            break;                                                                                 \
-        }                                                                                          \
-        i += 64;                                                                                   \
-    }                                                                                              \
-    *newlines = nls;                                                                               \
-    *items = nls - empty;
-
-static void count_generic(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
-{
-    COUNT_BODY(__builtin_popcountll)
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("popcnt"))) static void count_popcnt(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
-{
-    COUNT_BODY(__builtin_popcountll)
-}
-#endif
-
-void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    /* without the instruction, __builtin_popcountll is a libgcc call per word */
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("popcnt") ? 1 : 0;
-    if (have) { count_popcnt(p, n, newlines, items, masks); return; }
-#endif
-    count_generic(p, n, newlines, items, masks);
-}
-
 /* ---- the threads' shared state ---- */
 
 struct shared {
@@ -85,7 +27,7 @@ struct shared {
     int threads;
     FILE *out;
     uint64_t skip_until;      /* kept items with a lower index are skipped */
-    /* the chain: counts at the end of chunk pub - 1, written before pub is raised */
+    /* the chain: items and lines that start before chunk pub, written before pub is raised */
     _Atomic uint64_t pub;
     uint64_t pub_items, pub_nl;
     _Atomic uint64_t turn;    /* the chunk whose output goes next */
@@ -139,31 +81,15 @@ struct worker {
     char *buf;                /* 64-byte aligned */
     size_t cap;
     size_t have;              /* bytes after the chunk's start in buf (chunk, slack, more) */
-    uint64_t *masks;          /* the chunk's newline masks from pass 1, for pass 2 */
-    size_t mcap;
+    struct ent { size_t off, len; } *ent; /* the chunk's items: lines starting in it, without '\r' */
+    size_t nent, entcap;
+    uint64_t nlines;          /* lines starting in the chunk, empty ones too */
+    uint64_t bad_line;        /* 0, or the chunk's line (1-based) that is longer than max_line */
     char *obuf;
     size_t olen, ocap;
     uint64_t emitted, skipped;
     pthread_t th;
 };
-
-/* Pass 2 walks the newlines of pass 1's masks instead of finding them again. */
-struct mscan {
-    const uint64_t *m;
-    size_t nb, b;             /* blocks; the current one */
-    uint64_t cur;
-};
-
-static inline size_t mscan_next(struct mscan *s)
-{
-    while (!s->cur) {
-        if (++s->b >= s->nb) return TB_NL_NONE;
-        s->cur = s->m[s->b];
-    }
-    size_t k = s->b * 64 + (size_t)__builtin_ctzll(s->cur);
-    s->cur &= s->cur - 1;
-    return k;
-}
 
 static int grow_buf(struct worker *w, size_t need)
 {
@@ -231,51 +157,49 @@ static int too_long(struct shared *s, uint64_t lineno, tb_err *e)
                    (unsigned long long)s->pk->max_line);
 }
 
-/* Pass 2: the kept lines starting in chunk k (n bytes at co, in buf) into obuf. items and nl are the
- * counts before the chunk. */
-static int pick(struct worker *w, uint64_t co, size_t n, uint64_t items, uint64_t nl, tb_err *e)
+/* Read chunk k (n bytes at co, with its context and slack) into buf and list the items that start in
+ * it: one pass over its newlines. A line starts in the chunk when the byte before it is a newline
+ * (or it starts the input); the first line of a chunk usually began in an earlier one, which lists it. */
+static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
 {
     struct shared *s = w->s;
     const struct tb_pick *pk = s->pk;
-    const char *p = w->buf + CTX;
-    struct mscan sc = {w->masks, (n + 63) / 64, 0, w->masks[0]};
+    size_t pre = co < CTX ? (size_t)co : CTX;
+    size_t slack = s->len - co - n < SLACK ? (size_t)(s->len - co - n) : SLACK;
+    if (grow_buf(w, CTX + n + slack)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *p = w->buf + CTX;
+    p[-1] = '\n'; /* before the input: as after a newline */
+    size_t got;
+    int r = read_some(s, p - pre, pre + n, pre + n + slack, co - pre, &got, e); /* the slack if it comes */
+    if (r) return r;
+    w->have = got - pre;
+    w->nent = 0;
+    w->nlines = 0;
+    w->bad_line = 0;
+    struct tb_nlscan sc;
+    tb_nlscan_init(&sc, p, n);
     size_t ls = 0;
     if (p[-1] != '\n') {
-        /* the first newline ends a line begun in an earlier chunk, which that chunk's thread took;
-         * it is an item unless it is a lone "\r" */
-        size_t f = mscan_next(&sc);
-        if (f == TB_NL_NONE) return 0; /* no line starts here */
-        if (!(f == 0 && p[-1] == '\r' && p[-2] == '\n')) items++;
-        nl++;
+        size_t f = tb_nl_next(&sc);
+        if (f == TB_NL_NONE) return 0; /* inside a line begun earlier */
         ls = f + 1;
     }
-    uint32_t mod = (uint32_t)(items % pk->world);
-    for (;;) {
-        size_t f = mscan_next(&sc), end = f;
+    while (ls < n) {
+        size_t f = tb_nl_next(&sc), end = f;
         if (f == TB_NL_NONE) {
-            if (ls >= n) break;
-            int r = extend(w, co, n, ls, &end, e);
+            r = extend(w, co, n, ls, &end, e);
             if (r) return r;
         }
         size_t len = end - ls;
         const char *line = w->buf + CTX + ls; /* extend may have moved buf */
-        nl++;
-        if (len > pk->max_line) return too_long(s, nl, e);
+        w->nlines++;
+        if (len > pk->max_line) { w->bad_line = w->nlines; return 0; }
         if (len && line[len - 1] == '\r') len--;
         if (len) {
-            if (mod == pk->rank) {
-                if (items < s->skip_until) {
-                    w->skipped++;
-                } else {
-                    if (tb_grow(&w->obuf, &w->ocap, w->olen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-                    memcpy(w->obuf + w->olen, line, len);
-                    w->obuf[w->olen + len] = '\n';
-                    w->olen += len + 1;
-                    w->emitted++;
-                }
-            }
-            items++;
-            if (++mod == pk->world) mod = 0;
+            if (tb_grow_n(&w->ent, &w->entcap, w->nent + 1, sizeof *w->ent, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+            w->ent[w->nent].off = ls;
+            w->ent[w->nent].len = len;
+            w->nent++;
         }
         if (f == TB_NL_NONE) break;
         ls = f + 1;
@@ -283,23 +207,23 @@ static int pick(struct worker *w, uint64_t co, size_t n, uint64_t items, uint64_
     return 0;
 }
 
-/* Read chunk k (and its context and slack) into buf; count it. */
-static int load(struct worker *w, uint64_t co, size_t n, uint64_t *nl, uint64_t *items, tb_err *e)
+/* The kept ones among the chunk's items (the first of which is item `items`) into obuf; then the
+ * chunk's over-long line, if any, as the error (lines: the lines before the chunk). */
+static int pick(struct worker *w, uint64_t items, uint64_t lines, tb_err *e)
 {
     struct shared *s = w->s;
-    size_t pre = co < CTX ? (size_t)co : CTX;
-    size_t slack = s->len - co - n < SLACK ? (size_t)(s->len - co - n) : SLACK;
-    if (grow_buf(w, CTX + n + slack) || tb_grow_n(&w->masks, &w->mcap, (n + 63) / 64, sizeof *w->masks, 64))
-        return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    char *p = w->buf + CTX;
-    p[-1] = p[-2] = '\n'; /* before the input: as after a newline */
-    size_t got;
-    int r = read_some(s, p - pre, pre + n, pre + n + slack, co - pre, &got, e); /* the slack if it comes */
-    if (r) return r;
-    w->have = got - pre;
-    tb_count_lines(p, n, nl, items, w->masks);
-    if (co + n == s->len && p[n - 1] != '\n' && !(p[n - 1] == '\r' && p[(ptrdiff_t)n - 2] == '\n'))
-        (*items)++; /* the input's last line, unterminated */
+    const struct tb_pick *pk = s->pk;
+    size_t j = (size_t)((pk->rank + pk->world - items % pk->world) % pk->world);
+    for (; j < w->nent; j += pk->world) {
+        if (items + j < s->skip_until) { w->skipped++; continue; }
+        const struct ent *t = &w->ent[j];
+        if (tb_grow(&w->obuf, &w->ocap, w->olen + t->len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        memcpy(w->obuf + w->olen, w->buf + CTX + t->off, t->len);
+        w->obuf[w->olen + t->len] = '\n';
+        w->olen += t->len + 1;
+        w->emitted++;
+    }
+    if (w->bad_line) return too_long(s, lines + w->bad_line, e);
     return 0;
 }
 
@@ -311,17 +235,16 @@ static int run_chunks(struct worker *w)
         uint64_t co = k * s->chunk;
         size_t n = s->len - co < s->chunk ? (size_t)(s->len - co) : s->chunk;
         tb_err err;
-        uint64_t nl = 0, items = 0;
         w->olen = 0;
-        int r = load(w, co, n, &nl, &items, &err);
+        int r = scan(w, co, n, &err);
         if (k > 0 && wait_for(s, k, 0)) return 0;
         uint64_t items0 = k ? s->pub_items : pk->index, nl0 = k ? s->pub_nl : 0;
         if (!r) {
-            s->pub_items = items0 + items;
-            s->pub_nl = nl0 + nl;
+            s->pub_items = items0 + w->nent;
+            s->pub_nl = nl0 + w->nlines;
             atomic_store(&s->pub, k + 1);
             notify(s);
-            r = pick(w, co, n, items0, nl0, &err);
+            r = pick(w, items0, nl0, &err);
         }
         if (wait_for(s, k, 1)) return 0;
         if (w->olen && fwrite_unlocked(w->obuf, 1, w->olen, s->out) != w->olen && !r)
@@ -335,7 +258,7 @@ static int run_chunks(struct worker *w)
         }
         atomic_store(&s->turn, k + 1);
         notify(s);
-        if (w->t == 0 && pk->tick) pk->tick(pk->tick_ud, items0 + items - pk->index, co + n);
+        if (w->t == 0 && pk->tick) pk->tick(pk->tick_ud, items0 + w->nent - pk->index, co + n);
     }
     return 0;
 }
@@ -417,6 +340,6 @@ int tb_pick_lines(int fd, uint64_t off, uint64_t len, const char *name, struct t
         pk->skip -= skipped < pk->skip ? skipped : pk->skip;
         pk->emitted = w[0].emitted + w[1].emitted;
     }
-    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); free(w[t].masks); }
+    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); free(w[t].ent); }
     return r;
 }

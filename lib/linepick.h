@@ -6,13 +6,14 @@
  *
  * The work is one pass over every byte, so it is bound by memory. The file is read with pread in
  * chunks small enough to stay in the core's L2 cache (256 KiB): the copy out of the page cache
- * brings each chunk in once, and both passes over it then run from cache. (A map of the file costs
+ * brings each chunk in once, and the pass over it then runs from cache. (A map of the file costs
  * no copy but a page-table entry per 4 KiB page, set up and torn down; measured here, that was
  * 1.6 times slower than the copy.) Two threads take alternate chunks, so the copies of two chunks
- * run at once. Each thread counts its chunk's newlines and items (pass 1), takes the running totals
- * from the chunk before, publishes its own, selects its chunk's kept lines into a buffer (pass 2),
- * and writes that buffer when the chunk before has been written. A line belongs to the chunk it
- * starts in; its thread reads on past the chunk's end to the line's newline.
+ * run at once. Each thread lists its chunk's items (the lines that start in it, found through
+ * 64-byte newline masks), takes the running item and line counts from the chunk before, publishes
+ * its own, copies the kept items into a buffer, and writes that buffer when the chunk before has
+ * been written. A line belongs to the chunk it starts in; its thread reads on past the chunk's end
+ * to the line's newline.
  *
  * Errors (a line longer than max_line, a read error, a file that shrank) are reported as the
  * single-threaded reader would: after every kept line before the bad one has been written. */
@@ -22,12 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* The newlines in p[0, n) and how many of them end an item (a line neither empty nor a lone "\r").
- * p[-2] and p[-1] must be readable: the two bytes before p, or '\n' where p starts the input.
- * With masks, also stores each 64-byte block's newline mask there ((n + 63) / 64 of them; bit i of
- * masks[j] is p[64 j + i] == '\n'). */
-void tb_count_lines(const char *p, size_t n, uint64_t *newlines, uint64_t *items, uint64_t *masks);
 
 struct tb_pick {
     /* in */
