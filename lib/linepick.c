@@ -280,12 +280,12 @@ static int start_second(struct worker *w, cpu_set_t *old, int *pinned)
     if (sched_getaffinity(0, sizeof *old, old) != 0 || CPU_COUNT(old) < 2)
         return pthread_create(&w->th, NULL, worker_main, w) == 0;
     int c0 = sched_getcpu(), c1 = -1;
-    if (c0 < 0 || !CPU_ISSET(c0, old)) c0 = -1;
-    for (int c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, old)) continue;
-        if (c0 < 0) c0 = c;
-        else if (c != c0) { c1 = c; break; }
-    }
+    if (c0 < 0 || c0 >= CPU_SETSIZE || !CPU_ISSET(c0, old))
+        for (c0 = 0; !CPU_ISSET(c0, old); c0++) {}
+    /* the next allowed CPU after this one, so that several splits started at once (one per rank, say)
+     * on a large machine spread out instead of all sending their second thread to the same CPU */
+    for (int i = 1; i < CPU_SETSIZE && c1 < 0; i++)
+        if (CPU_ISSET((c0 + i) % CPU_SETSIZE, old)) c1 = (c0 + i) % CPU_SETSIZE;
     pthread_attr_t at;
     cpu_set_t one;
     if (pthread_attr_init(&at) != 0) return 0;
