@@ -163,13 +163,20 @@ load helper
   assert_output --partial '"__key__":"sample'
 }
 
-@test "the binary starts without libcurl and libarchive; commands that need them load them on first use" {
-  # their ~45 libraries cost ~8 ms at every start (lib/curlshim.c, lib/archiveshim.c)
+@test "the binary starts without libcurl, libarchive and libcrypto; commands that need them load them on first use" {
+  # their ~45 libraries cost ~8 ms at every start (lib/curlshim.c, lib/archiveshim.c); libcrypto's
+  # start-up alone cost more than a millisecond (lib/cryptoshim.c)
   cd "$BATS_TEST_TMPDIR"
   run ldd "$(command -v trainbox)"
   assert_success
   refute_output --partial libcurl
   refute_output --partial libarchive
+  refute_output --partial libcrypto
+  # libcrypto: a shard's record carries the sha256 and md5 of its bytes
+  printf '{"__key__":"a","txt":"x"}\n' | trainbox shard -o sums > rec.json
+  f=$(jq -r .path rec.json)
+  assert_equal "$(jq -r .sha256 rec.json)" "$(sha256sum "$f" | cut -d' ' -f1)"
+  assert_equal "$(jq -r .md5 rec.json)" "$(md5sum "$f" | cut -d' ' -f1)"
   # and the commands that need them get them: curl's own message for a refused connection
   echo hi > f.txt
   AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x run trainbox upload --endpoint http://127.0.0.1:1 --retries 1 s3://b/ -- f.txt
