@@ -4,15 +4,25 @@ DESTDIR ?=
 BUILD   ?= build
 BIN     ?= trainbox
 CC      ?= cc
+PKG_CONFIG ?= pkg-config
+DEPS    ?= scripts/install-deps.sh
 PKGS    := libcurl libarchive libcjson libcrypto zlib expat
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Nothing that needs the installed packages is evaluated when the Makefile is read: `make demo` and
+# `make check` run `deps` first and only then build (in a sub-make), so a fresh machine builds on the
+# first run. The flags are asked of pkg-config when the first compile needs them, once (the eval
+# turns each into a simple variable), and a package it cannot find stops the build with one line.
+pkg_missing = $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p)))
+pkg_or_stop = $(if $(filter TB_PKG_OK,$(1)),$(filter-out TB_PKG_OK,$(1)),$(error trainbox: missing build packages ($(or $(strip $(call pkg_missing,$(2))),$(2)) not found by $(PKG_CONFIG)): run 'make deps' (scripts/install-deps.sh) first))
+pkg_flags = $(call pkg_or_stop,$(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null && echo TB_PKG_OK),$(2))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_flags,--cflags,$(PKGS)))$(PKG_CFLAGS)
 # libcurl, libarchive and libcrypto are not linked: lib/curlshim.c, lib/archiveshim.c and
 # lib/cryptoshim.c load them on first use (together they cost ~8.5 ms at every start)
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl libarchive libcrypto,$(PKGS)) 2>/dev/null)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_flags,--libs,$(filter-out libcurl libarchive libcrypto,$(PKGS))))$(PKG_LIBS)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS  ?= -O2 -g
 # project flags stay even when CFLAGS is given on the command line (make asan does)
-TB_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(PKG_CFLAGS) -DTB_VERSION='"$(VERSION)"'
+TB_CFLAGS = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(PKG_CFLAGS) -DTB_VERSION='"$(VERSION)"'
+# (LDLIBS is not set before, so += keeps it recursive: PKG_LIBS is expanded only by link recipes)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread -ldl
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -49,7 +59,7 @@ completions: $(BIN)
 	./$(BIN) --completion fish > $(BUILD)/completions/trainbox.fish
 
 deps:
-	@scripts/install-deps.sh
+	@$(DEPS)
 
 # azure_cli drives the Azure backend from tests/azure.bats (needs a server, so not run as a unit test)
 unit: $(UNIT_BIN) $(BUILD)/unit/azure_cli $(BUILD)/unit/azure_store_cli
@@ -71,10 +81,13 @@ asan:
 valgrind: all unit
 	TB_VALGRIND=1 scripts/run-tests.sh unit
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
-demo: deps all
+# deps first, then build in a sub-make, which reads the package flags only now that they exist
+demo: deps
+	$(MAKE) all
 	scripts/demo.sh
 
 install: all
