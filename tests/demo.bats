@@ -4,6 +4,8 @@
 # and the demo against a bucket (STORE=s3://...).
 load helper
 
+teardown() { stop_moto; }
+
 # stub_pkg_config DIR MARKER: a pkg-config in DIR that fails, as on a fresh machine, until MARKER
 # exists (what the deps stub creates), and logs every call as "before ..." or "after ..." in DIR/log.
 stub_pkg_config() {
@@ -78,4 +80,29 @@ copy_tree() {
   assert_output --partial '"__key__":"sample'
   run grep '^before' "$BATS_TEST_TMPDIR/stub/log"
   assert_failure
+}
+
+@test "STORE=s3://bucket/prefix/ make demo runs the job against the bucket, not a local store" {
+  start_moto
+  mb demo-bucket
+  rm -rf "$REPO/build/demo"
+  # (no trailing slash: the demo adds it)
+  STORE=s3://demo-bucket/runs/first run make -s -C "$REPO" --no-print-directory demo
+  assert_success
+  demo=$output
+  # the shards and the manifest are in the bucket
+  run aws --endpoint-url "$MOTO_URL" s3 ls --recursive s3://demo-bucket/
+  assert_success
+  assert_output --partial "runs/first/manifest.json"
+  for s in test-000000 val-000000 train-000000 train-000004; do assert_output --partial "runs/first/$s.tar"; done
+  assert_equal "$(grep -c '\.tar$' <<<"$output")" 7
+  # nothing written to the local file:// store the demo uses by default
+  [ -d "$REPO/build/demo" ] && [ ! -e "$REPO/build/demo/bucket" ] || fail "$(find "$REPO/build/demo" -maxdepth 2)"
+  # and every step read the bucket: verify, the sample read back, the rank's shard list
+  output=$demo
+  refute_output --partial "file://"
+  assert_output --partial "== store: s3://demo-bucket/runs/first/"
+  assert_output --partial "all 7 shards ok (sizes and sha256)"
+  assert_output --partial '"__key__":"sample'
+  assert_output --partial "s3://demo-bucket/runs/first/train-000001.tar"
 }
