@@ -114,8 +114,20 @@ load helper
   done
 }
 
+# completions/ is checked in (installed by make install, read by packagers); it must be what the
+# binary's tables generate, as curl and git keep theirs honest.
+@test "the checked-in completions are what the binary generates (else: make completions)" {
+  for f in bash:trainbox.bash zsh:_trainbox fish:trainbox.fish; do
+    sh=${f%%:*} file=$REPO/completions/${f#*:}
+    [ -f "$file" ] || fail "completions/${f#*:} is missing: run 'make completions' and commit it"
+    d=$(diff <(trainbox --completion "$sh") "$file") ||
+      fail "completions/${f#*:} differs from 'trainbox --completion $sh': run 'make completions' and commit it
+$d"
+  done
+}
+
 @test "bash completion offers every command and each command's options" {
-  source "$REPO/build/completions/trainbox.bash"
+  source "$REPO/completions/trainbox.bash"
   COMP_WORDS=(trainbox ""); COMP_CWORD=1; _trainbox
   for c in $(trainbox --list-commands); do [[ " ${COMPREPLY[*]} " == *" $c "* ]] || fail "completion lacks $c"; done
   for c in $(trainbox --list-commands); do
@@ -126,16 +138,16 @@ load helper
 
 @test "zsh and fish completions name every command and option" {
   for c in $(trainbox --list-commands); do
-    grep -q "'$c:" "$REPO/build/completions/_trainbox" || fail "zsh lacks $c"
-    grep -q -- "-a $c " "$REPO/build/completions/trainbox.fish" || fail "fish lacks $c"
+    grep -q "'$c:" "$REPO/completions/_trainbox" || fail "zsh lacks $c"
+    grep -q -- "-a $c " "$REPO/completions/trainbox.fish" || fail "fish lacks $c"
     for o in $(trainbox --list-options "$c" | grep -- '^--'); do
-      grep -q -- "'$o" "$REPO/build/completions/_trainbox" || fail "zsh lacks $c $o"
-      grep -q -- "from $c' -l ${o#--}" "$REPO/build/completions/trainbox.fish" || fail "fish lacks $c $o"
+      grep -q -- "'$o" "$REPO/completions/_trainbox" || fail "zsh lacks $c $o"
+      grep -q -- "from $c' -l ${o#--}" "$REPO/completions/trainbox.fish" || fail "fish lacks $c $o"
     done
   done
-  if command -v fish >/dev/null; then fish -n "$REPO/build/completions/trainbox.fish"; fi
-  if command -v zsh >/dev/null; then zsh -n "$REPO/build/completions/_trainbox"; fi
-  bash -n "$REPO/build/completions/trainbox.bash"
+  if command -v fish >/dev/null; then fish -n "$REPO/completions/trainbox.fish"; fi
+  if command -v zsh >/dev/null; then zsh -n "$REPO/completions/_trainbox"; fi
+  bash -n "$REPO/completions/trainbox.bash"
 }
 
 @test "make install puts binary, symlinks, man pages and completions in place; symlinks dispatch" {
@@ -151,6 +163,10 @@ load helper
   assert_file_exists "$dest/usr/share/bash-completion/completions/trainbox"
   assert_file_exists "$dest/usr/share/zsh/site-functions/_trainbox"
   assert_file_exists "$dest/usr/share/fish/vendor_completions.d/trainbox.fish"
+  # from the checked-in completions/
+  cmp "$REPO/completions/trainbox.bash" "$dest/usr/share/bash-completion/completions/trainbox"
+  cmp "$REPO/completions/_trainbox" "$dest/usr/share/zsh/site-functions/_trainbox"
+  cmp "$REPO/completions/trainbox.fish" "$dest/usr/share/fish/vendor_completions.d/trainbox.fish"
   run "$dest/usr/libexec/trainbox/trainbox-split" --help
   assert_success
   assert_output --partial "Usage: trainbox split"
