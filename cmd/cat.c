@@ -32,10 +32,12 @@ static const struct tb_opt cat_opts[] = {
 static int cmd_cat(int argc, char **argv);
 
 const struct tb_cmd_spec tb_cmd_cat = {
-    "cat", "stream samples from files, shards, HTTP, buckets and Hugging Face", "[OPTIONS] URI...",
+    "cat", "stream samples from local NDJSON files and tar shards (remote sources: coming)", "[OPTIONS] URI...",
     "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
-    "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are files, directories (searched\n"
-    "recursively, in name order) or globs; - is NDJSON on stdin.",
+    "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
+    "recursively, in name order), globs or file:// URIs; - is NDJSON on stdin. Only local inputs are read in\n"
+    "this version: HTTP, bucket (s3://, r2://, gs://, az://) and Hugging Face (hf://) sources are coming,\n"
+    "and exit 69 until then.",
     cat_opts, cmd_cat,
 };
 
@@ -227,7 +229,7 @@ static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
     if (strcmp(uri, "-") == 0) return cat_file(c, uri, K_NDJSON, e);
     if (strncmp(uri, "file://", 7) == 0) uri += 7;
     else if (strstr(uri, "://"))
-        return tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version", uri);
+        return tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version (remote sources are coming)", uri);
     struct stat st;
     if (stat(uri, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return walk(c, uri, e);

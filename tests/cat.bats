@@ -189,3 +189,23 @@ EOF
   run trainbox cat
   assert_failure 64
 }
+
+# Say only what is built: cat reads local inputs; every place that describes it says remote sources
+# are coming rather than that they work.
+@test "help, man pages and README say cat reads local files and that remote sources are coming" {
+  run --separate-stderr trainbox cat hf://datasets/org/name/data/x.jsonl.gz
+  assert_failure 69
+  [[ "$stderr" == *"only local files"*"coming"* ]] || fail "$stderr"
+  texts=("$(trainbox --help | grep '^  cat ')" "$(trainbox cat --help)"
+         "$(sed -n '/^\.SH NAME/,/^\.SH SYNOPSIS/p' "$REPO/man/trainbox-cat.1")"
+         "$(grep -A1 'trainbox\\-cat (1)' "$REPO/man/trainbox.1")" "$(grep '^| `cat`' "$REPO/README.md")")
+  for t in "${texts[@]}"; do
+    [[ "$t" == *local* ]] || fail "does not say local: $t"
+    while IFS= read -r l; do
+      [[ "$l" == *coming* ]] || fail "names a remote source without saying it is coming: $l"
+    done < <(grep -iE 'HTTP|Hugging|hf://|bucket' <<<"$t")
+  done
+  # and no example reads a remote source with cat
+  run grep -nE 'cat +(hf|https?|s3|r2|gs|az)://' "$REPO/README.md" "$REPO"/man/*.1
+  assert_failure
+}

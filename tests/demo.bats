@@ -106,3 +106,24 @@ copy_tree() {
   assert_output --partial '"__key__":"sample'
   assert_output --partial "s3://demo-bucket/runs/first/train-000001.tar"
 }
+
+# The README's headline pipeline, run as the README shows it (set -o pipefail included), on local
+# .jsonl.gz files; only its r2:// bucket becomes an s3:// bucket on moto.
+@test "the README's headline pipeline works today, as written" {
+  start_moto
+  mb bucket
+  cd "$BATS_TEST_TMPDIR"
+  mkdir data
+  head -n 500 "$REPO/data/samples.jsonl" | gzip > data/a.jsonl.gz
+  tail -n +501 "$REPO/data/samples.jsonl" | gzip > data/b.jsonl.gz
+  awk '/^    set -o pipefail$/{f=1} f && /^$/{exit} f{sub(/^    /, ""); print}' "$REPO/README.md" |
+    sed 's#r2://#s3://#g' > pipeline.sh
+  grep -q '^trainbox cat data/\*\.jsonl\.gz' pipeline.sh || fail "README pipeline not found: $(cat pipeline.sh)"
+  grep -q 'trainbox manifest -o s3://' pipeline.sh || fail "README pipeline not found: $(cat pipeline.sh)"
+  run bash pipeline.sh
+  assert_success
+  run aws --endpoint-url "$MOTO_URL" s3 cp s3://bucket/runs/2026-11-22/manifest.json -
+  assert_success
+  assert_equal "$(jq .totals.samples <<<"$output")" 1000
+  assert_equal "$(jq '[.shards[].split] | unique | join(",")' <<<"$output")" '"test,train,val"'
+}
