@@ -5,6 +5,8 @@
 load helper
 
 teardown() { stop_moto; }
+# a make of our own, not a sub-make of the `make check` that may be running these tests
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # stub_pkg_config DIR MARKER: a pkg-config in DIR that fails, as on a fresh machine, until MARKER
 # exists (what the deps stub creates), and logs every call as "before ..." or "after ..." in DIR/log.
