@@ -44,6 +44,7 @@ gen_samples() {
 
 # trailer N: the record-stream trailer line for N records, exactly as every stage writes it.
 trailer() { printf '{"__end__": {"records": %s, "ok": true}}\n' "$1"; }
+export -f trailer
 
 # ---- servers (moto S3, Azurite, HTTP mocks): see below, owned by the store layer's tests ----
 
