@@ -8,6 +8,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
+#include "trailer.h"
 #include "uri.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_NAME, OPT_DEEP, OPT_JOBS, OPT_HUMAN, OPT_PROGRESS, OPT_MAX_LINE };
+enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_NAME, OPT_DEEP, OPT_JOBS, OPT_HUMAN, OPT_PROGRESS, OPT_MAX_LINE, OPT_ALLOW_PARTIAL };
 
 static const struct tb_opt manifest_opts[] = {
     {OPT_OUTPUT, 'o', "output", "URI", "write the manifest here (a path or any store) instead of stdout", "file"},
@@ -27,6 +28,7 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_HUMAN, 'H', "human", NULL, "show, verify: a human table instead of JSON", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted record line (default 64MiB)", NULL},
+    {OPT_ALLOW_PARTIAL, 0, "allow-partial", NULL, "build even from record input that ended without a trailer", NULL},
     TB_OPT_END,
 };
 
@@ -35,12 +37,14 @@ static int cmd_manifest(int argc, char **argv);
 const struct tb_cmd_spec tb_cmd_manifest = {
     "manifest",
     "build, merge, verify and show the shard index",
-    "[-o URI] [--format trainbox|wids|shardlist] [--name NAME] [RECORDS...]\n"
+    "[-o URI] [--format trainbox|wids|shardlist] [--name NAME] [--allow-partial] [RECORDS...]\n"
     "merge [-o URI] [--format FORMAT] MANIFEST...\n"
     "verify [--deep] [--jobs N] [-H] URI\n"
     "show [-H] URI",
     "Reads shard records (as shard and upload print them) and writes the manifest last, in one piece,\n"
-    "so a reader never sees half of one. Records must carry \"uri\" when the manifest goes to a store.",
+    "so a reader never sees half of one. Records must carry \"uri\" when the manifest goes to a store.\n"
+    "Each input must end with the record-stream trailer that a successful upload or shard writes:\n"
+    "without it nothing is written (exit 65) unless --allow-partial.",
     manifest_opts,
     cmd_manifest,
 };
@@ -48,7 +52,7 @@ const struct tb_cmd_spec tb_cmd_manifest = {
 struct mopts {
     const char *output, *name;
     int format; /* 0 trainbox, 1 wids, 2 shardlist */
-    int deep, human, progress;
+    int deep, human, progress, allow_partial;
     unsigned long long jobs, max_line;
 };
 
@@ -92,13 +96,24 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
         char *line;
         size_t len;
         int got;
+        uint64_t nrec = 0, tn;
+        int trailer = 0;
         while ((got = tb_lines_next(&lr, &line, &len, e)) == 1) {
-            if ((r = tb_manifest_add_line(&m, line, len, need_uri, e))) {
-                tb_err_wrap(e, "%s line %llu", src.name, (unsigned long long)lr.lineno);
-                break;
-            }
+            int t = trailer ? 0 : tb_trailer_parse(line, len, &tn, e);
+            if (trailer) r = tb_fail(e, TB_EDATA, "a line after the trailer");
+            else if (t < 0) r = e->code;
+            else if (t == 1 && tn != nrec)
+                r = tb_fail(e, TB_EDATA, "the trailer counts %llu records, %llu came before it", (unsigned long long)tn,
+                            (unsigned long long)nrec);
+            else if (t == 1) { trailer = 1; continue; }
+            else if (!(r = tb_manifest_add_line(&m, line, len, need_uri, e))) { nrec++; continue; }
+            tb_err_wrap(e, "%s line %llu", src.name, (unsigned long long)lr.lineno);
+            break;
         }
         if (got < 0) r = e->code;
+        if (!r && !trailer && !o->allow_partial)
+            r = tb_fail(e, TB_EDATA, "%s ended without a trailer after %llu records: the stage before failed or was killed; "
+                        "nothing written (--allow-partial writes it anyway)", src.name, (unsigned long long)nrec);
         tb_lines_free(&lr);
         tb_src_close(&src);
     }
@@ -366,6 +381,7 @@ static int cmd_manifest(int argc, char **argv)
             if (o.progress < 0) r = tb_usage("manifest", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
         case OPT_MAX_LINE: if (tb_opt_size(&p, &o.max_line)) r = TB_EUSAGE; break;
+        case OPT_ALLOW_PARTIAL: o.allow_partial = 1; break;
         }
         if (r) break;
     }
@@ -381,6 +397,7 @@ static int cmd_manifest(int argc, char **argv)
     if (verb != VERIFY && (o.deep)) r = tb_usage("manifest", "--deep goes with verify");
     else if ((verb == VERIFY || verb == SHOW) && (o.output || o.format || o.name)) r = tb_usage("manifest", "-o, --format and --name go with building or merging");
     else if ((verb == BUILD || verb == MERGE) && o.human) r = tb_usage("manifest", "-H goes with show and verify");
+    else if (verb != BUILD && o.allow_partial) r = tb_usage("manifest", "--allow-partial goes with building from records");
     if (r) { tb_opts_free(&p); return r; }
     tb_err e = {0};
     switch (verb) {

@@ -1,7 +1,9 @@
 /* shard: NDJSON samples -> WebDataset tar shards, resumable and exactly once.
  * The mapping lives in lib/sample.c, the tar bytes in lib/shardio.c, the checkpoint in
  * lib/shardstate.c; this file owns the command line, the shard boundaries and the order of the
- * durable steps: shard fsynced and renamed -> state committed -> record printed. */
+ * durable steps: shard fsynced and renamed -> state committed -> record printed. The record stream
+ * ends with the trailer (lib/trailer.h) only when everything succeeded, so a failed or killed shard
+ * never looks complete to upload and manifest. */
 #include "atomic.h"
 #include "commands.h"
 #include "err.h"
@@ -12,6 +14,7 @@
 #include "sample.h"
 #include "shardio.h"
 #include "shardstate.h"
+#include "trailer.h"
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -443,6 +446,8 @@ static int cmd_shard(int argc, char **argv)
     tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
     c.pg.done = c.st.next_shard;
     if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
+    /* every record printed, the resumed ones included, is in the state */
+    if (!r) r = tb_trailer_write(stdout, c.st.nrec, &e);
     abandon_shard(&c);
     tb_progress_end(&c.pg);
     if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);

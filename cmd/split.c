@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "progress.h"
 #include "split.h"
+#include "trailer.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -82,6 +83,10 @@ struct child {
     char *rbuf;
     size_t rlen, rcap;
     int out_eof, broken;
+    /* its record stream: lines relayed, and its trailer, which is held back (split writes one for all) */
+    uint64_t lines, trailer_n;
+    int trailer;            /* 1: it wrote a valid trailer; -1: something was wrong with it (bad) */
+    tb_err bad;
 };
 
 struct item {               /* an item held for --sort/--shuffle/--balance */
@@ -109,6 +114,8 @@ struct ctx {
     uint64_t out_bytes[TB_RATIO_MAX]; /* bytes since the last writeback hint, per split file */
     struct child *kids;
     int nkids;
+    int write_trailer;          /* the children's output was a complete record stream */
+    uint64_t trailer_records;   /* records in it */
     struct tb_afile rejects;
     int rejects_open;
     /* state */
@@ -131,21 +138,53 @@ struct ctx {
     struct tb_progress prog;
 };
 
-static void forward_lines(struct child *k, int final)
+/* One complete line of a child's output: relayed, unless it is the child's trailer, which is only
+ * noted (and checked: its count, and that nothing follows it). */
+static void forward_line(struct child *k, const char *line, size_t len)
 {
-    char *nl = k->rlen ? memrchr(k->rbuf, '\n', k->rlen) : NULL;
-    size_t n = nl ? (size_t)(nl - k->rbuf) + 1 : 0;
-    if (final && k->rlen > n) {
-        /* a last line without newline: still passed through whole */
-        fwrite(k->rbuf, 1, k->rlen, stdout);
-        fputc('\n', stdout);
-        k->rlen = 0;
+    uint64_t n;
+    tb_err e;
+    int t = k->trailer < 0 ? 0 : tb_trailer_parse(line, len, &n, &e);
+    if (k->trailer == 1 && (len || t)) {
+        k->trailer = -1;
+        tb_fail(&k->bad, TB_EDATA, "a line after its trailer");
+    }
+    if (t < 0) {
+        k->trailer = -1;
+        k->bad = e;
         return;
     }
-    if (!n) return;
-    fwrite(k->rbuf, 1, n, stdout);
-    memmove(k->rbuf, k->rbuf + n, k->rlen - n);
-    k->rlen -= n;
+    if (t == 1) {
+        if (k->trailer == 0 && n != k->lines) {
+            k->trailer = -1;
+            tb_fail(&k->bad, TB_EDATA, "its trailer counts %llu records, it printed %llu", (unsigned long long)n,
+                    (unsigned long long)k->lines);
+        } else if (k->trailer == 0) {
+            k->trailer = 1;
+            k->trailer_n = n;
+        }
+        return;
+    }
+    fwrite(line, 1, len, stdout);
+    fputc('\n', stdout);
+    if (len) k->lines++;
+}
+
+static void forward_lines(struct child *k, int final)
+{
+    size_t pos = 0;
+    for (;;) {
+        char *nl = memchr(k->rbuf + pos, '\n', k->rlen - pos);
+        if (!nl) break;
+        size_t n = (size_t)(nl - (k->rbuf + pos));
+        forward_line(k, k->rbuf + pos, n);
+        pos += n + 1;
+    }
+    /* a last line without newline: still passed through whole */
+    if (final && k->rlen > pos) { forward_line(k, k->rbuf + pos, k->rlen - pos); pos = k->rlen; }
+    if (!pos) return;
+    memmove(k->rbuf, k->rbuf + pos, k->rlen - pos);
+    k->rlen -= pos;
 }
 
 /* Move bytes between us and the children until child `wait_for` (or all, with -1) has at most
@@ -267,7 +306,26 @@ static int finish_children(struct ctx *c, tb_err *e)
         }
     }
     c->nkids = 0;
-    return worst ? e->code : 0;
+    if (worst) return e->code;
+    /* The children's output is a record stream when any of them ended it with a trailer (shard
+     * does): then each must have, and split writes one for all. Children that print no trailer at
+     * all (a filter writing files, or passing samples on) make no record stream: no trailer. */
+    int any = 0;
+    for (int i = 0; i < c->ratio.n; i++) {
+        struct child *k = &c->kids[i];
+        if (k->trailer < 0)
+            return tb_fail(e, TB_EDATA, "filter for split '%s' wrote a bad record stream: %s", c->ratio.names[i], k->bad.msg);
+        if (k->trailer) any = 1;
+    }
+    for (int i = 0; any && i < c->ratio.n; i++) {
+        struct child *k = &c->kids[i];
+        if (!k->trailer)
+            return tb_fail(e, TB_EDATA, "filter for split '%s' ended without a trailer after %llu records: its output is incomplete",
+                           c->ratio.names[i], (unsigned long long)k->lines);
+        c->trailer_records += k->trailer_n;
+    }
+    c->write_trailer = any;
+    return 0;
 }
 
 /* ---- emitting ---- */
@@ -1062,6 +1120,7 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
         for (int i = 0; i < c->ratio.n && !r; i++) r = tb_afile_commit(&c->files[i], e);
     }
     if (!r && c->rejects_open) { r = tb_afile_commit(&c->rejects, e); c->rejects_open = 0; }
+    if (!r && c->write_trailer) r = tb_trailer_write(stdout, c->trailer_records, e);
     if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
     tb_progress_end(&c->prog);
     if (!r && c->invalid) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");

@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "src.h"
 #include "store.h"
+#include "trailer.h"
 #include "uri.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -146,6 +147,11 @@ struct up {
     int data_err;             /* a record's sha256 did not match its file */
     struct tb_progress prog;
     int out_err;
+    /* the input's completeness (DESIGN.md Records: record streams end with a trailer) */
+    uint64_t in_lines;        /* records and paths read from stdin */
+    int in_records;           /* some were records: then only a trailer says the stream is whole */
+    int in_trailer;           /* its trailer was read (and its count matched) */
+    tb_err in_err;            /* bad input that stopped reading: a bad trailer, a line after it (65) */
 };
 
 /* Set by SIGINT/SIGTERM/SIGHUP: the main loop then stops like on a fatal error, aborting the
@@ -302,6 +308,34 @@ static void add_file(struct up *u, char *line, size_t len)
     u->prog.total_items++;
 }
 
+/* A line of stdin: the trailer is checked and kept back (upload writes its own), anything else is
+ * a file to store. Returns non-zero when the input is bad and reading must stop (u->in_err). */
+static int stdin_line(struct up *u, char *line, size_t len)
+{
+    unsigned long long ln = (unsigned long long)u->lineno;
+    if (u->in_trailer) return tb_fail(&u->in_err, TB_EDATA, "line %llu of stdin comes after the trailer", ln);
+    uint64_t n;
+    tb_err e = {0};
+    int t = tb_trailer_parse(line, len, &n, &e);
+    if (t < 0) {
+        u->in_err = e;
+        return tb_err_wrap(&u->in_err, "line %llu of stdin", ln);
+    }
+    if (t == 1) {
+        if (n != u->in_lines)
+            return tb_fail(&u->in_err, TB_EDATA, "line %llu of stdin: the trailer counts %llu records, %llu were received", ln,
+                           (unsigned long long)n, (unsigned long long)u->in_lines);
+        u->in_trailer = 1;
+        return 0;
+    }
+    u->in_lines++;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i < len && line[i] == '{') u->in_records = 1;
+    add_file(u, line, len);
+    return 0;
+}
+
 /* Read input until the window is full. */
 static void intake(struct up *u)
 {
@@ -321,7 +355,7 @@ static void intake(struct up *u)
         if (r == 0) { u->input_done = 1; break; }
         if (r < 0) { u->fatal = e.code ? e.code : TB_EIO; u->fatal_err = e; u->input_done = 1; break; }
         u->lineno = u->lines.lineno;
-        add_file(u, line, len);
+        if (stdin_line(u, line, len)) { u->input_done = 1; break; }
     }
 }
 
@@ -904,6 +938,19 @@ static int cmd_upload(int argc, char **argv)
         else ret = TB_EPARTIAL;
         fprintf(stderr, "trainbox upload: %llu of %llu files failed\n", (unsigned long long)u.failed,
                 (unsigned long long)(u.failed + u.ok));
+    }
+    /* Files given as arguments and plain path lines are whole by construction; records are whole
+     * only up to their trailer. An empty stdin is no proof of anything: the stage before may have
+     * died before printing. Whatever was received is stored either way; only the trailer is withheld. */
+    if (!u.fatal && u.in_err.code) {
+        ret = tb_report("upload", &u.in_err);
+    } else if (!u.fatal && !u.args && !u.in_trailer && (u.in_records || u.in_lines == 0)) {
+        fprintf(stderr, "trainbox upload: input ended without a trailer: the stage before failed or was killed; "
+                        "%llu files stored, no trailer written\n", (unsigned long long)u.ok);
+        if (!ret) ret = TB_EPARTIAL;
+    } else if (!ret) {
+        tb_err te = {0};
+        if (tb_trailer_write(stdout, u.ok, &te)) ret = tb_report("upload", &te);
     }
     for (struct file *f = u.head, *n; f; f = n) { n = f->next; file_free(f); }
     for (size_t i = 0; i < u.have.n; i++) free(u.have.keys[i]);

@@ -233,6 +233,7 @@ q 1 $(printf x | md5sum | cut -c1-32) $(printf x | sha256sum | cut -c1-64)"
     printf '{"path":"%s","uri":"%s","bytes":%s,"sha256":"%s","md5":"%s","samples":10,"split":"train"}\n' \
       "$f" "$U/ds/${f#out/}" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)" "$(md5sum "$f" | cut -c1-32)"
   done > records.jsonl
+  trailer 6 >> records.jsonl
   run trainbox manifest --name ds -o "$U/ds/manifest.json" records.jsonl
   assert_success
   run --separate-stderr "$AZ" head "$U/ds/manifest.json"
@@ -388,7 +389,8 @@ shard_files() {
   shard_files
   run --separate-stderr bash -c "ls out/*.tar | trainbox upload --progress=none --part-size 1MiB --multipart-threshold 2MiB '$U/ds/'"
   assert_success
-  assert_equal "${#lines[@]}" 4
+  assert_equal "${#lines[@]}" 5
+  assert_line --index 4 "$(trailer 4)"
   records=$output
   for f in out/*.tar; do
     b=${f#out/}

@@ -42,6 +42,10 @@ gen_samples() {
   python3 "$REPO/tests/gen_samples.py" "$@"
 }
 
+# trailer N: the record-stream trailer line for N records, exactly as every stage writes it.
+trailer() { printf '{"__end__": {"records": %s, "ok": true}}\n' "$1"; }
+export -f trailer
+
 # ---- servers (moto S3, Azurite, HTTP mocks): see below, owned by the store layer's tests ----
 
 # ---- Azure: Azurite (npm package, installed once into the gitignored tests/.cache) ----

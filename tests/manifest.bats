@@ -9,11 +9,13 @@ setup() {
   for f in out/*.tar; do
     printf '{"path":"%s","bytes":%s,"sha256":"%s","md5":"%s","samples":%d,"split":"train","first_key":"a","last_key":"b"}\n' \
       "$f" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)" "$(md5sum "$f" | cut -c1-32)" 10
-  done > records.jsonl
+  done > bare.jsonl
+  # a complete record stream ends with its trailer, as upload and shard write it
+  { cat bare.jsonl; trailer 6; } > records.jsonl
 }
 
 @test "builds a manifest in name order with totals, atomically, from shuffled records" {
-  shuf records.jsonl > shuffled.jsonl
+  { shuf bare.jsonl; trailer 6; } > shuffled.jsonl
   run trainbox manifest --name ds -o m.json shuffled.jsonl
   assert_success
   assert_output ''
@@ -28,27 +30,70 @@ setup() {
   jq -e '.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")' m.json
   [ "$(ls | grep -c tmp)" -eq 0 ]
   # stdin works too, and records re-emitted after a resume count once
-  run bash -c "cat records.jsonl records.jsonl | trainbox manifest | jq .totals.shards"
+  run bash -c "{ cat bare.jsonl bare.jsonl; trailer 12; } | trainbox manifest | jq .totals.shards"
   assert_output 6
 }
 
 @test "refuses duplicate names, conflicting sha256, and records without uri for a store" {
   mkdir other; cp out/train-000000.tar other/
-  { cat records.jsonl; sed -n 1p records.jsonl | sed 's#out/#other/#'; } > dup.jsonl
+  { cat bare.jsonl; sed -n 1p bare.jsonl | sed 's#out/#other/#'; trailer 7; } > dup.jsonl
   run --separate-stderr trainbox manifest dup.jsonl
   assert_failure 65
   [[ "$stderr" == *"duplicate shard name train-000000.tar"* ]]
-  { cat records.jsonl; sed -n 2p records.jsonl | sed 's/"sha256":"[0-9a-f]*"/"sha256":"'"$(printf 'f%.0s' {1..64})"'"/'; } > conflict.jsonl
+  { cat bare.jsonl; sed -n 2p bare.jsonl | sed 's/"sha256":"[0-9a-f]*"/"sha256":"'"$(printf 'f%.0s' {1..64})"'"/'; trailer 7; } > conflict.jsonl
   run --separate-stderr trainbox manifest conflict.jsonl
   assert_failure 65
   [[ "$stderr" == *"appears twice with different sha256"* ]]
   run --separate-stderr trainbox manifest -o s3://bucket/ds/manifest.json records.jsonl
   assert_failure 65
   [[ "$stderr" == *'line 1: record has no "uri"'* ]]
-  run --separate-stderr trainbox manifest -o m.json < /dev/null
+  run --separate-stderr trainbox manifest -o m.json < <(trailer 0)
   assert_failure 65
   [[ "$stderr" == *"no shard records"* ]]
   [ ! -e m.json ]
+}
+
+@test "records without their trailer write nothing (65) unless --allow-partial; a bad trailer is 65 even then" {
+  # the stage before failed halfway: 4 of 6 records, no trailer
+  head -4 bare.jsonl > partial.jsonl
+  run --separate-stderr trainbox manifest -o m.json partial.jsonl
+  assert_failure 65
+  [ "$stderr" = "trainbox manifest: partial.jsonl ended without a trailer after 4 records: the stage before failed or was killed; nothing written (--allow-partial writes it anyway)" ]
+  [ ! -e m.json ]
+  run --separate-stderr bash -c "cat partial.jsonl | trainbox manifest -o m.json"
+  assert_failure 65
+  [[ "$stderr" == *"stdin ended without a trailer after 4 records"* ]]
+  [ ! -e m.json ]
+  run --separate-stderr trainbox manifest -o m.json < /dev/null
+  assert_failure 65
+  [ ! -e m.json ]
+  # each input file is its own stream: each needs its trailer
+  run --separate-stderr trainbox manifest -o m.json records.jsonl partial.jsonl
+  assert_failure 65
+  [ ! -e m.json ]
+  run --separate-stderr trainbox manifest --allow-partial -o m.json partial.jsonl
+  assert_success
+  jq -e '.totals.shards == 4 and .totals.samples == 40' m.json
+  rm m.json
+  # the trailer is not a record, its count must agree, and nothing may follow it
+  { head -4 bare.jsonl; trailer 5; } > miscount.jsonl
+  { cat records.jsonl; sed -n 1p bare.jsonl; } > after.jsonl
+  { cat bare.jsonl; echo '{"__end__": {"records": 6, "ok": false}}'; } > failed.jsonl
+  for f in miscount after failed; do
+    for partial in "" --allow-partial; do
+      run --separate-stderr trainbox manifest $partial -o m.json $f.jsonl
+      assert_failure 65
+      [ ! -e m.json ]
+    done
+  done
+  run --separate-stderr trainbox manifest miscount.jsonl
+  [[ "$stderr" == *"miscount.jsonl line 5: the trailer counts 5 records, 4 came before it"* ]]
+  run --separate-stderr trainbox manifest after.jsonl
+  [[ "$stderr" == *"after.jsonl line 8: a line after the trailer"* ]]
+  run --separate-stderr trainbox manifest failed.jsonl
+  [[ "$stderr" == *'"ok" is false'* ]]
+  run trainbox manifest merge --allow-partial records.jsonl
+  assert_failure 64
 }
 
 @test "verify finds a deleted and a truncated shard; --deep finds a corrupted one" {
@@ -75,7 +120,8 @@ setup() {
 }
 
 @test "merge of 4 rank manifests recomputes totals; conflicts are errors" {
-  for r in 0 1 2 3; do trainbox split --world-size 4 --rank $r records.jsonl | trainbox manifest -o rank$r.json; done
+  # (split passes records on but writes no trailer: its input is taken as samples)
+  for r in 0 1 2 3; do trainbox split --world-size 4 --rank $r bare.jsonl | trainbox manifest --allow-partial -o rank$r.json; done
   run trainbox manifest merge --name all -o all.json rank0.json rank1.json rank2.json rank3.json
   assert_success
   jq -e '.totals.shards == 6 and .totals.samples == 60 and .name == "all"' all.json
@@ -108,7 +154,7 @@ setup() {
 @test "show summarizes as JSON and as a table" {
   sed -n 1,2p records.jsonl | sed 's/"split":"train"/"split":"val"/' > val.jsonl
   sed -n 3,6p records.jsonl > train.jsonl
-  cat val.jsonl train.jsonl | trainbox manifest -o m.json
+  { cat val.jsonl train.jsonl; trailer 6; } | trainbox manifest -o m.json
   run trainbox manifest show m.json
   assert_success
   jq -e '.shards == 6 and .splits.val.shards == 2 and .splits.train.samples == 40 and .first == "out/train-000000.tar" and .last == "out/train-000005.tar"' <<<"$output"
@@ -143,7 +189,7 @@ PY
   assert_success
   assert_output ok
   # not consecutive: one url a line
-  sed -n '1p;3p' up.jsonl | trainbox manifest --format shardlist > list2.txt
+  { sed -n '1p;3p' up.jsonl; trailer 2; } | trainbox manifest --format shardlist > list2.txt
   assert_equal "$(cat list2.txt)" $'s3://bkt/ds/train-000000.tar\ns3://bkt/ds/train-000002.tar'
 }
 

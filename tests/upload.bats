@@ -36,7 +36,8 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   mkfiles 3 5000
   run --separate-stderr bash -c "ls src/*.bin | trainbox upload out/"
   assert_success
-  [ "${#lines[@]}" -eq 3 ]
+  [ "${#lines[@]}" -eq 4 ]
+  assert_line --index 3 "$(trailer 3)"   # plain path lines are complete input
   for f in src/*.bin; do cmp "$f" "out/$(basename "$f")"; done
   echo "$output" | jq -s -e 'map(select(.uri == "out/f1.bin")) | .[0].sha256 | length == 64'
   ! ls out | grep -q tmp
@@ -46,9 +47,11 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   mkfiles 1 100
   sha=$(sha256sum src/f1.bin | cut -d' ' -f1)
   echo "{\"path\":\"src/f1.bin\",\"samples\":7,\"sha256\":\"$sha\",\"split\":\"train\"}" >recs
+  trailer 1 >>recs
   run --separate-stderr trainbox upload "file://$PWD/dst/" <recs
   assert_success
-  echo "$output" | jq -e ".samples == 7 and .split == \"train\" and .uri == \"file://$PWD/dst/f1.bin\""
+  assert_line --index 1 "$(trailer 1)"
+  echo "${lines[0]}" | jq -e ".samples == 7 and .split == \"train\" and .uri == \"file://$PWD/dst/f1.bin\""
   echo '{"path":"src/f1.bin","sha256":"0000000000000000000000000000000000000000000000000000000000000000"}' |
     { run --separate-stderr trainbox upload dst2/; assert_failure 65; [[ "$stderr" == *"does not match the record"* ]]; }
   [ ! -e dst2/f1.bin ]
@@ -84,12 +87,39 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   cmp src/f1.bin part/f1.bin
 }
 
+@test "upload: record input without its trailer is stored but gets no trailer, exit 1; a bad or misplaced trailer is 65" {
+  mkfiles 3 100
+  for f in src/*.bin; do echo "{\"path\":\"$f\",\"samples\":1}"; done >recs
+  # the stage before died: no trailer
+  run --separate-stderr trainbox upload inc/ <recs
+  assert_failure 1
+  [ "${#lines[@]}" -eq 3 ]
+  refute_output --partial '__end__'
+  [ "$stderr" = "trainbox upload: input ended without a trailer: the stage before failed or was killed; 3 files stored, no trailer written" ]
+  for f in src/*.bin; do cmp "$f" "inc/$(basename "$f")"; done
+  # nothing at all on stdin proves nothing either
+  run --separate-stderr trainbox upload empty/ </dev/null
+  assert_failure 1
+  assert_output ''
+  [[ "$stderr" == *"input ended without a trailer"*"0 files stored"* ]]
+  # with it: complete, and upload's own trailer counts what it printed
+  { cat recs; trailer 3; } | { run --separate-stderr trainbox upload ok/; assert_success; [ "${#lines[@]}" -eq 4 ]; assert_line --index 3 "$(trailer 3)"; }
+  # a count that disagrees, a line after the trailer, a trailer saying it failed: bad input
+  { cat recs; trailer 2; } | { run --separate-stderr trainbox upload c1/; assert_failure 65; refute_output --partial '__end__'
+                               [[ "$stderr" == *"line 4 of stdin: the trailer counts 2 records, 3 were received"* ]]; }
+  { cat recs; trailer 3; echo src/f1.bin; } | { run --separate-stderr trainbox upload c2/; assert_failure 65; refute_output --partial '__end__'
+                                                [[ "$stderr" == *"line 5 of stdin comes after the trailer"* ]]; }
+  { cat recs; echo '{"__end__": {"records": 3, "ok": false}}'; } |
+    { run --separate-stderr trainbox upload c3/; assert_failure 65; refute_output --partial '__end__'; [[ "$stderr" == *'"ok" is false'* ]]; }
+}
+
 @test "upload: S3 with signature checking, single and multipart objects, sha256 metadata" {
   mkfiles 5 20000
   head -c 12582912 /dev/urandom >src/big.bin   # 12 MiB: 3 parts of 5 MiB, the last smaller
   run --separate-stderr bash -c "ls src/* | trainbox upload --multipart-threshold 6MiB --part-size 5MiB s3://tb-mp/p/"
   assert_success
-  [ "${#lines[@]}" -eq 6 ]
+  [ "${#lines[@]}" -eq 7 ]
+  assert_line --index 6 "$(trailer 6)"
   echo "$output" | jq -s -e 'map(select(.path == "src/big.bin")) | .[0].etag | endswith("-3")'
   echo "$output" | jq -s -e 'map(select(.path == "src/f1.bin")) | .[0].uri == "s3://tb-mp/p/f1.bin"'
   run s3util verify tb-mp p/ src
@@ -107,7 +137,7 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   start_proxy --rate 0 --check-payload
   run --separate-stderr bash -c "ls src/* | trainbox upload --multipart-threshold 6MiB --part-size 5MiB --endpoint $PROXY_URL s3://tb-mp/pc/"
   assert_success
-  [ "${#lines[@]}" -eq 4 ]
+  [ "${#lines[@]}" -eq 5 ]
   # 3 single PUTs + 3 parts carried a body hash, and every one matched
   [ "$(grep -c '^payload-checked$' "$BATS_TEST_TMPDIR/faults.log")" -ge 6 ]
   ! grep -q '^payload-mismatch$' "$BATS_TEST_TMPDIR/faults.log"
@@ -162,8 +192,9 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   start_proxy --rate 1 --faults 500 --methods PUT,POST
   run --separate-stderr bash -c "ls src/* | trainbox upload --retries 2 --endpoint $PROXY_URL s3://tb-idem/r/"
   assert_success
-  [ "${#lines[@]}" -eq 4 ]
-  [ "$(sort first | jq -c '{uri,etag}')" = "$(echo "$output" | sort | jq -c '{uri,etag}')" ]
+  [ "${#lines[@]}" -eq 5 ]
+  assert_line --index 4 "$(trailer 4)"
+  [ "$(sort first | jq -c 'select(.path) | {uri,etag}')" = "$(echo "$output" | sort | jq -c 'select(.path) | {uri,etag}')" ]
   [ ! -s "$BATS_TEST_TMPDIR/faults.log" ]
 }
 
@@ -185,7 +216,8 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   start_proxy --rate 0.3 --seed 3
   run --separate-stderr bash -c "ls src/* | trainbox upload --jobs 8 --multipart-threshold 5MiB --part-size 5MiB --endpoint $PROXY_URL s3://tb-fault/f/"
   assert_success
-  [ "${#lines[@]}" -eq 101 ]
+  [ "${#lines[@]}" -eq 102 ]
+  assert_line --index 101 "$(trailer 101)"
   [ "$(sort -u "$BATS_TEST_TMPDIR/faults.log" | wc -l)" -ge 4 ]   # several kinds were injected
   run s3util verify tb-fault f/ src
   assert_output "verified 101 bad 0"
@@ -270,7 +302,7 @@ EOF
   echo changed >src/f2.bin
   run --separate-stderr bash -c "ls src/* | trainbox upload s3://tb-list/l/"
   assert_success
-  [ "${#lines[@]}" -eq 3 ]
+  [ "${#lines[@]}" -eq 4 ]
   e1=$(jq -r 'select(.path=="src/f1.bin").etag' first); e2=$(jq -r 'select(.path=="src/f2.bin").etag' first)
   [ "$(echo "$output" | jq -r 'select(.path=="src/f1.bin").etag')" = "$e1" ]
   [ "$(echo "$output" | jq -r 'select(.path=="src/f2.bin").etag')" != "$e2" ]
@@ -282,7 +314,8 @@ EOF
   mkfiles 3 1000
   run --separate-stderr trainbox upload --progress=json pj/ -- src/f1.bin src/f2.bin src/f3.bin
   assert_success
-  [ "${#lines[@]}" -eq 3 ]
+  [ "${#lines[@]}" -eq 4 ]
+  assert_line --index 3 "$(trailer 3)"   # files given as arguments are complete input
   echo "$stderr" | tail -1 | jq -e '.event == "end" and .files == 3 and .objects == 3 and .bytes == 3000'
 }
 
