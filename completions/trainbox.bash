@@ -62,7 +62,7 @@ _trainbox() {
     split) COMPREPLY=($(compgen -W " --ratio --output -o --filter --key --seed --rank --world-size --by --sort --balance --require-each --shuffle --epoch --skip --skip-invalid --rejects --max-line --progress --help" -- "$cur")) ;;
     shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --progress --help" -- "$cur")) ;;
     upload) COMPREPLY=($(compgen -W " --endpoint --region --jobs -j --part-size --multipart-threshold --retries --no-clobber --delete-after --keep-dirs --progress --help" -- "$cur")) ;;
-    manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --help" -- "$cur")) ;;
+    manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --allow-partial --help" -- "$cur")) ;;
     discover) COMPREPLY=($(compgen -W " --depth --human -H --objects --min-count --min-size --latest-checkpoint --marker --help" -- "$cur")) ;;
     sync) COMPREPLY=($(compgen -W " --help" -- "$cur")) ;;
     presign) COMPREPLY=($(compgen -W " --expires --method --endpoint --region --help" -- "$cur")) ;;

@@ -58,6 +58,7 @@ complete -c trainbox -n '__fish_seen_subcommand_from manifest' -l jobs -s j -x -
 complete -c trainbox -n '__fish_seen_subcommand_from manifest' -l human -s H -d 'show, verify: a human table instead of JSON'
 complete -c trainbox -n '__fish_seen_subcommand_from manifest' -l progress -d 'progress on stderr: auto (default), bar, json, none'
 complete -c trainbox -n '__fish_seen_subcommand_from manifest' -l max-line -x -d 'longest accepted record line (default 64MiB)'
+complete -c trainbox -n '__fish_seen_subcommand_from manifest' -l allow-partial -d 'build even from record input that ended without a trailer'
 complete -c trainbox -f -n "not __fish_seen_subcommand_from $tb_cmds help" -a discover -d 'find shard groups and the latest checkpoint under a prefix'
 complete -c trainbox -n '__fish_seen_subcommand_from discover' -l depth -x -d 'look at most N directory levels below the prefix (default: all)'
 complete -c trainbox -n '__fish_seen_subcommand_from discover' -l human -s H -d 'a human table instead of NDJSON'
