@@ -63,8 +63,8 @@ completions: $(BIN)
 deps:
 	@$(DEPS)
 
-# azure_cli drives the Azure backend from tests/azure.bats (needs a server, so not run as a unit test)
-unit: $(UNIT_BIN) $(BUILD)/unit/azure_cli $(BUILD)/unit/azure_store_cli
+# azure_store_cli drives lib/store from tests/azure.bats (needs a server, so not run as a unit test)
+unit: $(UNIT_BIN) $(BUILD)/unit/azure_store_cli
 
 # The README's test command: deps, a -Werror build, C unit tests and the bats suites (slow ones excluded).
 check: deps

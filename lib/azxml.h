@@ -1,7 +1,7 @@
 /* azxml: the Azure Blob service's List Blobs answer (an EnumerationResults page) through expat.
  * Entries go to a callback as their elements close; only the current element's text is kept, and
  * names marked Encoded="true" (the service percent-encodes names holding XML-invalid characters) are
- * decoded. Used by azblob and store_azure. */
+ * decoded. Used by store_azure. */
 #ifndef TB_AZXML_H
 #define TB_AZXML_H
 #include "err.h"

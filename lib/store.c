@@ -39,6 +39,7 @@ const char *tb_store_op_name(enum tb_store_op op)
     case TB_OP_MP_PART: return "upload part";
     case TB_OP_MP_COMPLETE: return "complete multipart upload";
     case TB_OP_MP_ABORT: return "abort multipart upload";
+    case TB_OP_CREATE_ROOT: return "create";
     }
     return "?";
 }
@@ -111,12 +112,29 @@ void tb_store_close(struct tb_store *s)
     free(s);
 }
 
+void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps)
+{
+    memset(caps, 0, sizeof *caps);
+    caps->create_root = 1;
+    caps->public_root = s->be->public_root;
+    caps->presign = s->be->presign != NULL;
+}
+
 /* ---- async core */
+
+/* What a request names, for its messages: the object, or the root it creates. */
+static char *req_uri(const struct tb_store *s, const struct tb_store_req *r)
+{
+    if (r->op == TB_OP_CREATE_ROOT) return tb_uri_format(&s->root);
+    return tb_store_uri(s, r->key ? r->key : "");
+}
 
 static int core_prepare(struct tb_http_req *h, void *ud, tb_err *e)
 {
     struct tb_store_req *r = ud;
     struct tb_store *s = r->store;
+    if (r->op == TB_OP_CREATE_ROOT && r->public_read && !s->be->public_root)
+        return tb_fail(e, TB_EUSAGE, "public read access is not supported for %s:// locations", tb_scheme_name(s->root.scheme));
     int rc = s->be->prepare(s, r, h, e);
     if (rc == TB_STORE_LOCAL && e) e->code = TB_STORE_LOCAL;
     return rc;
@@ -141,7 +159,7 @@ static void core_done(struct tb_http_req *h, void *ud)
         } else {
             r->err = h->err;
             r->status = h->err.code ? h->err.code : TB_ESOFTWARE;
-            char *u = tb_store_uri(s, r->key ? r->key : "");
+            char *u = req_uri(s, r);
             tb_err_wrap(&r->err, "%s %s", tb_store_op_name(r->op), u ? u : "");
             free(u);
         }
@@ -221,7 +239,7 @@ int tb_store_http_error(struct tb_store *s, struct tb_store_req *r, struct tb_ht
 {
     (void)r;
     int code = h->err.code ? h->err.code : tb_http_class_exit(h->cls);
-    char *u = tb_store_uri(s, r->key ? r->key : "");
+    char *u = req_uri(s, r);
     tb_fail(e, code, "%s %s: %s", tb_store_op_name(r->op), u ? u : "", h->err.msg[0] ? h->err.msg : "failed");
     free(u);
     return code;
@@ -303,6 +321,16 @@ int tb_store_delete(struct tb_store *s, const char *key, tb_err *e)
     struct tb_store_req r = {0};
     r.op = TB_OP_DELETE;
     r.key = key;
+    int rc = tb_store_run(s, &r, e);
+    tb_store_req_clear(&r);
+    return rc;
+}
+
+int tb_store_create_root(struct tb_store *s, int public_read, tb_err *e)
+{
+    struct tb_store_req r = {0};
+    r.op = TB_OP_CREATE_ROOT;
+    r.public_read = public_read;
     int rc = tb_store_run(s, &r, e);
     tb_store_req_clear(&r);
     return rc;

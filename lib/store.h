@@ -60,6 +60,15 @@ enum tb_store_op {
     TB_OP_MP_PART,     /* in: key, upload_id, part_num (1-based), part_off, body, content_md5. out: part_etag */
     TB_OP_MP_COMPLETE, /* in: key, upload_id, parts/nparts, if_none_match. out: info.etag */
     TB_OP_MP_ABORT,    /* in: key, upload_id. An upload already gone is not an error */
+    TB_OP_CREATE_ROOT, /* in: public_read (key unused). Creates what the store is rooted at: the bucket
+                        * (S3 CreateBucket, with the store's region as its location unless us-east-1
+                        * or auto), the container (Azure Create Container), the directory and its
+                        * parents (file). One that already exists and is the caller's is not an error
+                        * (BucketAlreadyOwnedByYou, ContainerAlreadyExists, an existing directory) and
+                        * is left as it is, access level included; whether it existed is not reported
+                        * (S3 in us-east-1 answers 200 either way). public_read asks for anonymous read
+                        * access to the objects: only where tb_store_caps() says public_root, else a
+                        * usage error (64) before any request. */
 };
 
 /* What a store says about one object. Strings are NUL-terminated; empty when unknown. */
@@ -105,6 +114,7 @@ struct tb_store_req {
     int nparts;
     const char *prefix, *delimiter, *token; /* LIST; token = previous next_token or NULL */
     int max_keys;                 /* LIST: 0 = store default (1000) */
+    int public_read;              /* CREATE_ROOT: anonymous read access to the objects (caps.public_root) */
     tb_store_done_fn done;        /* async: called once from tb_store_perform */
     void *ud;
     /* ---- outputs (valid in done(); released by tb_store_req_clear) */
@@ -155,6 +165,7 @@ struct tb_store_backend {
                                    * integrity check it offers); S3 uses body_sha256 instead */
     int signs_body;               /* callers should send body_sha256 with bodies (S3 signs it as the
                                    * payload hash and checks the bytes against it) */
+    int public_root;              /* CREATE_ROOT honours public_read (Azure: x-ms-blob-public-access) */
 };
 
 struct tb_store {
@@ -171,6 +182,14 @@ struct tb_store {
  * is only remembered (s->root.key); requests name full keys. */
 int tb_store_open(struct tb_store **out, const struct tb_uri *uri, const struct tb_store_cfg *cfg, tb_err *e);
 void tb_store_close(struct tb_store *s);
+
+/* What a store can do, for callers that adapt to it (instead of reading s->be). */
+struct tb_store_caps {
+    int create_root;              /* TB_OP_CREATE_ROOT works (file, S3, Azure) */
+    int public_root;              /* ... with public_read: a root anyone may read without credentials */
+    int presign;                  /* tb_store_presign can make URLs */
+};
+void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps);
 
 /* Async core. */
 int tb_store_submit(struct tb_store *s, struct tb_store_req *r);
@@ -189,6 +208,8 @@ int tb_store_get_cb(struct tb_store *s, const char *key, uint64_t off, uint64_t 
 int tb_store_get_file(struct tb_store *s, const char *key, const char *path, tb_err *e);
 int tb_store_get_mem(struct tb_store *s, const char *key, char **data, size_t *len, tb_err *e);
 int tb_store_delete(struct tb_store *s, const char *key, tb_err *e);
+/* TB_OP_CREATE_ROOT: make the store's bucket, container or directory (public_read: see caps). */
+int tb_store_create_root(struct tb_store *s, int public_read, tb_err *e);
 /* Every object under prefix (all pages); cb returns nonzero to stop (that value is returned).
  * With a delimiter, common prefixes are reported with info->size == 0 and is_prefix = 1. */
 typedef int (*tb_store_list_fn)(void *ud, const struct tb_obj_info *info, int is_prefix);

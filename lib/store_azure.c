@@ -17,6 +17,8 @@
  *   presign     a service SAS (sv 2020-02-10): sp=r for GET, sp=cw for PUT
  *   MP_ABORT    nothing: uncommitted blocks are invisible to readers and the service discards them
  *               after seven days, or at the next commit of that blob name. Completed locally.
+ *   CREATE_ROOT Create Container (private, or x-ms-blob-public-access: blob for public_read);
+ *               409 ContainerAlreadyExists is success
  * Error classes come from lib/http (403 AuthenticationFailed -> 77, 404 -> 66, 409/412 -> 65,
  * 5xx after the retries -> 69). Credentials: lib/azkey (connection string, account + key). */
 #include "azkey.h"
@@ -139,6 +141,12 @@ static int az_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http
         return TB_STORE_LOCAL;
     case TB_OP_MP_ABORT:
         return TB_STORE_LOCAL;
+    case TB_OP_CREATE_ROOT:
+        h->method = "PUT";
+        blob = 0;
+        snprintf(query, sizeof query, "restype=container");
+        if (r->public_read) add(&x, "x-ms-blob-public-access: blob");
+        break;
     case TB_OP_HEAD:
         h->method = "HEAD";
         break;
@@ -339,6 +347,12 @@ static int az_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         }
         if (h->cls == TB_HTTP_PRECOND && r->if_none_match && (r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE))
             r->precond_failed = 1;
+        if (h->cls == TB_HTTP_PRECOND && r->op == TB_OP_CREATE_ROOT) {
+            char code[64], msg[8];
+            tb_http_xml_error(h->resp, h->resp_len, code, sizeof code, msg, sizeof msg);
+            if (!code[0]) tb_http_resp_header(h, "x-ms-error-code", code, sizeof code);
+            if (strcmp(code, "ContainerAlreadyExists") == 0) return 0; /* ours: left as it is */
+        }
         return tb_store_http_error(s, r, h, e);
     }
     switch (r->op) {
@@ -428,6 +442,7 @@ static const struct tb_store_backend azure_backend = {
     .max_parts = 50000,
     .etag_is_md5 = 0,
     .wants_md5 = 1, /* Content-MD5 on Put Blob and Put Block is the check Azure makes of the bytes */
+    .public_root = 1,
 };
 
 int tb_store_azure_open(struct tb_store *s, tb_err *e)

@@ -258,7 +258,6 @@ static int do_list(struct tb_store_req *r, tb_err *e)
 
 static int file_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
-    (void)s;
     (void)h;
     int rc = 0;
     struct stat st;
@@ -321,6 +320,9 @@ static int file_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_ht
         free(p);
         break;
     }
+    case TB_OP_CREATE_ROOT:
+        rc = tb_mkdirs(s->root.path && *s->root.path ? s->root.path : ".", e);
+        break;
     }
     return rc ? rc : TB_STORE_LOCAL;
 }

@@ -233,6 +233,22 @@ static int s3_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http
         break;
     }
     case TB_OP_MP_ABORT: method = "DELETE"; qadd(&q, "uploadId", r->upload_id); break;
+    case TB_OP_CREATE_ROOT:
+        /* CreateBucket: outside us-east-1 AWS wants the region as the location, in the body */
+        method = "PUT";
+        key = "";
+        if (!r->be_scratch && s->root.scheme == TB_URI_S3 && c->cr.region && strcmp(c->cr.region, "us-east-1") &&
+            strcmp(c->cr.region, "auto") &&
+            asprintf((char **)&r->be_scratch, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                     "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>", c->cr.region) < 0)
+            return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (r->be_scratch) {
+            size_t n = strlen(r->be_scratch);
+            h->body = (struct tb_body){-1, r->be_scratch, 0, n};
+            tb_sha256_hex(r->be_scratch, n, payload_buf);
+            payload = payload_buf;
+        }
+        break;
     }
     h->method = method;
     hd[nh++] = (struct tb_sigv4_hdr){"host", c->host};
@@ -381,6 +397,11 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         free(u);
         return TB_EDATA;
     }
+    if (h->cls != TB_HTTP_OK && r->op == TB_OP_CREATE_ROOT && h->status == 409) {
+        char code[64], msg[8];
+        tb_http_xml_error(h->resp, h->resp_len, code, sizeof code, msg, sizeof msg);
+        if (strcmp(code, "BucketAlreadyOwnedByYou") == 0) return 0;
+    }
     if (h->cls != TB_HTTP_OK) return tb_store_http_error(s, r, h, e);
     switch (r->op) {
     case TB_OP_HEAD:
@@ -408,6 +429,7 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         break;
     case TB_OP_DELETE:
     case TB_OP_MP_ABORT:
+    case TB_OP_CREATE_ROOT:
         break;
     case TB_OP_LIST: {
         struct listp l = {r, 0, 0, 0, NULL};

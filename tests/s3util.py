@@ -6,6 +6,8 @@
                                                  x-amz-meta-sha256 = sha256 of the file
     s3util.py mpu BUCKET                         number of multipart uploads still open
     s3util.py put BUCKET KEY TEXT                put an object with TEXT as its body
+    s3util.py location BUCKET                    the bucket's region (us-east-1 when S3 says none),
+                                                 or the error code (NoSuchBucket)
     s3util.py checksums BUCKET PREFIX DIR PART   every object's stored SHA-256 checksum (S3 flexible
                                                  checksums) is the file's: the SHA-256 of the bytes
                                                  for a single PUT; for a multipart object, the
@@ -33,6 +35,12 @@ def main(argv):
         return 0
     if cmd == "mpu":
         print(len(s3.list_multipart_uploads(Bucket=argv[2]).get("Uploads", [])))
+        return 0
+    if cmd == "location":
+        try:
+            print(s3.get_bucket_location(Bucket=argv[2]).get("LocationConstraint") or "us-east-1")
+        except s3.exceptions.ClientError as e:
+            print(e.response["Error"]["Code"])
         return 0
     if cmd == "put":
         s3.put_object(Bucket=argv[2], Key=argv[3], Body=argv[4].encode())

@@ -329,3 +329,35 @@ EOF
   [ "${lines[1]}" = "1000 $(tail -c +1001 obj | head -c 1000 | sha256sum | cut -d' ' -f1)" ]
   grep -q truncate "$BATS_TEST_TMPDIR/faults.log"   # the cut actually happened
 }
+
+@test "store: CREATE_ROOT is a signed CreateBucket (with the region as location); again is not an error; public read is refused" {
+  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  run s3util location tb-made
+  assert_output NoSuchBucket
+  run "$S" mkroot s3://tb-made
+  assert_success
+  run s3util location tb-made
+  assert_output us-east-1
+  run "$S" mkroot s3://tb-made
+  assert_success
+  mkfiles 1 100
+  run --separate-stderr trainbox upload --progress=none s3://tb-made/ -- src/f1.bin
+  assert_success
+  # outside us-east-1 the region goes in the body; a second create answers BucketAlreadyOwnedByYou
+  run env AWS_REGION=eu-west-1 "$S" mkroot s3://tb-made-eu
+  assert_success
+  run s3util location tb-made-eu
+  assert_output eu-west-1
+  run env AWS_REGION=eu-west-1 "$S" mkroot s3://tb-made-eu
+  assert_success
+  # a wrong secret is refused (the request is signed)
+  run env AWS_SECRET_ACCESS_KEY=wrong "$S" mkroot s3://tb-made-bad
+  assert_failure 77
+  run --separate-stderr "$S" caps s3://tb-made
+  assert_output 'create_root=1 public_root=0 presign=1'
+  run "$S" -P mkroot s3://tb-made-public
+  assert_failure 64
+  assert_output --partial 'public read access is not supported for s3://'
+  run s3util location tb-made-public
+  assert_output NoSuchBucket
+}

@@ -1,9 +1,13 @@
 /* azure_store_cli: drives lib/store_azure through lib/store's core (tb_store_open, tb_store_run, and
  * tb_store_submit + tb_store_perform for block parts in parallel on one multi handle), so
- * tests/azure.bats checks the backend against Azurite before `upload` exists. Not a unit test (it
- * needs a server), so `make unit` builds it but does not run it.
- *   azure_store_cli [-p PART] [-r ATTEMPTS] [-m MAXKEYS] [-n] CMD az://ACCT/CONT[/KEY] [ARGS]
- *   head | get [OFF [LEN]] | getmem | presign [METHOD [SECONDS]] | put FILE | mput FILE (blocks of PART bytes) | list [DELIM] | delete
+ * tests/azure.bats checks the backend against Azurite where no trainbox command reaches (reading an
+ * object back, listing page by page, damaging a dataset behind trainbox's back). Not a unit test (it
+ * needs a server), so `make unit` builds it but does not run it. It opens any store URI, so the
+ * other suites use it too (mkroot on s3:// and file://).
+ *   azure_store_cli [-p PART] [-r ATTEMPTS] [-j CONNS] [-m MAXKEYS] [-n] [-P] CMD URI [ARGS]
+ *   head | get [OFF [LEN]] | getmem | presign [METHOD [SECONDS]] | put FILE | putmem TEXT |
+ *   mput FILE (blocks of PART bytes) | list [DELIM] | delete | mkroot (-P: public read) | caps
+ * put, putmem and mput store the body's sha256 and Content-MD5, as upload does.
  * Prints what the store answered; stderr ends with "retries=N precond=N". */
 #include "err.h"
 #include "hash.h"
@@ -33,12 +37,13 @@ static void md5_b64(int fd, uint64_t off, uint64_t len, char out[32])
     free(buf);
 }
 
-static void file_hashes(const char *path, char sha[65], char md5b64[32])
+/* sha256 hex and base64 MD5 of a file (path) or of n bytes at mem (path NULL). */
+static void body_hashes(const char *path, const void *mem, size_t n, char sha[65], char md5b64[32])
 {
     struct tb_digest *d = tb_digest_new();
     char buf[65536], md5hex[33];
-    FILE *f = fopen(path, "rb");
-    size_t n;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!path) tb_digest_update(d, mem, n);
     while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) tb_digest_update(d, buf, n);
     if (f) fclose(f);
     tb_digest_final(d, sha, md5hex);
@@ -63,7 +68,7 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
     struct stat st;
     if (fd < 0 || fstat(fd, &st)) return tb_fail_errno(e, 0, "%s", path);
     char sha[65], md5[32];
-    file_hashes(path, sha, md5);
+    body_hashes(path, NULL, 0, sha, md5);
     uint64_t size = (uint64_t)st.st_size, np = (size + part - 1) / part;
     struct tb_store_req cr = {0};
     cr.op = TB_OP_MP_CREATE;
@@ -129,17 +134,19 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
 int main(int argc, char **argv)
 {
     uint64_t part = 4u << 20;
-    int c, maxkeys = 0, nclob = 0;
+    int c, maxkeys = 0, nclob = 0, public_read = 0;
     struct tb_store_cfg cfg;
     tb_store_cfg_defaults(&cfg);
     cfg.http.base_ms = 20;
     cfg.http.cap_ms = 200;
-    while ((c = getopt(argc, argv, "p:r:m:n")) != -1) {
+    while ((c = getopt(argc, argv, "p:r:j:m:nP")) != -1) {
         switch (c) {
         case 'p': part = strtoull(optarg, NULL, 10); break;
         case 'r': cfg.http.max_attempts = atoi(optarg); break;
+        case 'j': cfg.http.max_conns = atoi(optarg); break;
         case 'm': maxkeys = atoi(optarg); break;
         case 'n': nclob = 1; break;
+        case 'P': public_read = 1; break;
         default: return TB_EUSAGE;
         }
     }
@@ -202,22 +209,31 @@ int main(int argc, char **argv)
         } while (!rc && token);
         free(token);
         fprintf(stderr, "pages=%d\n", pages);
-    } else if (strcmp(cmd, "put") == 0 && arg) {
+    } else if ((strcmp(cmd, "put") == 0 || strcmp(cmd, "putmem") == 0) && arg) {
+        int mem = cmd[3] == 'm';
         struct stat st;
-        int fd = open(arg, O_RDONLY);
-        if (fd < 0 || fstat(fd, &st)) {
+        int fd = mem ? -1 : open(arg, O_RDONLY);
+        if (!mem && (fd < 0 || fstat(fd, &st))) {
             rc = tb_fail_errno(&e, 0, "%s", arg);
         } else {
             char sha[65], md5[32];
-            file_hashes(arg, sha, md5);
+            body_hashes(mem ? NULL : arg, arg, strlen(arg), sha, md5);
             r.op = TB_OP_PUT;
-            r.body = (struct tb_body){fd, NULL, 0, (uint64_t)st.st_size};
+            r.body = mem ? (struct tb_body){-1, arg, 0, strlen(arg)} : (struct tb_body){fd, NULL, 0, (uint64_t)st.st_size};
             r.content_md5 = md5;
             r.sha256 = sha;
             r.if_none_match = nclob;
             if (!(rc = tb_store_run(s, &r, &e))) print_info(&r.info);
         }
         if (fd >= 0) close(fd);
+    } else if (strcmp(cmd, "mkroot") == 0) {
+        r.op = TB_OP_CREATE_ROOT;
+        r.public_read = public_read;
+        rc = tb_store_run(s, &r, &e);
+    } else if (strcmp(cmd, "caps") == 0) {
+        struct tb_store_caps caps;
+        tb_store_caps(s, &caps);
+        printf("create_root=%d public_root=%d presign=%d\n", caps.create_root, caps.public_root, caps.presign);
     } else if (strcmp(cmd, "mput") == 0 && arg) {
         rc = mput(s, key, arg, part, nclob, &r, &e);
     } else {

@@ -5,6 +5,7 @@
 #include "store.h"
 #include "tap.h"
 #include "xml.h"
+#include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,42 @@ static void test_xml_time(void)
     for (int i = 0; bad[i]; i++) CHECK(tb_xml_time(bad[i]) == 0, "malformed timestamp '%s' gives 0", bad[i]);
 }
 
+/* CREATE_ROOT on a directory store: mkdir -p, again is fine, a file in the way is an error; public
+ * read is answered "not supported" by the capabilities and refused before anything is made */
+static void test_create_root(void)
+{
+    char dir[] = "/tmp/tb-root-XXXXXX", root[300];
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    snprintf(root, sizeof root, "%s/a/b/c/", dir);
+    struct tb_uri u;
+    tb_err e = {0};
+    tb_uri_parse(root, &u, &e);
+    struct tb_store *s;
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a store on a directory that does not exist yet");
+    struct tb_store_caps caps;
+    tb_store_caps(s, &caps);
+    CHECK(caps.create_root && !caps.public_root && !caps.presign, "file caps: create, no public root, no presign");
+    CHECK_INT(tb_store_create_root(s, 1, &e), TB_EUSAGE, "public read is a usage error: %s", e.msg);
+    CHECK(strstr(e.msg, "not supported") != NULL, "...saying it is not supported");
+    struct stat st;
+    CHECK(stat(root, &st) != 0, "and nothing was created");
+    CHECK_INT(tb_store_create_root(s, 0, &e), 0, "create makes the directory and its parents");
+    CHECK(stat(root, &st) == 0 && S_ISDIR(st.st_mode), "it is a directory");
+    CHECK_INT(tb_store_create_root(s, 0, &e), 0, "creating it again is not an error");
+    tb_store_close(s);
+    tb_uri_free(&u);
+    snprintf(root, sizeof root, "%s/file", dir);
+    FILE *f = fopen(root, "w");
+    if (f) fclose(f);
+    tb_uri_parse(root, &u, &e);
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a store on a file's path");
+    CHECK(tb_store_create_root(s, 0, &e) != 0, "a file in the way is an error: %s", e.msg);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    snprintf(root, sizeof root, "rm -rf '%s'", dir);
+    CHECK_INT(system(root), 0, "cleanup");
+}
+
 int main(void)
 {
     test_xml_time();
@@ -222,5 +259,6 @@ int main(void)
     test_backoff();
     test_creds();
     test_file_store();
+    test_create_root();
     return tap_done();
 }
