@@ -63,6 +63,24 @@ static void print_json(cJSON *o)
     cJSON_Delete(o);
 }
 
+/* Nothing to print is a valid answer, but not a silent one: say so on stderr, and with -H say why. */
+static void no_group(const char *uri, size_t n, unsigned long long min_count, unsigned long long min_size,
+                     const struct tb_group_stats *st, int human)
+{
+    tb_warn("discover", "no shard group of at least %llu objects under %s (found %zu object%s)", min_count, uri, n,
+            n == 1 ? "" : "s");
+    if (!human) return;
+    if (n == 0) printf("no group: %s holds no objects\n", uri);
+    else if (st->numbered == 0) printf("no group: none of the %zu objects has a number in its name\n", n);
+    else if (st->light)
+        printf("no group: %zu set%s of at least %llu numbered objects, but a median size (largest: %llu bytes) "
+               "below --min-size %llu\n", st->light, st->light == 1 ? "" : "s", min_count,
+               (unsigned long long)st->light_median, min_size);
+    else
+        printf("no group: the largest set of objects differing only in their number has %zu (--min-count %llu)\n",
+               st->largest, min_count);
+}
+
 static int cmd_discover(int argc, char **argv)
 {
     unsigned long long depth = ~0ull, min_count = 8, min_size = 1024;
@@ -140,8 +158,10 @@ static int cmd_discover(int argc, char **argv)
     } else {
         struct tb_group *g;
         size_t ng;
-        r = tb_find_groups(l.objs, l.n, min_count, min_size, &g, &ng, &e);
+        struct tb_group_stats st;
+        r = tb_find_groups(l.objs, l.n, min_count, min_size, &g, &ng, &st, &e);
         if (r) goto out_list;
+        if (!ng) no_group(uri, l.n, min_count, min_size, &st, human);
         if (human && ng) printf("%-60s %7s %14s %s\n", "group", "count", "bytes", "missing");
         for (size_t i = 0; i < ng; i++) {
             char *grp = NULL, *prefix = NULL, *pattern = NULL;

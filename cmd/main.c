@@ -39,8 +39,9 @@ static void usage(FILE *out)
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-10s %s%s\n", commands[i]->name, commands[i]->summary, commands[i]->run ? "" : " (not built yet)");
     fprintf(out, "\nRun 'trainbox COMMAND --help' or 'man trainbox-COMMAND' for a command's options.\n"
-                 "Exit codes: 0 ok, 1 partial failure, 64 usage, 65 bad data, 66 input missing,\n"
-                 "69 unavailable, 70 internal, 74 I/O error, 75 try again, 77 permission denied.\n");
+                 "Exit codes (trainbox(1), EXIT STATUS): 0 ok, 1 partial failure, 64 usage, 65 bad data,\n"
+                 "66 input missing, 69 unavailable, 70 internal, 73 cannot create output, 74 I/O error,\n"
+                 "75 try again, 77 permission denied.\n");
 }
 
 static int run(const struct tb_cmd_spec *c, int argc, char **argv)

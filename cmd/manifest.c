@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_NAME, OPT_DEEP, OPT_JOBS, OPT_HUMAN, OPT_PROGRESS, OPT_MAX_LINE, OPT_ALLOW_PARTIAL };
 
@@ -72,6 +73,37 @@ static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *
     return r;
 }
 
+/* The absolute directory a local manifest lives in (the cwd for standard output, uri NULL), or NULL
+ * for a store: relative paths in a manifest are relative to it. */
+static char *local_dir(const char *uri)
+{
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    if (!uri) return strdup(cwd);
+    struct tb_uri u;
+    if (tb_uri_parse(uri, &u, NULL)) return NULL;
+    char *d = NULL;
+    if (u.scheme == TB_URI_FILE) {
+        const char *sl = strrchr(u.path, '/');
+        int n = sl ? (int)(sl - u.path) : 0;
+        if (u.path[0] == '/') d = sl == u.path ? strdup("/") : strndup(u.path, (size_t)n);
+        else if (asprintf(&d, "%s/%.*s", cwd, n, u.path) < 0) d = NULL;
+    }
+    tb_uri_free(&u);
+    return d;
+}
+
+/* Rewrite m's relative paths from the directory of from (a manifest, or NULL: the cwd) to that of
+ * to (likewise); nothing to do when either is in a store. */
+static int rebase(struct tb_manifest *m, const char *from, const char *to, tb_err *e)
+{
+    char *fd = local_dir(from), *td = local_dir(to);
+    int r = fd && td ? tb_manifest_rebase(m, fd, td, e) : 0;
+    free(fd);
+    free(td);
+    return r;
+}
+
 static int output_is_store(const char *out)
 {
     struct tb_uri u;
@@ -118,6 +150,8 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
         tb_src_close(&src);
     }
     if (!r && m.n == 0) r = tb_fail(e, TB_EDATA, "no shard records on input: refusing to write an empty manifest");
+    /* records name files relative to the cwd; the manifest, relative to itself */
+    if (!r && o->format == 0) r = rebase(&m, NULL, o->output, e);
     if (!r) {
         tb_manifest_sort(&m);
         r = emit_doc(o, &m, e);
@@ -126,7 +160,9 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
     return r;
 }
 
-static int load(const char *uri, struct tb_manifest *m, tb_err *e)
+/* A manifest, its relative paths made relative to the cwd (to_output NULL) or to the directory of
+ * the manifest about to be written. */
+static int load(const char *uri, struct tb_manifest *m, const char *to_output, tb_err *e)
 {
     char *text;
     size_t len;
@@ -135,6 +171,7 @@ static int load(const char *uri, struct tb_manifest *m, tb_err *e)
     r = tb_manifest_parse(text, len, m, e);
     free(text);
     if (r) tb_err_wrap(e, "%s", uri);
+    else if ((r = rebase(m, uri, to_output, e))) tb_manifest_free(m);
     return r;
 }
 
@@ -147,7 +184,7 @@ static int merge(const struct mopts *o, char **files, int nfiles, tb_err *e)
     int r = 0;
     for (int i = 0; i < nfiles && !r; i++) {
         struct tb_manifest one;
-        if ((r = load(files[i], &one, e))) break;
+        if ((r = load(files[i], &one, o->format == 0 ? o->output : NULL, e))) break;
         if ((r = tb_manifest_merge(&all, &one, e))) tb_err_wrap(e, "merging %s", files[i]);
         tb_manifest_free(&one);
     }
@@ -219,7 +256,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "verify takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, e);
+    int r = load(files[0], &m, NULL, e);
     if (r) return r;
     struct vjob j = {.m = &m, .o = o};
     j.result = calloc(m.n + 1, sizeof *j.result);
@@ -301,7 +338,7 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "show takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, e);
+    int r = load(files[0], &m, NULL, e);
     if (r) return r;
     struct tb_totals t = tb_manifest_totals(&m);
     /* per split totals, in first-seen order */

@@ -418,7 +418,7 @@ static int cmd_shard(int argc, char **argv)
     int found = 0;
     tb_shardstate_init(&c.st);
     if (!r && restart) {
-        if (unlink(c.state_path) != 0 && errno != ENOENT) r = tb_fail_errno(&e, 0, "cannot remove %s", c.state_path);
+        if (unlink(c.state_path) != 0 && errno != ENOENT) r = tb_fail_errno(&e, TB_FROM_ERRNO_OUT, "cannot remove %s", c.state_path);
     } else if (!r) {
         r = tb_shardstate_load(c.state_path, &c.st, &found, &e);
         if (!r && found && strcmp(c.st.options, opthash) != 0)
@@ -432,7 +432,7 @@ static int cmd_shard(int argc, char **argv)
     if (!r && fflush(stdout) != 0) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
     if (!r && c.rejects_path) {
         c.rejects_fd = open(c.rejects_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (c.rejects_fd < 0) r = tb_fail_errno(&e, 0, "cannot open %s", c.rejects_path);
+        if (c.rejects_fd < 0) r = tb_fail_errno(&e, TB_FROM_ERRNO_OUT, "cannot open %s", c.rejects_path);
         /* drop what a crashed run rejected after its last commit: it is rejected again below */
         else if (ftruncate(c.rejects_fd, (off_t)c.st.rejects_bytes) != 0 || lseek(c.rejects_fd, 0, SEEK_END) < 0)
             r = tb_fail_errno(&e, 0, "cannot truncate %s", c.rejects_path);

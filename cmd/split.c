@@ -120,6 +120,7 @@ struct ctx {
     int rejects_open;
     /* state */
     struct tb_json json;
+    const char *src_name;   /* the input being read, named in every line's error */
     char *scratch;          /* unescaped key; output line with a split field */
     size_t scratch_cap;
     uint64_t index, invalid, emitted;
@@ -430,9 +431,9 @@ static int pend_flush(struct ctx *c, tb_err *e)
 
 static int reject(struct ctx *c, const char *line, size_t len, uint64_t lineno, tb_err *why, tb_err *e)
 {
-    if (!c->skip_invalid) return tb_fail(e, TB_EDATA, "line %llu: %s", (unsigned long long)lineno, why->msg);
+    if (!c->skip_invalid) return tb_fail(e, TB_EDATA, "line %llu of %s: %s", (unsigned long long)lineno, c->src_name, why->msg);
     c->invalid++;
-    if (c->invalid <= 10) tb_warn("split", "line %llu: %s (skipped)", (unsigned long long)lineno, why->msg);
+    if (c->invalid <= 10) tb_warn("split", "line %llu of %s: %s (skipped)", (unsigned long long)lineno, c->src_name, why->msg);
     if (c->rejects_open) return tb_write_line(c->rejects.fp, line, len, e);
     return 0;
 }
@@ -554,7 +555,7 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     if (c->hold) {
         if (tb_grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
         if (tb_grow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu too long to hold", (unsigned long long)lineno);
+        if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu of %s too long to hold", (unsigned long long)lineno, c->src_name);
         struct item *it = &c->items[c->nitems++];
         it->off = c->arena_len;
         it->len = (uint32_t)len;
@@ -655,9 +656,15 @@ out:
 
 #define MAP_BLOCK (1u << 20)
 
+/* An input error that does not say which input yet (the line reader's own) gets its name. */
+static void name_input(tb_err *e, const char *name)
+{
+    if (e->code == TB_EDATA && !strstr(e->msg, name)) tb_err_wrap(e, "%s", name);
+}
+
 static int too_long(const struct ctx *c, uint64_t lineno, tb_err *e)
 {
-    return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno, c->max_line);
+    return tb_fail(e, TB_EDATA, "line %llu of %s is longer than --max-line (%llu bytes)", (unsigned long long)lineno, c->src_name, c->max_line);
 }
 
 struct mapjob {
@@ -1085,8 +1092,9 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
     if (c->filter && (r = start_children(c, e))) goto out;
     tb_progress_init(&c->prog, "split", c->progress_mode, "lines", NULL);
     for (int i = 0; i < nsrc && !r; i++) {
+        c->src_name = srcs[i].name;
         if (!run_mapped(c, &srcs[i], &r, e)) {
-            if (r && nfiles > 1) tb_err_wrap(e, "%s", srcs[i].name);
+            if (r) name_input(e, srcs[i].name);
             continue;
         }
         struct tb_lines lr;
@@ -1102,7 +1110,7 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
             if ((c->prog.items & 1023) == 0) tb_progress_tick(&c->prog);
         }
         if (got < 0) r = e->code;
-        if (r && nfiles > 1) tb_err_wrap(e, "%s", srcs[i].name);
+        if (r) name_input(e, srcs[i].name);
         tb_lines_free(&lr);
     }
     if (!r && c->hold) r = run_hold(c, e);

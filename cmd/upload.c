@@ -570,8 +570,9 @@ static void slot_done(struct tb_store_req *r)
     sl->busy = 0;
     u->busy--;
     f->inflight--;
-    if (r->status == TB_ENOPERM && !u->fatal) { /* credentials refused: stop at once, nothing will work */
-        u->fatal = TB_ENOPERM;
+    if ((r->status == TB_ENOPERM || (r->status == TB_ECANTCREAT && u->dest.scheme != TB_URI_FILE)) && !u->fatal) {
+        /* credentials refused, or the bucket/container is missing: stop at once, nothing will work */
+        u->fatal = r->status;
         u->fatal_err = r->err;
     }
     if (f->st == F_ABORT) {

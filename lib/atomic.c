@@ -22,7 +22,7 @@ int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_
     snprintf(f->tmp, n, "%s%s", final, suffix);
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f->fd < 0) {
-        int r = tb_fail_errno(e, TB_EIO, "cannot create %s", f->tmp);
+        int r = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot create %s", f->tmp);
         free(f->tmp); f->tmp = NULL;
         tb_afile_abort(f);
         return r;
@@ -47,7 +47,7 @@ int tb_fsync_dir_of(const char *path, tb_err *e)
     if (!copy) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(copy);
-    if (fd < 0) return tb_fail_errno(e, TB_EIO, "cannot open directory of %s", path);
+    if (fd < 0) return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot open directory of %s", path);
     int r = fsync(fd);
     close(fd);
     if (r != 0 && errno != EINVAL) return tb_fail_errno(e, TB_EIO, "fsync of directory of %s failed", path);
@@ -67,7 +67,7 @@ int tb_afile_commit(struct tb_afile *f, tb_err *e)
     f->fd = -1;
     free(f->buf);
     f->buf = NULL;
-    if (!r && rename(f->tmp, f->final) != 0) r = tb_fail_errno(e, TB_EIO, "cannot rename %s to %s", f->tmp, f->final);
+    if (!r && rename(f->tmp, f->final) != 0) r = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot rename %s to %s", f->tmp, f->final);
     if (!r) r = tb_fsync_dir_of(f->final, e);
     if (r) { tb_afile_abort(f); return r; }
     tb_cleanup_remove(f->tmp);
@@ -134,7 +134,7 @@ int tb_mkdirs(const char *dir, tb_err *e)
             char c = *s;
             *s = 0;
             if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                int r = tb_fail_errno(e, TB_EIO, "cannot create directory %s", p);
+                int r = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot create directory %s", p);
                 free(p);
                 return r;
             }
@@ -144,6 +144,7 @@ int tb_mkdirs(const char *dir, tb_err *e)
     }
     free(p);
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return tb_fail(e, TB_EIO, "%s is not a directory", dir);
+    if (stat(dir, &st) != 0) return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot create directory %s", dir);
+    if (!S_ISDIR(st.st_mode)) return tb_fail(e, TB_ECANTCREAT, "cannot create directory %s: a file of that name exists", dir);
     return 0;
 }

@@ -62,10 +62,13 @@ void tb_groups_free(struct tb_group *g, size_t n)
 }
 
 int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64_t min_size,
-                   struct tb_group **out, size_t *nout, tb_err *e)
+                   struct tb_group **out, size_t *nout, struct tb_group_stats *st, tb_err *e)
 {
     *out = NULL;
     *nout = 0;
+    struct tb_group_stats dummy;
+    if (!st) st = &dummy;
+    memset(st, 0, sizeof *st);
     struct gk *v = malloc(sizeof *v * (n ? n : 1));
     uint64_t *sizes = malloc(sizeof *sizes * (n ? n : 1));
     if (!v || !sizes) { free(v); free(sizes); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
@@ -74,6 +77,7 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
         struct gk g = {objs[i].key, 0, 0, 0, objs[i].size};
         if (split_number(objs[i].key, &g.head, &g.width, &g.num)) v[m++] = g;
     }
+    st->numbered = m;
     qsort(v, m, sizeof *v, gk_cmp);
     size_t cap = 0;
     int rc = 0;
@@ -81,11 +85,15 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
         size_t j = i + 1;
         while (j < m && same_group(&v[i], &v[j])) j++;
         size_t cnt = j - i;
+        if (cnt > st->largest) st->largest = cnt;
         if (cnt >= min_count && cnt > 0) {
             for (size_t k = i; k < j; k++) sizes[k - i] = v[k].size;
             qsort(sizes, cnt, sizeof *sizes, u64_cmp);
             uint64_t median = cnt % 2 ? sizes[cnt / 2] : (sizes[cnt / 2 - 1] + sizes[cnt / 2]) / 2;
-            if (median >= min_size) {
+            if (median < min_size) {
+                st->light++;
+                if (median > st->light_median) st->light_median = median;
+            } else {
                 if (*nout == cap) {
                     cap = cap ? cap * 2 : 8;
                     struct tb_group *ng = realloc(*out, cap * sizeof *ng);

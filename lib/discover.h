@@ -20,9 +20,18 @@ struct tb_group {
     size_t nmissing;
 };
 
-/* Groups of at least min_count objects whose median size is at least min_size, sorted by head. */
+/* What the grouping saw, to say why nothing (or little) was reported. */
+struct tb_group_stats {
+    size_t numbered;        /* objects whose last path component holds a number */
+    size_t largest;         /* members of the largest candidate group, whatever its size */
+    size_t light;           /* candidates with enough members but a median size below min_size */
+    uint64_t light_median;  /* the largest median among those */
+};
+
+/* Groups of at least min_count objects whose median size is at least min_size, sorted by head.
+ * st (may be NULL) gets what was seen. */
 int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64_t min_size,
-                   struct tb_group **out, size_t *nout, tb_err *e);
+                   struct tb_group **out, size_t *nout, struct tb_group_stats *st, tb_err *e);
 void tb_groups_free(struct tb_group *g, size_t n);
 
 /* The training step a checkpoint name stands for: step-000123, step_123, global_step123,

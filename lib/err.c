@@ -27,10 +27,12 @@ int tb_fail(tb_err *e, int code, const char *fmt, ...)
 int tb_fail_errno(tb_err *e, int code, const char *fmt, ...)
 {
     int saved = errno;
-    if (code == 0) {
+    if (code == 0 || code == TB_FROM_ERRNO_OUT) {
+        int out = code == TB_FROM_ERRNO_OUT;
         switch (saved) {
-        case ENOENT: case ENOTDIR: code = TB_ENOINPUT; break;
-        case EACCES: case EPERM: code = TB_ENOPERM; break;
+        case ENOENT: case ENOTDIR: code = out ? TB_ECANTCREAT : TB_ENOINPUT; break;
+        case EEXIST: code = out ? TB_ECANTCREAT : TB_EIO; break;
+        case EACCES: case EPERM: case EROFS: code = TB_ENOPERM; break;
         default: code = TB_EIO; break;
         }
     }

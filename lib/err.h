@@ -12,6 +12,7 @@ enum tb_exit {
     TB_ENOINPUT = 66,  /* input missing */
     TB_EUNAVAIL = 69,  /* service unavailable (or command not built yet) */
     TB_ESOFTWARE = 70, /* internal error */
+    TB_ECANTCREAT = 73,/* an output cannot be created (its directory or destination bucket is missing) */
     TB_EIO = 74,       /* local I/O error */
     TB_ETEMPFAIL = 75, /* temporary failure worth retrying */
     TB_ENOPERM = 77,   /* permission or credentials refused */
@@ -24,8 +25,11 @@ typedef struct tb_err {
 
 /* Set *e (may be NULL) and return code. */
 int tb_fail(tb_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Like tb_fail, appending ": strerror(errno)". code 0 picks from errno (ENOENT -> 66, ENOSPC -> 74,
- * EACCES -> 77, otherwise 74). */
+/* Like tb_fail, appending ": strerror(errno)". code 0 picks from errno for a failed INPUT (ENOENT,
+ * ENOTDIR -> 66; EACCES, EPERM, EROFS -> 77; otherwise 74); code TB_FROM_ERRNO_OUT picks for a failed
+ * OUTPUT, a file or directory being created or written (ENOENT, ENOTDIR, EEXIST -> 73: its directory
+ * is missing or not a directory; EACCES, EPERM, EROFS -> 77; otherwise, ENOSPC among them, 74). */
+#define TB_FROM_ERRNO_OUT (-1)
 int tb_fail_errno(tb_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prefix the existing message with more context: "ctx: old message". */
 int tb_err_wrap(tb_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

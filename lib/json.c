@@ -218,7 +218,7 @@ static int check_structure(const jsmntok_t *t, int n, const char *text, size_t l
     int cur = -1;   /* innermost open container */
     for (int i = 0; i < n; i++) {
         int a = container_of(t, i);
-        if (i > 0 && a < 0) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %d)", t[i].start + 1);
+        if (i > 0 && a < 0) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes after the JSON %s at byte %d)", t[0].type == JSMN_OBJECT ? "object" : "value", t[i].start + 1 - (t[i].type == JSMN_STRING));
         while (cur != a) {
             if (cur < 0) return tb_fail(e, TB_EDATA, "not valid JSON");
             if (!gap_ok(text, pos, (size_t)t[cur].end - 1, 0)) return bad_close(text, pos, t[cur].end, e);
@@ -255,8 +255,36 @@ static int check_structure(const jsmntok_t *t, int n, const char *text, size_t l
         pos = (size_t)t[cur].end;
         cur = container_of(t, cur);
     }
-    if (!gap_ok(text, pos, len, 0)) return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes at byte %zu)", pos + 1);
+    if (!gap_ok(text, pos, len, 0)) {
+        while (pos < len && is_ws(text[pos])) pos++;
+        return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes after the JSON %s at byte %zu)", t[0].type == JSMN_OBJECT ? "object" : "value", pos + 1);
+    }
     return 0;
+}
+
+/* Why jsmn gave up at byte stop (len for "the text ended early"): it also stops at a NUL byte, and
+ * after a complete top-level value it reads on into whatever follows, so say which it was. Only
+ * runs on bad lines. */
+static int scan_failed(const jsmntok_t *t, unsigned ntok, const char *text, size_t len, size_t stop, tb_err *e)
+{
+    const char *nul = memchr(text, 0, len);
+    if (nul && (size_t)(nul - text) <= stop) {
+        size_t q = (size_t)(nul - text);
+        int in = 0;
+        for (size_t k = 0; k < q; k++) {
+            if (text[k] == '"') in = !in;
+            else if (in && text[k] == '\\') k++;
+        }
+        return tb_fail(e, TB_EDATA, "not valid JSON (raw NUL byte %sat byte %zu)", in ? "inside a string " : "", q + 1);
+    }
+    if (ntok > 0 && t[0].end >= 0) {
+        size_t k = (size_t)t[0].end;
+        while (k < len && is_ws(text[k])) k++;
+        return tb_fail(e, TB_EDATA, "not valid JSON (trailing bytes after the JSON %s at byte %zu)",
+                       t[0].type == JSMN_OBJECT ? "object" : "value", k + 1);
+    }
+    if (stop >= len) return tb_fail(e, TB_EDATA, "not valid JSON (truncated)");
+    return tb_fail(e, TB_EDATA, "not valid JSON (at byte %zu)", stop + 1);
 }
 
 int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
@@ -279,8 +307,7 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
             j->cap *= 2;
             continue;
         }
-        if (r == JSMN_ERROR_PART) return tb_fail(e, TB_EDATA, "not valid JSON (truncated)");
-        if (r < 0) return tb_fail(e, TB_EDATA, "not valid JSON (at byte %u)", p.pos + 1);
+        if (r < 0) return scan_failed(j->toks, p.toknext, text, len, r == JSMN_ERROR_PART ? len : p.pos, e);
         if (r == 0) return tb_fail(e, TB_EDATA, "not valid JSON (empty)");
         j->n = r;
         break;

@@ -153,8 +153,8 @@ static int extend(struct worker *w, uint64_t co, size_t n, size_t ls, size_t *en
 
 static int too_long(struct shared *s, uint64_t lineno, tb_err *e)
 {
-    return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno,
-                   (unsigned long long)s->pk->max_line);
+    return tb_fail(e, TB_EDATA, "line %llu of %s is longer than --max-line (%llu bytes)", (unsigned long long)lineno,
+                   s->name, (unsigned long long)s->pk->max_line);
 }
 
 /* Read chunk k (n bytes at co, with its context and slack) into buf and list the items that start in

@@ -1,5 +1,6 @@
 /* manifest: records -> manifest documents, parsing, merging (see manifest.h). */
 #include "manifest.h"
+#include "uri.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -103,6 +104,32 @@ int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err
 bad:
     cJSON_Delete(rec);
     return rc;
+}
+
+static int rebase_field(cJSON *rec, const char *field, const char *from_dir, const char *to_dir, const char **out)
+{
+    const char *v = *out;
+    if (!v || v[0] == '/' || strstr(v, "://")) return 0;
+    char *nv = tb_path_rebase(v, from_dir, to_dir);
+    if (!nv) return -1;
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(rec, field);
+    const char *set = cJSON_SetValuestring(item, nv);
+    free(nv);
+    if (!set) return -1;
+    *out = set;
+    return 0;
+}
+
+int tb_manifest_rebase(struct tb_manifest *m, const char *from_dir, const char *to_dir, tb_err *e)
+{
+    if (strcmp(from_dir, to_dir) == 0) return 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct tb_shard_rec *r = &m->shards[i];
+        if (rebase_field(r->json, "path", from_dir, to_dir, &r->path) || rebase_field(r->json, "uri", from_dir, to_dir, &r->uri))
+            return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        r->name = base_name(r->uri ? r->uri : r->path);
+    }
+    return 0;
 }
 
 int tb_manifest_add_line(struct tb_manifest *m, const char *line, size_t len, int need_uri, tb_err *e)

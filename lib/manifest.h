@@ -37,6 +37,9 @@ void tb_manifest_free(struct tb_manifest *m);
 int tb_manifest_add_line(struct tb_manifest *m, const char *line, size_t len, int need_uri, tb_err *e);
 /* Add a parsed record (takes ownership of rec). Same rules. */
 int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err *e);
+/* Relative "path" values (and "uri" values that are relative paths) name files relative to the
+ * manifest's own directory. Rewrite them from from_dir to to_dir (absolute directories). */
+int tb_manifest_rebase(struct tb_manifest *m, const char *from_dir, const char *to_dir, tb_err *e);
 /* Sort shards by name. */
 void tb_manifest_sort(struct tb_manifest *m);
 /* Parse a manifest document (format trainbox.manifest, version 1). TB_EDATA with the reason. */

@@ -235,10 +235,21 @@ void tb_store_req_clear(struct tb_store_req *r)
     tb_http_req_clear(&r->h);
 }
 
+/* A 404 to a request that creates an object means its bucket or container is missing: the output
+ * cannot be created (73), not an input missing (66). A part or completion answered 404 for a vanished
+ * upload id (NoSuchUpload) stays 66: the caller starts the upload again. */
+static int missing_destination(const struct tb_store_req *r, const struct tb_http_req *h)
+{
+    if (h->cls != TB_HTTP_NOTFOUND) return 0;
+    if (r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE) return 1;
+    if (r->op != TB_OP_MP_PART && r->op != TB_OP_MP_COMPLETE) return 0;
+    return strstr(h->err.msg, "NoSuchBucket") || strstr(h->err.msg, "ContainerNotFound");
+}
+
 int tb_store_http_error(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
-    (void)r;
     int code = h->err.code ? h->err.code : tb_http_class_exit(h->cls);
+    if (code == TB_ENOINPUT && missing_destination(r, h)) code = TB_ECANTCREAT;
     char *u = req_uri(s, r);
     tb_fail(e, code, "%s %s: %s", tb_store_op_name(r->op), u ? u : "", h->err.msg[0] ? h->err.msg : "failed");
     free(u);

@@ -60,7 +60,7 @@ static int copy_body(int fd, const struct tb_body *b, uint64_t at, tb_err *e, co
         }
         for (size_t w = 0; w < want;) {
             ssize_t n = pwrite(fd, src + w, want - w, (off_t)(at + done + w));
-            if (n < 0) return tb_fail_errno(e, 0, "writing %s", what);
+            if (n < 0) return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "writing %s", what);
             w += (size_t)n;
         }
         done += want;
@@ -82,8 +82,8 @@ static void fill_info(const char *path, const struct stat *st, struct tb_obj_inf
 static int publish(struct tb_store_req *r, int fd, const char *tmp, const char *final, tb_err *e)
 {
     if (r->sha256 && strlen(r->sha256) == 64) fsetxattr(fd, XATTR, r->sha256, 64, 0); /* best effort */
-    if (fsync(fd) != 0) { int rc = tb_fail_errno(e, 0, "fsync %s", tmp); close(fd); unlink(tmp); return rc; }
-    if (close(fd) != 0) { int rc = tb_fail_errno(e, 0, "close %s", tmp); unlink(tmp); return rc; }
+    if (fsync(fd) != 0) { int rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "fsync %s", tmp); close(fd); unlink(tmp); return rc; }
+    if (close(fd) != 0) { int rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "close %s", tmp); unlink(tmp); return rc; }
     if (r->if_none_match) {
         if (link(tmp, final) != 0) {
             int err = errno;
@@ -93,11 +93,11 @@ static int publish(struct tb_store_req *r, int fd, const char *tmp, const char *
                 return tb_fail(e, TB_EDATA, "%s exists and --no-clobber refuses to replace it", final);
             }
             errno = err;
-            return tb_fail_errno(e, 0, "link %s", final);
+            return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "link %s", final);
         }
         unlink(tmp);
     } else if (rename(tmp, final) != 0) {
-        int rc = tb_fail_errno(e, 0, "rename %s", final);
+        int rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "rename %s", final);
         unlink(tmp);
         return rc;
     }
@@ -114,7 +114,7 @@ static int do_put(struct tb_store_req *r, tb_err *e)
     if (!tmp) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     snprintf(tmp, n, "%s.tmp.%d.%lx", key, (int)getpid(), (unsigned long)random());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) { rc = tb_fail_errno(e, 0, "create %s", tmp); free(tmp); return rc; }
+    if (fd < 0) { rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "create %s", tmp); free(tmp); return rc; }
     rc = copy_body(fd, &r->body, 0, e, key);
     if (rc) { close(fd); unlink(tmp); free(tmp); return rc; }
     rc = publish(r, fd, tmp, key, e);
@@ -279,9 +279,9 @@ static int file_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_ht
         if ((rc = mkparent(r->key, e))) break;
         char *p = mp_path(r->key, r->upload_id_out);
         int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) rc = tb_fail_errno(e, 0, "create %s", p);
+        if (fd < 0) rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "create %s", p);
         else {
-            if (r->total_size && ftruncate(fd, (off_t)r->total_size) != 0) rc = tb_fail_errno(e, 0, "size %s", p);
+            if (r->total_size && ftruncate(fd, (off_t)r->total_size) != 0) rc = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "size %s", p);
             if (r->sha256 && strlen(r->sha256) == 64) fsetxattr(fd, XATTR, r->sha256, 64, 0);
             close(fd);
         }

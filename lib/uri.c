@@ -195,3 +195,41 @@ int tb_uri_join(const struct tb_uri *p, const char *name, struct tb_uri *o, tb_e
     free(s);
     return r;
 }
+
+/* Split an absolute path into components, folding "." and ".."; v holds pointers into buf. */
+static size_t path_parts(char *buf, const char **v, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+        if (strcmp(t, ".") == 0) continue;
+        if (strcmp(t, "..") == 0) { if (n) n--; continue; }
+        if (n < max) v[n++] = t;
+    }
+    return n;
+}
+
+char *tb_path_rebase(const char *path, const char *from_dir, const char *to_dir)
+{
+    if (path[0] == '/') return strdup(path);
+    size_t fl = strlen(from_dir), pl = strlen(path), tl = strlen(to_dir);
+    char *full = malloc(fl + pl + 2), *to = strdup(to_dir);
+    const char **fv = malloc(sizeof *fv * (fl + pl + 2)), **tv = malloc(sizeof *tv * (tl + 1));
+    char *out = NULL;
+    if (full && to && fv && tv) {
+        snprintf(full, fl + pl + 2, "%s/%s", from_dir, path);
+        size_t fn = path_parts(full, fv, fl + pl + 2), tn = path_parts(to, tv, tl + 1), k = 0;
+        while (k < fn && k < tn && strcmp(fv[k], tv[k]) == 0) k++;
+        size_t cap = 3 * (tn - k) + fl + pl + 2;
+        if ((out = malloc(cap))) {
+            size_t o = 0;
+            for (size_t i = k; i < tn; i++) o += (size_t)snprintf(out + o, cap - o, "../");
+            for (size_t i = k; i < fn; i++) o += (size_t)snprintf(out + o, cap - o, "%s%s", fv[i], i + 1 < fn ? "/" : "");
+            if (o == 0) snprintf(out, cap, ".");
+        }
+    }
+    free(full);
+    free(to);
+    free(fv);
+    free(tv);
+    return out;
+}

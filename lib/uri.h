@@ -31,4 +31,8 @@ int tb_uri_is_bucket(const struct tb_uri *u);
 /* A new URI: prefix's key (or path) joined with name. A prefix ending in '/' (or a bucket root, or a
  * directory path) gets name appended; otherwise name is appended after a '/'. */
 int tb_uri_join(const struct tb_uri *prefix, const char *name, struct tb_uri *out, tb_err *e);
+/* A relative path that names from_dir/path, written relative to to_dir instead (both directories
+ * absolute); lexical: "." and ".." are folded, symlinks are not followed. An absolute path is
+ * returned as is. malloc'd; NULL when out of memory. */
+char *tb_path_rebase(const char *path, const char *from_dir, const char *to_dir);
 #endif

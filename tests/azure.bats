@@ -485,14 +485,14 @@ shard_files() {
   jq -e '.count == 4' <<<"$output"
 }
 
-@test "upload az://: wrong key is 77; a missing container is 66; no-clobber keeps the existing blob" {
+@test "upload az://: wrong key is 77; a missing container is 73 (cannot create); no-clobber keeps the existing blob" {
   shard_files
   export AZURE_STORAGE_CONNECTION_STRING="AccountName=devstoreaccount1;AccountKey=${AZ_DEV_KEY/Eby8/Xby8};BlobEndpoint=$AZURITE_ENDPOINT"
   run --separate-stderr trainbox upload --progress=none "$U/ds/" -- out/train-000000.tar
   assert_failure 77
   export AZURE_STORAGE_CONNECTION_STRING="$AZ_CONN"
   run --separate-stderr trainbox upload --progress=none "az://devstoreaccount1/nosuchcontainer/ds/" -- out/train-000000.tar
-  assert_failure 66
+  assert_failure 73
   [[ "$stderr" == *ContainerNotFound* ]]
   "$S" putmem "$U/ds/train-000000.tar" 'someone else' >/dev/null 2>&1
   run --separate-stderr trainbox upload --progress=none --no-clobber "$U/ds/" -- out/train-000000.tar

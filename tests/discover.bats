@@ -85,3 +85,28 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
   run trainbox discover --min-size lots x
   assert_failure 64
 }
+
+@test "no group found: one line on stderr with the count, exit 0; -H says why" {
+  mkdir -p few/a few/none empty
+  for i in 1 2 3; do head -c 2000 /dev/zero > few/a/s-00$i.tar; done
+  run --separate-stderr trainbox discover few
+  assert_success
+  assert_equal "$output" ""
+  assert_equal "$stderr" "trainbox discover: no shard group of at least 8 objects under few (found 3 objects)"
+  run --separate-stderr trainbox discover -H few
+  assert_success
+  assert_equal "$output" "no group: the largest set of objects differing only in their number has 3 (--min-count 8)"
+  [[ "$stderr" == *"found 3 objects"* ]]
+  run --separate-stderr trainbox discover -H --min-count 2 --min-size 1MiB few
+  assert_output --regexp '^no group: 1 set of at least 2 numbered objects, but a median size \(largest: 2000 bytes\) below --min-size'
+  touch few/none/readme few/none/notes
+  run --separate-stderr trainbox discover -H few/none
+  assert_output "no group: none of the 2 objects has a number in its name"
+  run --separate-stderr trainbox discover -H empty
+  assert_output "no group: empty holds no objects"
+  assert_equal "$stderr" "trainbox discover: no shard group of at least 8 objects under empty (found 0 objects)"
+  # a group found: nothing on stderr
+  run --separate-stderr trainbox discover --min-count 3 --min-size 1 few
+  assert_success
+  assert_equal "$stderr" ""
+}

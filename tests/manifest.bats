@@ -96,6 +96,34 @@ setup() {
   assert_failure 64
 }
 
+@test "relative shard paths are relative to the manifest's own directory: verify works from any cwd" {
+  trainbox manifest -o m.json records.jsonl          # beside the records' cwd: paths as given
+  jq -e '.shards[0].path == "out/train-000000.tar"' m.json
+  trainbox manifest -o out/m.json records.jsonl      # inside out/: the paths follow
+  jq -e '.shards[0].path == "train-000000.tar"' out/m.json
+  mkdir -p sub/deeper
+  trainbox manifest -o sub/deeper/m.json records.jsonl
+  jq -e '.shards[0].path == "../../out/train-000000.tar"' sub/deeper/m.json
+  mkdir elsewhere; cd elsewhere
+  for m in ../m.json ../out/m.json ../sub/deeper/m.json "$BATS_TEST_TMPDIR/out/m.json"; do
+    run --separate-stderr trainbox manifest verify --deep "$m"
+    assert_success
+  done
+  run --separate-stderr trainbox manifest verify -H ../out/m.json
+  assert_output "all 6 shards ok (sizes)"
+  rm ../out/train-000003.tar
+  run trainbox manifest verify -H ../out/m.json
+  assert_failure 1
+  assert_line --index 0 --regexp '^missing +\.\./out/train-000003\.tar$'
+  # merge: the inputs' paths are re-expressed relative to the merged manifest
+  cd ..
+  trainbox manifest merge -o sub/merged.json out/m.json
+  jq -e '.shards[0].path == "../out/train-000000.tar"' sub/merged.json
+  (cd / && trainbox manifest verify "$BATS_TEST_TMPDIR/sub/merged.json") || [ $? -eq 1 ]
+  run trainbox manifest verify -H sub/merged.json
+  assert_line --index 0 --regexp '^missing +out/train-000003\.tar$'
+}
+
 @test "verify finds a deleted and a truncated shard; --deep finds a corrupted one" {
   trainbox manifest -o m.json records.jsonl
   run trainbox manifest verify --deep m.json

@@ -86,7 +86,7 @@ PY
   echo '{"nokey":1}' >> ids.jsonl
   run --separate-stderr trainbox split --ratio a=1,b=1 --key id -o o3 ids.jsonl
   assert_failure 65
-  [[ "$stderr" == *"line 9: no field \"id\""* ]]
+  [[ "$stderr" == *"line 9 of ids.jsonl: no field \"id\""* ]]
   [ ! -e o3/a.jsonl ]
 }
 
@@ -200,16 +200,42 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   head -3 in.jsonl > bad.jsonl; echo '{"__key__": "x", ' >> bad.jsonl; tail -3 in.jsonl >> bad.jsonl
   run --separate-stderr trainbox split --ratio a=1,b=1 -o o bad.jsonl
   assert_failure 65
-  [[ "$stderr" == "trainbox split: line 4: not valid JSON"* ]]
+  [[ "$stderr" == "trainbox split: line 4 of bad.jsonl: not valid JSON"* ]]
   [ ! -e o/a.jsonl ] && [ -z "$(ls -A o 2>/dev/null)" ]
+}
+
+@test "every input error names the file and the line, on every read path" {
+  printf '{"__key__":"a"}\n{"__key__":"b",\n' > bad.jsonl
+  python3 -c 'print("{\"__key__\":\"a\"}"); print("{\"x\":\"" + "y"*5000 + "\"}")' > long.jsonl
+  # mapped file (classify), the line reader, a pipe, hold mode (--sort), two inputs
+  for args in "--ratio a=1 -o o bad.jsonl" "--ratio a=1 bad.jsonl" "--world-size 2 --sort bad.jsonl" \
+              "--world-size 2 --by hash in.jsonl bad.jsonl"; do
+    run --separate-stderr trainbox split $args
+    assert_failure 65
+    [[ "$stderr" == "trainbox split: line 2 of bad.jsonl: not valid JSON"* ]] || { echo "$args: $stderr"; false; }
+  done
+  TRAINBOX_NO_MAP=1 run --separate-stderr trainbox split --ratio a=1 -o o bad.jsonl
+  [[ "$stderr" == "trainbox split: line 2 of bad.jsonl: not valid JSON"* ]]
+  run --separate-stderr bash -c 'cat bad.jsonl | trainbox split --ratio a=1 -o o'
+  [[ "$stderr" == "trainbox split: line 2 of stdin: not valid JSON"* ]]
+  run --separate-stderr trainbox split --ratio a=1 --key id bad.jsonl
+  [[ "$stderr" == "trainbox split: line 1 of bad.jsonl: no field \"id\" (--key)" ]]
+  # index mode (lib/linepick), the mapped classifier and the line reader bound lines by --max-line
+  for args in "--world-size 2 --rank 0" "--ratio a=1 -o o" "--ratio a=1"; do
+    run --separate-stderr trainbox split $args --max-line 1k long.jsonl
+    assert_failure 65
+    [[ "$stderr" == *"long.jsonl"*"line 2"*"longer than --max-line"* || "$stderr" == *"line 2 of long.jsonl is longer than --max-line"* ]] || { echo "$args: $stderr"; false; }
+  done
+  run --separate-stderr trainbox split --ratio a=1 --skip-invalid bad.jsonl
+  [[ "$stderr" == *"line 2 of bad.jsonl: not valid JSON"*"(skipped)"* ]]
 }
 
 @test "--skip-invalid counts, reports and writes rejects" {
   { head -3 in.jsonl; echo '{garbage'; echo '{"a":1,}'; tail -3 in.jsonl; } > bad.jsonl
   run --separate-stderr trainbox split --ratio a=1,b=1 -o o --skip-invalid --rejects rej.jsonl bad.jsonl
   assert_success
-  [[ "$stderr" == *"line 4: not valid JSON"*"(skipped)"* ]]
-  [[ "$stderr" == *"line 5: not valid JSON (comma before '}'"* ]]
+  [[ "$stderr" == *"line 4 of bad.jsonl: not valid JSON"*"(skipped)"* ]]
+  [[ "$stderr" == *"line 5 of bad.jsonl: not valid JSON (comma before '}'"* ]]
   [[ "$stderr" == *"skipped 2 invalid lines"* ]]
   [ "$(cat o/*.jsonl | wc -l)" -eq 6 ]
   assert_equal "$(cat rej.jsonl)" $'{garbage\n{"a":1,}'
@@ -314,11 +340,11 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   # errors name the same line either way
   run --separate-stderr trainbox split --world-size 2 --by hash --key __key__ mixed.jsonl
   [ "$status" -eq 65 ]
-  [[ "$stderr" == *"line 997:"* ]]
+  [[ "$stderr" == *"line 997 of mixed.jsonl:"* ]]
   run --separate-stderr trainbox split --world-size 2 --rank 1 --max-line 64k mixed.jsonl
   [ "$status" -eq 65 ]
   n=$(wc -l < mixed.jsonl)   # the long line is the last with a newline
-  [[ "$stderr" == *"line $n is longer than --max-line"* ]]
+  [[ "$stderr" == *"line $n of mixed.jsonl is longer than --max-line"* ]]
   # the last line, with no newline, is a line like any other
   [ "$(trainbox split --world-size 1 --skip-invalid mixed.jsonl 2>/dev/null | tail -n 1)" = '{"__key__":"last","v":1}' ]
 }
@@ -346,7 +372,7 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   for chunk in 3 4096; do
     run --separate-stderr env TRAINBOX_SPLIT_CHUNK=$chunk trainbox split --world-size 2 --rank 1 --max-line 8k m.jsonl
     [ "$status" -eq 65 ]
-    [[ "$stderr" == *"line $(( $(wc -l < m.jsonl) - 1 )) is longer than --max-line"* ]]
+    [[ "$stderr" == *"line $(( $(wc -l < m.jsonl) - 1 )) of m.jsonl is longer than --max-line"* ]]
     printf '%s\n' "$output" > pick.out
     TRAINBOX_NO_MAP=1 trainbox split --world-size 2 --rank 1 --max-line 8k m.jsonl > read.out 2>/dev/null || true
     cmp read.out pick.out

@@ -7,6 +7,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "tap.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -99,6 +100,32 @@ int main(void)
     struct tb_jtok t = tb_json_tok(&j, nn);
     CHECK(t.end - t.start == 21 && memcmp(obj + t.start, "123456789012345678901", 21) == 0, "number span kept as written");
     CHECK(tb_json_scan_object(&j, "[1]", 3, &e) == TB_EDATA && strstr(e.msg, "not a JSON object"), "array is not an object");
+    /* errno -> exit code, for a failed input and for an output being created (DESIGN.md's table) */
+    static const struct { int code, err, want; } em[] = {
+        {0, ENOENT, TB_ENOINPUT}, {0, EACCES, TB_ENOPERM}, {0, EROFS, TB_ENOPERM}, {0, EIO, TB_EIO},
+        {TB_FROM_ERRNO_OUT, ENOENT, TB_ECANTCREAT}, {TB_FROM_ERRNO_OUT, ENOTDIR, TB_ECANTCREAT},
+        {TB_FROM_ERRNO_OUT, EACCES, TB_ENOPERM}, {TB_FROM_ERRNO_OUT, EPERM, TB_ENOPERM},
+        {TB_FROM_ERRNO_OUT, EROFS, TB_ENOPERM}, {TB_FROM_ERRNO_OUT, ENOSPC, TB_EIO}, {TB_EIO, EACCES, TB_EIO},
+    };
+    for (size_t i = 0; i < sizeof em / sizeof em[0]; i++) {
+        errno = em[i].err;
+        CHECK(tb_fail_errno(&e, em[i].code, "x") == em[i].want && e.code == em[i].want, "errno mapping %zu -> %d (got %d)", i, em[i].want, e.code);
+    }
+    /* say what is wrong: a complete object followed by more, a NUL, or a line that really ends early */
+    static const struct { const char *text; size_t len; const char *msg; } why[] = {
+        {"{\"a\":1} {\"b\":", 13, "trailing bytes after the JSON object at byte 9"},
+        {"{\"a\":1}\"x", 9, "trailing bytes after the JSON object at byte 8"},
+        {"{\"a\":1}}", 8, "trailing bytes after the JSON object at byte 8"},
+        {"{\"a\":1} x", 9, "trailing bytes after the JSON object at byte 9"},
+        {"{\"a\":\"x\0y\"}", 11, "raw NUL byte inside a string at byte 8"},
+        {"{\"a\":\"\\\"\0\"}", 11, "raw NUL byte inside a string at byte 9"},
+        {"{\"a\":\0 1}", 9, "raw NUL byte at byte 6"},
+        {"{\"a\":1", 6, "(truncated)"},
+        {"{\"a\":\"xy", 8, "(truncated)"},
+    };
+    for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+        CHECK(tb_json_scan(&j, why[i].text, why[i].len, &e) == TB_EDATA && strstr(e.msg, why[i].msg),
+              "JSON error %zu says '%s' (got: %s)", i, why[i].msg, e.msg);
     char q[64];
     size_t ql = tb_json_quote("a\"b\\\n\x01", 6, q, sizeof q);
     CHECK(ql == strlen(q) && strcmp(q, "\"a\\\"b\\\\\\n\\u0001\"") == 0, "quote: %s", q);

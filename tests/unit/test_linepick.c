@@ -98,7 +98,7 @@ int main(void)
                 int ok = glen == r.olen && memcmp(got, ref_out, glen) == 0;
                 if (badline) {
                     char want[128];
-                    snprintf(want, sizeof want, "line %llu is longer", (unsigned long long)badline);
+                    snprintf(want, sizeof want, "line %llu of f is longer", (unsigned long long)badline);
                     ok = ok && rc == TB_EDATA && strstr(e.msg, want);
                     errors_seen++;
                 } else {

@@ -107,7 +107,7 @@ static void groups(void)
     struct tb_group *g;
     size_t ng;
     tb_err e = {0};
-    CHECK(tb_find_groups(o, n, 8, 1024, &g, &ng, &e) == 0 && ng == 2, "two groups (small logs and a 3-member group left out): %zu", ng);
+    CHECK(tb_find_groups(o, n, 8, 1024, &g, &ng, NULL, &e) == 0 && ng == 2, "two groups (small logs and a 3-member group left out): %zu", ng);
     if (ng == 2) {
         CHECK_STR(g[0].head, "data/train-", "train head");
         CHECK(g[0].width == 6 && g[0].first == 0 && g[0].last == 11 && g[0].count == 11 && g[0].nmissing == 1 && g[0].missing[0] == 5, "train range with one gap");
