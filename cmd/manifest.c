@@ -26,7 +26,7 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_JOBS, 'j', "jobs", "N", "verify: shards checked at once (default 8)", NULL},
     {OPT_HUMAN, 'H', "human", NULL, "show, verify: a human table instead of JSON", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
-    {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted record line (default 64MiB)", NULL},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -365,7 +365,7 @@ static int cmd_manifest(int argc, char **argv)
             o.progress = tb_progress_parse(p.arg);
             if (o.progress < 0) r = tb_usage("manifest", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
-        case OPT_MAX_LINE: if (tb_opt_size(&p, &o.max_line)) r = TB_EUSAGE; break;
+        case OPT_MAX_LINE: if (tb_opt_max_line(&p, &o.max_line)) r = TB_EUSAGE; break;
         }
         if (r) break;
     }

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 enum { OPT_OUT = 1, OPT_PREFIX, OPT_MAXS, OPT_MAXB, OPT_COMPRESS, OPT_MTIME, OPT_SPLIT, OPT_STATE, OPT_RESTART,
-       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS };
+       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS, OPT_MAX_LINE };
 
 static const struct tb_opt shard_opts[] = {
     {OPT_OUT, 'o', "output", "DIR", "directory for the shards (created if missing)", "dir"},
@@ -38,6 +38,7 @@ static const struct tb_opt shard_opts[] = {
     {OPT_SKIP, 0, "skip-invalid", NULL, "count, report and skip invalid lines instead of stopping", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid: write the skipped lines to FILE", "file"},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -72,7 +73,7 @@ static int buf_set(struct buf *b, const char *s, size_t n, tb_err *e)
 struct shard_ctx {
     /* options */
     const char *dir, *prefix, *split, *state_path, *rejects_path;
-    unsigned long long max_samples, max_bytes;
+    unsigned long long max_samples, max_bytes, max_line;
     long long mtime;
     int compress, skip_invalid;
     const char *ext;
@@ -306,7 +307,7 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
         struct tb_src src;
         if ((r = tb_src_open_file(&src, files[f], e))) break;
         struct tb_lines rd;
-        if (tb_lines_init(&rd, &src, 0) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
         rd.keep_empty = 1;
         const char *fname = src.name;
         char *line;
@@ -351,6 +352,7 @@ static int cmd_shard(int argc, char **argv)
     c.prefix = "shard";
     c.max_samples = 10000;
     c.max_bytes = 1ull << 30;
+    c.max_line = TB_MAX_LINE_DEFAULT;
     c.rejects_fd = -1;
     c.split = getenv("SPLIT");
     if (c.split && !*c.split) c.split = NULL;
@@ -378,6 +380,7 @@ static int cmd_shard(int argc, char **argv)
         case OPT_RESTART: restart = 1; break;
         case OPT_SKIP: c.skip_invalid = 1; break;
         case OPT_REJECTS: c.rejects_path = p.arg; break;
+        case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
         case OPT_PROGRESS:
             progress = tb_progress_parse(p.arg);
             if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);

@@ -51,7 +51,7 @@ static const struct tb_opt split_opts[] = {
     {OPT_SKIP, 0, "skip", "K", "skip the first K items of this rank's sequence (resume mid-epoch)", NULL},
     {OPT_SKIP_INVALID, 0, "skip-invalid", NULL, "count and report invalid lines instead of failing", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid, write invalid lines to FILE", "file"},
-    {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted line (default 64MiB)", NULL},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     TB_OPT_END,
 };
@@ -943,7 +943,7 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
         case OPT_SHUFFLE: c->shuffle = 1; break;
         case OPT_SKIP_INVALID: c->skip_invalid = 1; break;
         case OPT_REJECTS: c->rejects_path = p->arg; break;
-        case OPT_MAX_LINE: if (tb_opt_size(p, &c->max_line)) return TB_EUSAGE; break;
+        case OPT_MAX_LINE: if (tb_opt_max_line(p, &c->max_line)) return TB_EUSAGE; break;
         case OPT_PROGRESS:
             c->progress_mode = tb_progress_parse(p->arg);
             if (c->progress_mode < 0) return tb_usage("split", "--progress wants auto, bar, json or none, not '%s'", p->arg);

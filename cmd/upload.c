@@ -37,7 +37,7 @@
 
 enum {
     OPT_ENDPOINT = 1, OPT_JOBS, OPT_PART_SIZE, OPT_THRESHOLD, OPT_DELETE_AFTER, OPT_NO_CLOBBER, OPT_KEEP_DIRS,
-    OPT_RETRIES, OPT_REGION, OPT_PROGRESS,
+    OPT_RETRIES, OPT_REGION, OPT_PROGRESS, OPT_MAX_LINE,
 };
 
 static const struct tb_opt upload_opts[] = {
@@ -51,6 +51,7 @@ static const struct tb_opt upload_opts[] = {
     {OPT_DELETE_AFTER, 0, "delete-after", NULL, "remove each local file once its object is verified", NULL},
     {OPT_KEEP_DIRS, 0, "keep-dirs", NULL, "key = prefix + path relative to the cwd (default: + basename)", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, none, bar, json (default auto)", "auto none bar json"},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -778,7 +779,7 @@ static void reap(struct up *u, tb_err *errs, int *nerrs)
 static int cmd_upload(int argc, char **argv)
 {
     const char *endpoint = NULL, *region = NULL;
-    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, retries = 10;
+    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, retries = 10, max_line = TB_MAX_LINE_DEFAULT;
     int no_clobber = 0, delete_after = 0, keep_dirs = 0, pmode = TB_PROGRESS_AUTO;
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_upload, argc, argv);
@@ -794,6 +795,7 @@ static int cmd_upload(int argc, char **argv)
         case OPT_NO_CLOBBER: no_clobber = 1; break;
         case OPT_DELETE_AFTER: delete_after = 1; break;
         case OPT_KEEP_DIRS: keep_dirs = 1; break;
+        case OPT_MAX_LINE: if ((rc = tb_opt_max_line(&p, &max_line))) goto usage; break;
         case OPT_PROGRESS:
             pmode = tb_progress_parse(p.arg);
             if (pmode < 0) { rc = tb_usage("upload", "--progress: unknown mode '%s' (auto, none, bar, json)", p.arg); goto usage; }
@@ -839,7 +841,7 @@ static int cmd_upload(int argc, char **argv)
     if (p.npos > 1) { u.args = p.pos + 1; u.nargs = p.npos - 1; }
     else {
         tb_src_from_fd(&u.src, 0, 0, "stdin");
-        tb_lines_init(&u.lines, &u.src, TB_MAX_LINE_DEFAULT);
+        tb_lines_init(&u.lines, &u.src, (size_t)max_line);
         u.have_lines = 1;
     }
     u.nslots = (int)jobs;
