@@ -194,6 +194,7 @@ load helper
 }
 
 @test "--max-line is one shared option: every NDJSON reader takes it, checks it the same way, and honours it" {
+  cd "$BATS_TEST_TMPDIR"
   for c in split shard upload manifest cat; do
     trainbox $c --help | grep -q -- '--max-line SIZE' || fail "$c --help lacks --max-line"
     run --separate-stderr trainbox $c --max-line 0 x
