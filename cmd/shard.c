@@ -177,6 +177,8 @@ static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_e
     return r;
 }
 
+/* Count and report a skipped line; with --rejects, append `line` (the line itself, or the entry
+ * that names an over-long one) to the rejects file. */
 static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const char *line, size_t len, const tb_err *why, tb_err *e)
 {
     c->st.invalid++;
@@ -199,6 +201,17 @@ static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const 
         }
     }
     return 0;
+}
+
+/* A line over --max-line, skipped (--skip-invalid): the rejects file names it, the line is not copied. */
+static int reject_long(struct shard_ctx *c, const char *file, uint64_t lineno, uint64_t bytes, tb_err *e)
+{
+    tb_err why;
+    tb_fail_long(&why, lineno, c->max_line);
+    char ent[8192];
+    size_t n = tb_reject_long(ent, sizeof ent, file, lineno, bytes, c->max_line);
+    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", file);
+    return reject(c, file, lineno, ent, n, &why, e);
 }
 
 /* One sample line (already known not to be part of the resumed prefix). */
@@ -309,6 +322,7 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
         struct tb_lines rd;
         if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
         rd.keep_empty = 1;
+        rd.skip_long = c->skip_invalid;
         const char *fname = src.name;
         char *line;
         size_t len;
@@ -318,6 +332,19 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
             if (k < 0) { r = e->code; tb_err_wrap(e, "%s", fname); break; }
             if (k == 0) break;
             uint64_t gline = gl + rd.lineno, gbytes = gb + rd.bytes;
+            if (k == TB_LINE_LONG) {
+                /* stands for the line in the resume checks: a first line this long is named by its length */
+                char ref[64];
+                len = (size_t)snprintf(ref, sizeof ref, "long line of %llu bytes", (unsigned long long)rd.long_len);
+                line = ref;
+                if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
+                if (gline <= resume_lines) {
+                    if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;
+                    continue;
+                }
+                if ((r = reject_long(c, fname, rd.lineno, rd.long_len, e))) break;
+                continue;
+            }
             if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
             if (gline <= resume_lines) {
                 if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;

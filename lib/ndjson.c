@@ -1,6 +1,8 @@
 /* ndjson: bounded line reading and line writing. */
 #include "ndjson.h"
+#include "json.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,50 @@ void tb_lines_free(struct tb_lines *r)
     r->buf = NULL;
 }
 
+int tb_fail_long(tb_err *e, uint64_t lineno, uint64_t max_line)
+{
+    return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno,
+                   (unsigned long long)max_line);
+}
+
+size_t tb_reject_long(char *buf, size_t cap, const char *file, uint64_t lineno, uint64_t bytes, uint64_t max_line)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{\"__rejected__\":{\"file\":");
+    n += tb_json_quote(file, strlen(file), n < cap ? buf + n : NULL, n < cap ? cap - n : 0);
+    n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0,
+                          ",\"line\":%llu,\"bytes\":%llu,\"reason\":\"longer than --max-line (%llu bytes)\"}}",
+                          (unsigned long long)lineno, (unsigned long long)bytes, (unsigned long long)max_line);
+    return n;
+}
+
+/* The buffer (compacted: the line starts at 0) holds more than max_line bytes of a line with no
+ * newline yet: read on to the newline, keeping none of it, and report the line as skipped. */
+static int skip_rest(struct tb_lines *r, tb_err *e)
+{
+    uint64_t n = r->end;
+    r->start = r->end = 0;
+    for (;;) {
+        ssize_t got = tb_src_read(r->src, r->buf, r->cap - 1, e);
+        if (got < 0) return -1;
+        if (got == 0) { r->eof = 1; break; }
+        char *nl = memchr(r->buf, '\n', (size_t)got);
+        if (nl) {
+            size_t k = (size_t)(nl - r->buf);
+            n += k;
+            r->start = k + 1;
+            r->end = (size_t)got;
+            r->bytes++;
+            break;
+        }
+        n += (uint64_t)got;
+    }
+    r->consumed++;
+    r->bytes += n;
+    r->lineno = r->consumed;
+    r->long_len = n;
+    return TB_LINE_LONG;
+}
+
 int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
 {
     for (;;) {
@@ -37,7 +83,8 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
             r->bytes += n + (nl ? 1 : 0);
             r->lineno = r->consumed;
             if (n > r->max_line) {
-                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->lineno, r->max_line);
+                if (r->skip_long) { r->long_len = n; return TB_LINE_LONG; }
+                tb_fail_long(e, r->lineno, r->max_line);
                 return -1;
             }
             if (n && s[n - 1] == '\r') n--;
@@ -56,7 +103,8 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
         }
         if (r->end + 1 >= r->cap) {
             if (r->end > r->max_line) {
-                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->consumed + 1, r->max_line);
+                if (r->skip_long) return skip_rest(r, e);
+                tb_fail_long(e, r->consumed + 1, r->max_line);
                 return -1;
             }
             size_t ncap = r->cap * 2;

@@ -19,11 +19,18 @@ struct tb_lines {
     uint64_t bytes;    /* bytes consumed so far, newlines included */
     int eof;
     int keep_empty;    /* return empty lines instead of skipping them */
+    int skip_long;     /* return TB_LINE_LONG for a line over max_line instead of failing */
+    uint64_t long_len; /* with TB_LINE_LONG: the skipped line's length (without its newline) */
 };
 
+/* tb_lines_next's answer, with skip_long set, for a line longer than max_line: the line was read
+ * through to its newline without being held (lineno and bytes count it) and is not returned. */
+#define TB_LINE_LONG 2
+
 int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line);
-/* Returns 1 with line and len set, 0 at end of input, -1 on error (*e filled: line too long is
- * TB_EDATA naming the line number; read errors TB_EIO). The span is valid until the next call. */
+/* Returns 1 with line and len set, 0 at end of input, TB_LINE_LONG (see above), -1 on error (*e
+ * filled: line too long is TB_EDATA naming the line number; read errors TB_EIO). The span is valid
+ * until the next call. */
 int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e);
 static inline int tb_lines_next(struct tb_lines *r, char **line, size_t *len, tb_err *e)
 {
@@ -46,6 +53,13 @@ static inline int tb_lines_next(struct tb_lines *r, char **line, size_t *len, tb
     return tb_lines_next_slow(r, line, len, e);
 }
 void tb_lines_free(struct tb_lines *r);
+
+/* The --rejects entry for an over-long line (it is named, not copied), without a newline:
+ * {"__rejected__":{"file":F,"line":N,"bytes":LEN,"reason":"longer than --max-line (M bytes)"}}.
+ * Returns the length it needs, like snprintf (buf holds strlen(file) * 6 + 160 bytes for sure). */
+size_t tb_reject_long(char *buf, size_t cap, const char *file, uint64_t lineno, uint64_t bytes, uint64_t max_line);
+/* The error for an over-long line (TB_EDATA). */
+int tb_fail_long(tb_err *e, uint64_t lineno, uint64_t max_line);
 
 /* Buffered writer over a FILE: write a line (adds '\n'). Returns 0 or TB_EIO (EPIPE included). Uses the
  * unlocked stdio calls: never call it on a stream another thread writes at the same time. */

@@ -199,9 +199,12 @@ crash_test() {
 
 @test "crash test with two input files, invalid lines and --rejects: shards, records and rejects as uninterrupted" {
   gen_samples 6000 4 > all.jsonl
-  awk 'NR % 97 == 0 { print "{bad json " NR } { print } NR % 500 == 0 { print "" }' all.jsonl > mixed.jsonl
+  # lines over --max-line too: skipped without being held, named (not copied) in the rejects
+  long=$(head -c 30000 /dev/zero | tr '\0' x)
+  awk -v long="$long" 'NR % 97 == 0 { print "{bad json " NR } { print } NR % 500 == 0 { print "" }
+       NR % 1300 == 0 { print "{\"txt\":\"" long "\"}" }' all.jsonl > mixed.jsonl
   head -3000 mixed.jsonl > a.jsonl; tail -n +3001 mixed.jsonl > b.jsonl
-  args=(--max-samples 250 --skip-invalid --rejects rej.jsonl ../a.jsonl ../b.jsonl)
+  args=(--max-samples 250 --skip-invalid --max-line 20k --rejects rej.jsonl ../a.jsonl ../b.jsonl)
   mkdir ref crash
   (cd ref && trainbox shard -o out "${args[@]}" > records 2>/dev/null)
   killed=0
@@ -216,7 +219,8 @@ crash_test() {
   [ "$(sums ref/out)" = "$(sums crash/out)" ]
   diff ref/records crash/records
   cmp ref/rej.jsonl crash/rej.jsonl
-  [ "$(grep -c . ref/rej.jsonl)" -eq 61 ]
+  [ "$(grep -c . ref/rej.jsonl)" -eq 65 ]
+  [ "$(grep -c '^{"__rejected__":{"file":"../[ab].jsonl","line":[0-9]*,"bytes":30010,"reason":"longer than --max-line (20000 bytes)"}}$' ref/rej.jsonl)" -eq 4 ]
   [ "$(jq -s 'map(.samples) | add' ref/records)" -eq 6000 ]
   echo "# killed $killed of 5" >&3
 }
@@ -310,6 +314,20 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   [[ "$stderr" == *"2 invalid lines skipped"* ]]
   [ "$(jq .samples <<<"$output")" -eq 20 ]
   assert_equal "$(cat rej.jsonl)" $'not json\n{"__key__":"a.b","txt":"x"}'
+}
+
+@test "a line over --max-line is bad input (65, its line named); --skip-invalid skips it" {
+  gen_samples 3 > in.jsonl
+  printf '{"__key__":"big","txt":"%s"}\n' "$(head -c 5000 /dev/zero | tr '\0' x)" >> in.jsonl
+  gen_samples 2 >> in.jsonl
+  run --separate-stderr trainbox shard -o out --max-line 4KiB in.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 4 is longer than --max-line (4096 bytes)"* ]] || fail "$stderr"
+  run --separate-stderr trainbox shard -o out2 --max-line 4KiB --skip-invalid in.jsonl
+  assert_success
+  [[ "$stderr" == *"skipped line 4 of in.jsonl: line 4 is longer than --max-line (4096 bytes)"* ]]
+  [ "$(jq .samples <<<"$output")" -eq 5 ]
+  ! tar -tf out2/shard-000000.tar | grep -q big
 }
 
 @test "usage errors exit 64" {
