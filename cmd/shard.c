@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 enum { OPT_OUT = 1, OPT_PREFIX, OPT_MAXS, OPT_MAXB, OPT_COMPRESS, OPT_MTIME, OPT_SPLIT, OPT_STATE, OPT_RESTART,
-       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS, OPT_MAX_LINE };
+       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS, OPT_MAX_LINE, OPT_DEDUPE };
 
 static const struct tb_opt shard_opts[] = {
     {OPT_OUT, 'o', "output", "DIR", "directory for the shards (created if missing)", "dir"},
@@ -37,6 +37,7 @@ static const struct tb_opt shard_opts[] = {
     {OPT_RESTART, 0, "restart", NULL, "ignore and replace an existing state: start over", NULL},
     {OPT_SKIP, 0, "skip-invalid", NULL, "count, report and skip invalid lines instead of stopping", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid: write the skipped lines to FILE", "file"},
+    {OPT_DEDUPE, 0, "dedupe", NULL, "drop a sample whose key repeats the one before it (keep the first), and count them", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
@@ -75,7 +76,7 @@ struct shard_ctx {
     const char *dir, *prefix, *split, *state_path, *rejects_path;
     unsigned long long max_samples, max_bytes, max_line;
     long long mtime;
-    int compress, skip_invalid;
+    int compress, skip_invalid, dedupe;
     const char *ext;
     /* running */
     struct tb_shardstate st;
@@ -85,7 +86,7 @@ struct shard_ctx {
     struct tb_tarw tw;
     int open;                  /* a shard is being written */
     uint64_t shard_samples;
-    struct buf first_key, last_key;
+    struct buf first_key, last_key; /* last_key: of the last sample written, in any shard (or before a resume) */
     uint64_t last_line;        /* line of the last sample written */
     int rejects_fd;
     uint64_t rejects_bytes;
@@ -227,6 +228,15 @@ static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint
         return tb_fail(e, r, "bad sample at line %llu of %s: %s", (unsigned long long)lineno, file, why.msg);
     }
     struct tb_sample *s = &c->smp;
+    /* two consecutive samples with one key would read back as one sample with repeated fields */
+    if (c->last_key.p && s->key_len == c->last_key.n && memcmp(s->key, c->last_key.p, s->key_len) == 0) {
+        if (c->dedupe) { c->st.dupes++; return 0; }
+        snprintf(why.msg, sizeof why.msg, "key '%.*s' repeats the key of the sample before it (use --dedupe to keep the first)",
+                 (int)(s->key_len > 200 ? 200 : s->key_len), s->key);
+        why.code = TB_EDATA;
+        if (c->skip_invalid) return reject(c, file, lineno, line, len, &why, e);
+        return tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)lineno, file, why.msg);
+    }
     uint64_t size = 0;
     for (int i = 0; i < s->n; i++) size += tb_tar_member_size(s->key_len + 1 + s->m[i].field_len, s->m[i].len);
     if (c->open && c->shard_samples > 0 && c->tw.tar_bytes + size + TB_TAR_TRAILER > c->max_bytes) {
@@ -275,6 +285,7 @@ static void options_hash(struct shard_ctx *c, char **files, int nfiles, char out
                           "split=%s\nskip_invalid=%d\nrejects=%s\nfiles=%d\n", c->dir, c->prefix, c->max_samples, c->max_bytes,
                           c->compress, c->mtime, c->split ? c->split : "", c->skip_invalid, c->rejects_path ? c->rejects_path : "", nfiles);
     for (int i = 0; i < nfiles; i++) n += (size_t)snprintf(s + n, cap - n, "%s\n", files[i]);
+    if (c->dedupe) n += (size_t)snprintf(s + n, cap - n, "dedupe=1\n"); /* only when set: older states stay valid */
     tb_sha256_hex(s, n, out);
     free(s);
 }
@@ -352,7 +363,7 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
             }
             if (len == 0) continue;
             if ((r = add_line(c, fname, rd.lineno, gline, before, line, len, e))) break;
-            if (c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
+            if (c->open && c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
             c->pg.items++;
             c->pg.bytes = gbytes;
             tb_progress_tick(&c->pg);
@@ -406,6 +417,7 @@ static int cmd_shard(int argc, char **argv)
         case OPT_STATE: c.state_path = p.arg; break;
         case OPT_RESTART: restart = 1; break;
         case OPT_SKIP: c.skip_invalid = 1; break;
+        case OPT_DEDUPE: c.dedupe = 1; break;
         case OPT_REJECTS: c.rejects_path = p.arg; break;
         case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
         case OPT_PROGRESS:
@@ -453,6 +465,8 @@ static int cmd_shard(int argc, char **argv)
                         "run the same command on the same input, or use --restart", c.state_path);
     }
     memcpy(c.st.options, opthash, sizeof opthash);
+    /* the repeated-key check goes on across the resume: against the last sample written before it */
+    if (!r && c.st.last_key) r = buf_set(&c.last_key, c.st.last_key, strlen(c.st.last_key), &e);
     if (!r) remove_partials(dir, c.prefix);
     /* re-emit what was already finished, so a downstream that died too gets it again */
     for (size_t i = 0; !r && i < c.st.nrec; i++) r = tb_write_line(stdout, c.st.records[i], strlen(c.st.records[i]), &e);
@@ -476,6 +490,7 @@ static int cmd_shard(int argc, char **argv)
     abandon_shard(&c);
     tb_progress_end(&c.pg);
     if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+    if (!r && c.st.dupes) tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
 
     if (c.rejects_fd >= 0) close(c.rejects_fd);
     tb_digest_free(c.dg);

@@ -330,6 +330,55 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   ! tar -tf out2/shard-000000.tar | grep -q big
 }
 
+@test "a key repeating the sample's before is bad input (65, file and line named), across shards and resumes" {
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"b","txt":"2"}' '{"__key__":"b","txt":"3"}' '{"__key__":"c","txt":"4"}' > dup.jsonl
+  run --separate-stderr trainbox shard -o out dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"*"key 'b' repeats the key of the sample before it"* ]] || fail "$stderr"
+  [ -z "$(ls out)" ]
+  # the samples fall in two shards: still refused
+  run --separate-stderr trainbox shard -o out1 --max-samples 2 dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"* ]]
+  assert_file_exists out1/shard-000000.tar
+  # re-run: the state resumes after line 2, and line 3 is still checked against it
+  run --separate-stderr trainbox shard -o out1 --max-samples 2 dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"*"key 'b' repeats"* ]] || fail "$stderr"
+  assert_file_not_exists out1/shard-000001.tar
+  # through a pipe from cat, too
+  run --separate-stderr bash -c 'trainbox cat dup.jsonl | trainbox shard -o out2'
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of "*"repeats"* ]]
+  # not consecutive: fine
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"b","txt":"2"}' '{"__key__":"a","txt":"3"}' > ok.jsonl
+  trainbox shard -o out3 ok.jsonl > /dev/null
+}
+
+@test "--skip-invalid skips a repeated key like an invalid line; --dedupe keeps the first and counts the rest" {
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"a","txt":"2"}' 'bad' '{"__key__":"a","txt":"3"}' '{"__key__":"c","txt":"4"}' > dup.jsonl
+  run --separate-stderr trainbox shard -o out --skip-invalid --rejects rej.jsonl dup.jsonl
+  assert_success
+  [ "$(jq .samples <<<"$output")" -eq 2 ]
+  assert_equal "$(cat rej.jsonl)" $'{"__key__":"a","txt":"2"}\nbad\n{"__key__":"a","txt":"3"}'
+  run --separate-stderr trainbox shard -o out2 --dedupe --max-samples 1 dup.jsonl
+  assert_failure 65   # the bad line still stops it
+  run --separate-stderr trainbox shard -o out3 --dedupe --skip-invalid --max-samples 1 dup.jsonl
+  assert_success
+  [[ "$stderr" == *"2 samples dropped: their key repeated"* ]] || fail "$stderr"
+  [[ "$stderr" == *"1 invalid lines skipped"* ]]
+  [ "$(tar -xOf out3/shard-000000.tar a.txt)" = 1 ]
+  assert_equal "$(tar -tf out3/shard-000000.tar; tar -tf out3/shard-000001.tar)" $'a.txt\nc.txt'
+  assert_file_not_exists out3/shard-000002.tar
+}
+
+@test "--skip-invalid: a bad line right after a full shard closed is skipped (it crashed: the closed shard was closed again)" {
+  printf '%s\n' '{"txt":"1"}' 'bad' '{"txt":"2"}' > b.jsonl
+  run --separate-stderr trainbox shard -o out --max-samples 1 --skip-invalid b.jsonl
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
+}
+
 @test "usage errors exit 64" {
   run trainbox shard
   assert_failure 64
