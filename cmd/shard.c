@@ -3,6 +3,7 @@
  * lib/shardstate.c; this file owns the command line, the shard boundaries and the order of the
  * durable steps: shard fsynced and renamed -> state committed -> record printed. */
 #include "atomic.h"
+#include "bigline.h"
 #include "commands.h"
 #include "err.h"
 #include "hash.h"
@@ -81,6 +82,8 @@ struct shard_ctx {
     /* running */
     struct tb_shardstate st;
     struct tb_sample smp;
+    struct tb_bigline bl;      /* a line over the big-line threshold, decoded as it is read */
+    uint64_t big_raw;          /* while one is handled: its length (rejects name it, not copy it) */
     struct tb_digest *dg;
     struct tb_afile af;
     struct tb_tarw tw;
@@ -185,6 +188,12 @@ static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const 
     c->st.invalid++;
     tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
     if (c->rejects_fd < 0) return 0;
+    char ent[8192];
+    if (c->big_raw) { /* not held whole: named instead */
+        len = tb_reject_entry(ent, sizeof ent, file, lineno, c->big_raw, why->msg);
+        if (len >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", file);
+        line = ent;
+    }
     const char *parts[2] = {line, "\n"};
     size_t lens[2] = {len, 1};
     for (int i = 0; i < 2; i++) {
@@ -296,11 +305,13 @@ struct run {
 };
 
 /* During the resumed prefix: check the line is the one the state remembers. */
-static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, const char *line, size_t len, tb_err *e)
+static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, const char *line, size_t len,
+                        const char *hash1, tb_err *e)
 {
     if (gline == 1) {
         char h[65];
-        tb_sha256_hex(line, len, h);
+        if (hash1) memcpy(h, hash1, sizeof h);
+        else tb_sha256_hex(line, len, h);
         if (strcmp(h, c->st.first_line) != 0)
             return tb_fail(e, TB_EDATA, "the input does not match the state %s (its first line differs): "
                            "run the same command on the same input, or use --restart", c->state_path);
@@ -320,8 +331,39 @@ static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, co
     return 0;
 }
 
+/* Read a line over the threshold into c->bl in pieces (hash1: also its sha256, for line 1).
+ * 0 with c->bl.line ready; TB_LINE_LONG; TB_EDATA (c->bl cannot map it; e says why); -1 on error. */
+static int read_big(struct shard_ctx *c, struct tb_lines *rd, char *hash1, tb_err *e)
+{
+    tb_bigline_reset(&c->bl);
+    struct tb_digest *d = hash1 ? tb_digest_new() : NULL;
+    if (hash1 && !d) { tb_fail(e, TB_ESOFTWARE, "out of memory"); return -1; }
+    const char *p;
+    size_t n;
+    int k;
+    while ((k = tb_lines_big_next(rd, &p, &n, e)) == 1) {
+        if (d) tb_digest_update(d, p, n);
+        if (tb_bigline_feed(&c->bl, p, n, e)) { k = -1; break; }
+    }
+    if (d) {
+        char md5[33];
+        tb_digest_final(d, hash1, md5);
+        tb_digest_free(d);
+    }
+    if (k != 0) return k;
+    int r = tb_bigline_end(&c->bl, e);
+    return r == TB_EDATA ? TB_EDATA : r ? -1 : 0;
+}
+
+/* Lines longer than this are read in pieces (TRAINBOX_BIG_LINE overrides it, for the tests): below
+ * it a line is held whole with its parse (about 3x its size), above it about its decoded size. */
+#define BIG_LINE_DEFAULT (8u << 20)
+
 static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
 {
+    const char *bigenv = getenv("TRAINBOX_BIG_LINE");
+    unsigned long long big = BIG_LINE_DEFAULT;
+    if (bigenv && *bigenv && tb_parse_size(bigenv, &big)) big = BIG_LINE_DEFAULT;
     static char *stdin_only[] = {"-"};
     if (nfiles == 0) { files = stdin_only; nfiles = 1; }
     uint64_t gl = 0, gb = 0; /* lines and bytes of the files before this one */
@@ -334,12 +376,42 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
         if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
         rd.keep_empty = 1;
         rd.skip_long = c->skip_invalid;
+        tb_lines_set_big(&rd, (size_t)big);
         const char *fname = src.name;
         char *line;
         size_t len;
         for (;;) {
             uint64_t before = gb + rd.bytes;
             int k = tb_lines_next(&rd, &line, &len, e);
+            char h1[65];
+            const char *hash1 = NULL;
+            if (k == TB_LINE_BIG) {
+                int line1 = gl + rd.consumed + 1 == 1;
+                k = read_big(c, &rd, line1 ? h1 : NULL, e);
+                if (k == TB_EDATA) {
+                    uint64_t gline = gl + rd.lineno;
+                    tb_err why = *e;
+                    if (line1 && resume_lines == 0) memcpy(c->st.first_line, h1, sizeof h1);
+                    if (gline <= resume_lines) continue; /* skipped (--skip-invalid) before the resume point */
+                    if (!c->skip_invalid) {
+                        r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, fname, why.msg);
+                        break;
+                    }
+                    c->big_raw = c->bl.raw;
+                    r = reject(c, fname, rd.lineno, NULL, 0, &why, e);
+                    c->big_raw = 0;
+                    if (r) break;
+                    continue;
+                }
+                if (k == 0) {
+                    k = 1;
+                    line = c->bl.line;
+                    len = c->bl.len;
+                    if (line1) hash1 = h1;
+                    c->big_raw = c->bl.raw;
+                    tb_bigline_attach(&c->bl, &c->smp);
+                }
+            }
             if (k < 0) { r = e->code; tb_err_wrap(e, "%s", fname); break; }
             if (k == 0) break;
             uint64_t gline = gl + rd.lineno, gbytes = gb + rd.bytes;
@@ -350,19 +422,26 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
                 line = ref;
                 if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
                 if (gline <= resume_lines) {
-                    if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;
+                    if ((r = check_prefix(c, gline, gbytes, line, len, NULL, e))) break;
                     continue;
                 }
                 if ((r = reject_long(c, fname, rd.lineno, rd.long_len, e))) break;
                 continue;
             }
-            if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
+            if (gline == 1 && resume_lines == 0) {
+                if (hash1) memcpy(c->st.first_line, hash1, 65);
+                else tb_sha256_hex(line, len, c->st.first_line);
+            }
             if (gline <= resume_lines) {
-                if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;
+                r = check_prefix(c, gline, gbytes, line, len, hash1, e);
+                if (c->big_raw) { c->big_raw = 0; tb_bigline_attach(NULL, &c->smp); }
+                if (r) break;
                 continue;
             }
             if (len == 0) continue;
-            if ((r = add_line(c, fname, rd.lineno, gline, before, line, len, e))) break;
+            r = add_line(c, fname, rd.lineno, gline, before, line, len, e);
+            if (c->big_raw) { c->big_raw = 0; tb_bigline_attach(NULL, &c->smp); }
+            if (r) break;
             if (c->open && c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
             c->pg.items++;
             c->pg.bytes = gbytes;
@@ -484,6 +563,7 @@ static int cmd_shard(int argc, char **argv)
         if (!c.dg) r = tb_fail(&e, TB_ESOFTWARE, "out of memory");
     }
     tb_sample_init(&c.smp);
+    tb_bigline_init(&c.bl);
     tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
     c.pg.done = c.st.next_shard;
     if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
@@ -495,6 +575,7 @@ static int cmd_shard(int argc, char **argv)
     if (c.rejects_fd >= 0) close(c.rejects_fd);
     tb_digest_free(c.dg);
     tb_sample_free(&c.smp);
+    tb_bigline_free(&c.bl);
     tb_shardstate_free(&c.st);
     free(c.first_key.p);
     free(c.last_key.p);
