@@ -403,6 +403,18 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   assert_equal "$(cat rej.jsonl)" "{\"__rejected__\":{\"file\":\"bad.jsonl\",\"line\":4,\"bytes\":$n,\"reason\":\"field 'bin': \$base64 value does not decode\"}}"
 }
 
+# bats test_tags=slow
+@test "a 256 MiB \$base64 sample shards in about its decoded size of memory, in a shard of its own" {
+  { printf '{"__key__":"big","txt":"hi","bin":{"$base64":"'; head -c 256M /dev/urandom | tee raw.bin | base64 -w0; printf '"}}\n'; } > big.jsonl
+  gen_samples 2 >> big.jsonl
+  /usr/bin/time -v trainbox shard -o out --max-line 1GiB --max-bytes 100MiB big.jsonl > recs 2> time.txt
+  rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' time.txt)   # KiB
+  echo "# peak RSS $((rss / 1024)) MiB for a 256 MiB sample (a $(( $(stat -c %s big.jsonl) >> 20 )) MiB line)" >&3
+  [ "$rss" -lt $(( (256 + 48) * 1024 )) ]
+  [ "$(jq -s 'map(.samples) | join(",")' recs)" = '"1,2"' ]
+  tar -xOf out/shard-000000.tar big.bin | cmp - raw.bin
+}
+
 @test "usage errors exit 64" {
   run trainbox shard
   assert_failure 64
