@@ -19,13 +19,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC };
+enum { OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC, OPT_MAX_LINE };
 
 static const struct tb_opt cat_opts[] = {
     {OPT_LIMIT, 'n', "limit", "N", "stop after N samples", NULL},
     {OPT_OFFSET, 0, "offset", "N", "skip the first N samples", NULL},
     {OPT_KEYS, 0, "keys-only", NULL, "print only {\"__key__\": ...} for each sample", NULL},
     {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -44,7 +45,7 @@ const struct tb_cmd_spec tb_cmd_cat = {
 enum kind { K_NDJSON, K_NDJSON_Z, K_TAR };
 
 struct cat_ctx {
-    unsigned long long limit, offset;
+    unsigned long long limit, offset, max_line;
     int keys_only, skip_corrupt, has_limit;
     uint64_t seen, emitted;
     int done;            /* --limit reached */
@@ -95,7 +96,7 @@ static int out_key(struct cat_ctx *c, const char *key, size_t klen, tb_err *e)
 static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
 {
     struct tb_lines rd;
-    if (tb_lines_init(&rd, src, 0) != 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (tb_lines_init(&rd, src, (size_t)c->max_line) != 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     char *line;
     size_t len;
     int r = 0, k = 0;
@@ -257,6 +258,7 @@ static int cmd_cat(int argc, char **argv)
 {
     struct cat_ctx c;
     memset(&c, 0, sizeof c);
+    c.max_line = TB_MAX_LINE_DEFAULT;
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_cat, argc, argv);
     int o, bad = 0;
@@ -266,6 +268,7 @@ static int cmd_cat(int argc, char **argv)
         case OPT_OFFSET: bad = tb_opt_u64(&p, &c.offset); break;
         case OPT_KEYS: c.keys_only = 1; break;
         case OPT_SKIPC: c.skip_corrupt = 1; break;
+        case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
         }
     }
     if (bad) { tb_opts_free(&p); return bad; }

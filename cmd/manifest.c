@@ -28,7 +28,7 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_JOBS, 'j', "jobs", "N", "verify: shards checked at once (default 8)", NULL},
     {OPT_HUMAN, 'H', "human", NULL, "show, verify: a human table instead of JSON", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
-    {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted record line (default 64MiB)", NULL},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_ALLOW_PARTIAL, 0, "allow-partial", NULL, "build even from record input that ended without a trailer", NULL},
     TB_OPT_END,
 };
@@ -286,17 +286,20 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
     prog.items = atomic_load(&j.done_files);
     prog.bytes = atomic_load(&j.done_bytes);
     tb_progress_end(&prog);
-    size_t bad = 0;
+    size_t bad = 0, badsum = 0;
     int worst_err = 0;
+    /* an upload skips an object whose size and sha256 metadata look right: only --force resends it */
+    static const char repair[] = "re-upload it with `trainbox upload --force`";
     for (size_t i = 0; i < m.n; i++) {
         const struct tb_shard_rec *s = &m.shards[i];
         if (j.result[i] == P_OK) continue;
         bad++;
         if (j.result[i] == P_ERROR && !worst_err) worst_err = j.errs[i].code;
+        if (j.result[i] == P_CHECKSUM) badsum++;
         if (o->human) {
             printf("%-9s %s", problem_names[j.result[i]], where(s));
             if (j.result[i] == P_SIZE) printf(" (%llu bytes, manifest says %llu)", (unsigned long long)j.actual_size[i], (unsigned long long)s->bytes);
-            if (j.result[i] == P_CHECKSUM) printf(" (sha256 %s, manifest says %s)", j.actual_sha[i], s->sha256);
+            if (j.result[i] == P_CHECKSUM) printf(" (sha256 %s, manifest says %s: %s)", j.actual_sha[i], s->sha256, repair);
             if (j.result[i] == P_ERROR) { tb_redact(j.errs[i].msg); printf(" (%s)", j.errs[i].msg); }
             printf("\n");
             continue;
@@ -312,6 +315,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
         if (j.result[i] == P_CHECKSUM) {
             cJSON_AddStringToObject(l, "expected_sha256", s->sha256);
             cJSON_AddStringToObject(l, "sha256", j.actual_sha[i]);
+            cJSON_AddStringToObject(l, "repair", repair);
         }
         if (j.result[i] == P_ERROR) { tb_redact(j.errs[i].msg); cJSON_AddStringToObject(l, "error", j.errs[i].msg); }
         char *txt = cJSON_PrintUnformatted(l);
@@ -321,6 +325,8 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
     }
     if (fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
     else if (bad && worst_err && worst_err != TB_ENOINPUT && bad == m.n) r = tb_fail(e, worst_err, "%zu of %zu shards could not be checked", bad, m.n);
+    else if (bad && badsum) r = tb_fail(e, TB_EPARTIAL, "%zu of %zu shards have problems; %zu hold bytes that do not match their sha256: %s",
+                                        bad, m.n, badsum, repair);
     else if (bad) r = tb_fail(e, TB_EPARTIAL, "%zu of %zu shards have problems", bad, m.n);
     else if (o->human) printf("all %zu shards ok%s\n", m.n, o->deep ? " (sizes and sha256)" : " (sizes)");
 out:
@@ -417,7 +423,7 @@ static int cmd_manifest(int argc, char **argv)
             o.progress = tb_progress_parse(p.arg);
             if (o.progress < 0) r = tb_usage("manifest", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
-        case OPT_MAX_LINE: if (tb_opt_size(&p, &o.max_line)) r = TB_EUSAGE; break;
+        case OPT_MAX_LINE: if (tb_opt_max_line(&p, &o.max_line)) r = TB_EUSAGE; break;
         case OPT_ALLOW_PARTIAL: o.allow_partial = 1; break;
         }
         if (r) break;

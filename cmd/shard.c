@@ -5,6 +5,7 @@
  * ends with the trailer (lib/trailer.h) only when everything succeeded, so a failed or killed shard
  * never looks complete to upload and manifest. */
 #include "atomic.h"
+#include "bigline.h"
 #include "commands.h"
 #include "err.h"
 #include "hash.h"
@@ -26,7 +27,7 @@
 #include <unistd.h>
 
 enum { OPT_OUT = 1, OPT_PREFIX, OPT_MAXS, OPT_MAXB, OPT_COMPRESS, OPT_MTIME, OPT_SPLIT, OPT_STATE, OPT_RESTART,
-       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS };
+       OPT_SKIP, OPT_REJECTS, OPT_PROGRESS, OPT_MAX_LINE, OPT_DEDUPE };
 
 static const struct tb_opt shard_opts[] = {
     {OPT_OUT, 'o', "output", "DIR", "directory for the shards (created if missing)", "dir"},
@@ -40,7 +41,9 @@ static const struct tb_opt shard_opts[] = {
     {OPT_RESTART, 0, "restart", NULL, "ignore and replace an existing state: start over", NULL},
     {OPT_SKIP, 0, "skip-invalid", NULL, "count, report and skip invalid lines instead of stopping", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid: write the skipped lines to FILE", "file"},
+    {OPT_DEDUPE, 0, "dedupe", NULL, "drop a sample whose key repeats the one before it (keep the first), and count them", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -75,19 +78,21 @@ static int buf_set(struct buf *b, const char *s, size_t n, tb_err *e)
 struct shard_ctx {
     /* options */
     const char *dir, *prefix, *split, *state_path, *rejects_path;
-    unsigned long long max_samples, max_bytes;
+    unsigned long long max_samples, max_bytes, max_line;
     long long mtime;
-    int compress, skip_invalid;
+    int compress, skip_invalid, dedupe;
     const char *ext;
     /* running */
     struct tb_shardstate st;
     struct tb_sample smp;
+    struct tb_bigline bl;      /* a line over the big-line threshold, decoded as it is read */
+    uint64_t big_raw;          /* while one is handled: its length (rejects name it, not copy it) */
     struct tb_digest *dg;
     struct tb_afile af;
     struct tb_tarw tw;
     int open;                  /* a shard is being written */
     uint64_t shard_samples;
-    struct buf first_key, last_key;
+    struct buf first_key, last_key; /* last_key: of the last sample written, in any shard (or before a resume) */
     uint64_t last_line;        /* line of the last sample written */
     int rejects_fd;
     uint64_t rejects_bytes;
@@ -179,11 +184,19 @@ static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_e
     return r;
 }
 
+/* Count and report a skipped line; with --rejects, append `line` (the line itself, or the entry
+ * that names an over-long one) to the rejects file. */
 static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const char *line, size_t len, const tb_err *why, tb_err *e)
 {
     c->st.invalid++;
     tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
     if (c->rejects_fd < 0) return 0;
+    char ent[8192];
+    if (c->big_raw) { /* not held whole: named instead */
+        len = tb_reject_entry(ent, sizeof ent, file, lineno, c->big_raw, why->msg);
+        if (len >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", file);
+        line = ent;
+    }
     const char *parts[2] = {line, "\n"};
     size_t lens[2] = {len, 1};
     for (int i = 0; i < 2; i++) {
@@ -203,6 +216,17 @@ static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const 
     return 0;
 }
 
+/* A line over --max-line, skipped (--skip-invalid): the rejects file names it, the line is not copied. */
+static int reject_long(struct shard_ctx *c, const char *file, uint64_t lineno, uint64_t bytes, tb_err *e)
+{
+    tb_err why;
+    tb_fail_long(&why, lineno, c->max_line);
+    char ent[8192];
+    size_t n = tb_reject_long(ent, sizeof ent, file, lineno, bytes, c->max_line);
+    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", file);
+    return reject(c, file, lineno, ent, n, &why, e);
+}
+
 /* One sample line (already known not to be part of the resumed prefix). */
 static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint64_t gline, uint64_t bytes_before,
                     char *line, size_t len, tb_err *e)
@@ -216,6 +240,15 @@ static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint
         return tb_fail(e, r, "bad sample at line %llu of %s: %s", (unsigned long long)lineno, file, why.msg);
     }
     struct tb_sample *s = &c->smp;
+    /* two consecutive samples with one key would read back as one sample with repeated fields */
+    if (c->last_key.p && s->key_len == c->last_key.n && memcmp(s->key, c->last_key.p, s->key_len) == 0) {
+        if (c->dedupe) { c->st.dupes++; return 0; }
+        snprintf(why.msg, sizeof why.msg, "key '%.*s' repeats the key of the sample before it (use --dedupe to keep the first)",
+                 (int)(s->key_len > 200 ? 200 : s->key_len), s->key);
+        why.code = TB_EDATA;
+        if (c->skip_invalid) return reject(c, file, lineno, line, len, &why, e);
+        return tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)lineno, file, why.msg);
+    }
     uint64_t size = 0;
     for (int i = 0; i < s->n; i++) size += tb_tar_member_size(s->key_len + 1 + s->m[i].field_len, s->m[i].len);
     if (c->open && c->shard_samples > 0 && c->tw.tar_bytes + size + TB_TAR_TRAILER > c->max_bytes) {
@@ -264,6 +297,7 @@ static void options_hash(struct shard_ctx *c, char **files, int nfiles, char out
                           "split=%s\nskip_invalid=%d\nrejects=%s\nfiles=%d\n", c->dir, c->prefix, c->max_samples, c->max_bytes,
                           c->compress, c->mtime, c->split ? c->split : "", c->skip_invalid, c->rejects_path ? c->rejects_path : "", nfiles);
     for (int i = 0; i < nfiles; i++) n += (size_t)snprintf(s + n, cap - n, "%s\n", files[i]);
+    if (c->dedupe) n += (size_t)snprintf(s + n, cap - n, "dedupe=1\n"); /* only when set: older states stay valid */
     tb_sha256_hex(s, n, out);
     free(s);
 }
@@ -274,11 +308,13 @@ struct run {
 };
 
 /* During the resumed prefix: check the line is the one the state remembers. */
-static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, const char *line, size_t len, tb_err *e)
+static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, const char *line, size_t len,
+                        const char *hash1, tb_err *e)
 {
     if (gline == 1) {
         char h[65];
-        tb_sha256_hex(line, len, h);
+        if (hash1) memcpy(h, hash1, sizeof h);
+        else tb_sha256_hex(line, len, h);
         if (strcmp(h, c->st.first_line) != 0)
             return tb_fail(e, TB_EDATA, "the input does not match the state %s (its first line differs): "
                            "run the same command on the same input, or use --restart", c->state_path);
@@ -298,8 +334,39 @@ static int check_prefix(struct shard_ctx *c, uint64_t gline, uint64_t gbytes, co
     return 0;
 }
 
+/* Read a line over the threshold into c->bl in pieces (hash1: also its sha256, for line 1).
+ * 0 with c->bl.line ready; TB_LINE_LONG; TB_EDATA (c->bl cannot map it; e says why); -1 on error. */
+static int read_big(struct shard_ctx *c, struct tb_lines *rd, char *hash1, tb_err *e)
+{
+    tb_bigline_reset(&c->bl);
+    struct tb_digest *d = hash1 ? tb_digest_new() : NULL;
+    if (hash1 && !d) { tb_fail(e, TB_ESOFTWARE, "out of memory"); return -1; }
+    const char *p;
+    size_t n;
+    int k;
+    while ((k = tb_lines_big_next(rd, &p, &n, e)) == 1) {
+        if (d) tb_digest_update(d, p, n);
+        if (tb_bigline_feed(&c->bl, p, n, e)) { k = -1; break; }
+    }
+    if (d) {
+        char md5[33];
+        tb_digest_final(d, hash1, md5);
+        tb_digest_free(d);
+    }
+    if (k != 0) return k;
+    int r = tb_bigline_end(&c->bl, e);
+    return r == TB_EDATA ? TB_EDATA : r ? -1 : 0;
+}
+
+/* Lines longer than this are read in pieces (TRAINBOX_BIG_LINE overrides it, for the tests): below
+ * it a line is held whole with its parse (about 3x its size), above it about its decoded size. */
+#define BIG_LINE_DEFAULT (8u << 20)
+
 static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
 {
+    const char *bigenv = getenv("TRAINBOX_BIG_LINE");
+    unsigned long long big = BIG_LINE_DEFAULT;
+    if (bigenv && *bigenv && tb_parse_size(bigenv, &big)) big = BIG_LINE_DEFAULT;
     static char *stdin_only[] = {"-"};
     if (nfiles == 0) { files = stdin_only; nfiles = 1; }
     uint64_t gl = 0, gb = 0; /* lines and bytes of the files before this one */
@@ -309,25 +376,76 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
         struct tb_src src;
         if ((r = tb_src_open_file(&src, files[f], e))) break;
         struct tb_lines rd;
-        if (tb_lines_init(&rd, &src, 0) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
         rd.keep_empty = 1;
+        rd.skip_long = c->skip_invalid;
+        tb_lines_set_big(&rd, (size_t)big);
         const char *fname = src.name;
         char *line;
         size_t len;
         for (;;) {
             uint64_t before = gb + rd.bytes;
             int k = tb_lines_next(&rd, &line, &len, e);
+            char h1[65];
+            const char *hash1 = NULL;
+            if (k == TB_LINE_BIG) {
+                int line1 = gl + rd.consumed + 1 == 1;
+                k = read_big(c, &rd, line1 ? h1 : NULL, e);
+                if (k == TB_EDATA) {
+                    uint64_t gline = gl + rd.lineno;
+                    tb_err why = *e;
+                    if (line1 && resume_lines == 0) memcpy(c->st.first_line, h1, sizeof h1);
+                    if (gline <= resume_lines) continue; /* skipped (--skip-invalid) before the resume point */
+                    if (!c->skip_invalid) {
+                        r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, fname, why.msg);
+                        break;
+                    }
+                    c->big_raw = c->bl.raw;
+                    r = reject(c, fname, rd.lineno, NULL, 0, &why, e);
+                    c->big_raw = 0;
+                    if (r) break;
+                    continue;
+                }
+                if (k == 0) {
+                    k = 1;
+                    line = c->bl.line;
+                    len = c->bl.len;
+                    if (line1) hash1 = h1;
+                    c->big_raw = c->bl.raw;
+                    tb_bigline_attach(&c->bl, &c->smp);
+                }
+            }
             if (k < 0) { r = e->code; tb_err_wrap(e, "%s", fname); break; }
             if (k == 0) break;
             uint64_t gline = gl + rd.lineno, gbytes = gb + rd.bytes;
-            if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
+            if (k == TB_LINE_LONG) {
+                /* stands for the line in the resume checks: a first line this long is named by its length */
+                char ref[64];
+                len = (size_t)snprintf(ref, sizeof ref, "long line of %llu bytes", (unsigned long long)rd.long_len);
+                line = ref;
+                if (gline == 1 && resume_lines == 0) tb_sha256_hex(line, len, c->st.first_line);
+                if (gline <= resume_lines) {
+                    if ((r = check_prefix(c, gline, gbytes, line, len, NULL, e))) break;
+                    continue;
+                }
+                if ((r = reject_long(c, fname, rd.lineno, rd.long_len, e))) break;
+                continue;
+            }
+            if (gline == 1 && resume_lines == 0) {
+                if (hash1) memcpy(c->st.first_line, hash1, 65);
+                else tb_sha256_hex(line, len, c->st.first_line);
+            }
             if (gline <= resume_lines) {
-                if ((r = check_prefix(c, gline, gbytes, line, len, e))) break;
+                r = check_prefix(c, gline, gbytes, line, len, hash1, e);
+                if (c->big_raw) { c->big_raw = 0; tb_bigline_attach(NULL, &c->smp); }
+                if (r) break;
                 continue;
             }
             if (len == 0) continue;
-            if ((r = add_line(c, fname, rd.lineno, gline, before, line, len, e))) break;
-            if (c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
+            r = add_line(c, fname, rd.lineno, gline, before, line, len, e);
+            if (c->big_raw) { c->big_raw = 0; tb_bigline_attach(NULL, &c->smp); }
+            if (r) break;
+            if (c->open && c->shard_samples >= c->max_samples && (r = close_shard(c, gline, gbytes, e))) break;
             c->pg.items++;
             c->pg.bytes = gbytes;
             tb_progress_tick(&c->pg);
@@ -354,6 +472,7 @@ static int cmd_shard(int argc, char **argv)
     c.prefix = "shard";
     c.max_samples = 10000;
     c.max_bytes = 1ull << 30;
+    c.max_line = TB_MAX_LINE_DEFAULT;
     c.rejects_fd = -1;
     c.split = getenv("SPLIT");
     if (c.split && !*c.split) c.split = NULL;
@@ -380,7 +499,9 @@ static int cmd_shard(int argc, char **argv)
         case OPT_STATE: c.state_path = p.arg; break;
         case OPT_RESTART: restart = 1; break;
         case OPT_SKIP: c.skip_invalid = 1; break;
+        case OPT_DEDUPE: c.dedupe = 1; break;
         case OPT_REJECTS: c.rejects_path = p.arg; break;
+        case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
         case OPT_PROGRESS:
             progress = tb_progress_parse(p.arg);
             if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);
@@ -426,6 +547,8 @@ static int cmd_shard(int argc, char **argv)
                         "run the same command on the same input, or use --restart", c.state_path);
     }
     memcpy(c.st.options, opthash, sizeof opthash);
+    /* the repeated-key check goes on across the resume: against the last sample written before it */
+    if (!r && c.st.last_key) r = buf_set(&c.last_key, c.st.last_key, strlen(c.st.last_key), &e);
     if (!r) remove_partials(dir, c.prefix);
     /* re-emit what was already finished, so a downstream that died too gets it again */
     for (size_t i = 0; !r && i < c.st.nrec; i++) r = tb_write_line(stdout, c.st.records[i], strlen(c.st.records[i]), &e);
@@ -443,6 +566,7 @@ static int cmd_shard(int argc, char **argv)
         if (!c.dg) r = tb_fail(&e, TB_ESOFTWARE, "out of memory");
     }
     tb_sample_init(&c.smp);
+    tb_bigline_init(&c.bl);
     tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
     c.pg.done = c.st.next_shard;
     if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
@@ -451,10 +575,12 @@ static int cmd_shard(int argc, char **argv)
     abandon_shard(&c);
     tb_progress_end(&c.pg);
     if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+    if (!r && c.st.dupes) tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
 
     if (c.rejects_fd >= 0) close(c.rejects_fd);
     tb_digest_free(c.dg);
     tb_sample_free(&c.smp);
+    tb_bigline_free(&c.bl);
     tb_shardstate_free(&c.st);
     free(c.first_key.p);
     free(c.last_key.p);

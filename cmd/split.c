@@ -52,7 +52,7 @@ static const struct tb_opt split_opts[] = {
     {OPT_SKIP, 0, "skip", "K", "skip the first K items of this rank's sequence (resume mid-epoch)", NULL},
     {OPT_SKIP_INVALID, 0, "skip-invalid", NULL, "count and report invalid lines instead of failing", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid, write invalid lines to FILE", "file"},
-    {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted line (default 64MiB)", NULL},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     TB_OPT_END,
 };
@@ -118,6 +118,7 @@ struct ctx {
     uint64_t trailer_records;   /* records in it */
     struct tb_afile rejects;
     int rejects_open;
+    const char *cur_name;   /* the input being read, for --rejects entries */
     /* state */
     struct tb_json json;
     const char *src_name;   /* the input being read, named in every line's error */
@@ -438,6 +439,20 @@ static int reject(struct ctx *c, const char *line, size_t len, uint64_t lineno, 
     return 0;
 }
 
+/* A line over --max-line: an error, or with --skip-invalid skipped; --rejects names it (never copies it). */
+static int reject_long(struct ctx *c, uint64_t lineno, uint64_t bytes, tb_err *e)
+{
+    if (!c->skip_invalid) return tb_fail_long(e, lineno, c->max_line);
+    c->invalid++;
+    if (c->invalid <= 10)
+        tb_warn("split", "line %llu: longer than --max-line (%llu bytes) (skipped)", (unsigned long long)lineno, c->max_line);
+    if (!c->rejects_open) return 0;
+    char ent[8192];
+    size_t n = tb_reject_long(ent, sizeof ent, c->cur_name, lineno, bytes, c->max_line);
+    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", c->cur_name);
+    return tb_write_line(c->rejects.fp, ent, n, e);
+}
+
 /* Find the key bytes of a line. Returns 0 and sets key/klen/is_obj, or TB_EDATA with the reason. */
 static int line_key(const struct ctx *c, struct tb_json *json, char **scratch, size_t *scap, const char *line, size_t len,
                     const char **key, size_t *klen, int *is_obj, tb_err *e)
@@ -662,11 +677,6 @@ static void name_input(tb_err *e, const char *name)
     if (e->code == TB_EDATA && !strstr(e->msg, name)) tb_err_wrap(e, "%s", name);
 }
 
-static int too_long(const struct ctx *c, uint64_t lineno, tb_err *e)
-{
-    return tb_fail(e, TB_EDATA, "line %llu of %s is longer than --max-line (%llu bytes)", (unsigned long long)lineno, c->src_name, c->max_line);
-}
-
 struct mapjob {
     struct ctx *c;
     struct tb_map m;
@@ -741,8 +751,8 @@ static int emit_block(struct ctx *c, const struct tb_map *m, const struct cjob *
         uint64_t ln = *lineno + cl->pidx + 1;
         const char *line = m->p + j->start + cl->off;
         int r;
-        if (cl->s == CL_LONG) return too_long(c, ln, e);
-        if (cl->s == CL_SERIAL) r = process_line(c, line, (size_t)cl->len, ln, e);
+        if (cl->s == CL_LONG) r = reject_long(c, ln, cl->len, e);
+        else if (cl->s == CL_SERIAL) r = process_line(c, line, (size_t)cl->len, ln, e);
         else r = route(c, line, (size_t)cl->len, cl->s, cl->rh, e);
         if (r) return r;
         if ((++c->prog.items & 1023) == 0) { c->prog.bytes = j->start + cl->off; tb_progress_tick(&c->prog); }
@@ -869,6 +879,11 @@ static void pick_tick(void *ud, uint64_t items, uint64_t bytes)
     tb_progress_tick(&pp->c->prog);
 }
 
+static int pick_reject(void *ud, uint64_t lineno, uint64_t bytes, tb_err *e)
+{
+    return reject_long(ud, lineno, bytes, e);
+}
+
 /* Index mode over a regular file: lib/linepick, continuing the item count of earlier inputs. */
 static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uint64_t len, int *r, tb_err *e)
 {
@@ -877,6 +892,9 @@ static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uin
     pk.world = c->world;
     pk.rank = c->rank;
     pk.max_line = c->max_line;
+    pk.skip_long = c->skip_invalid;
+    pk.reject = pick_reject;
+    pk.reject_ud = c;
     pk.threads = ncpus() > 1 ? 2 : 1;
     const char *ch = getenv("TRAINBOX_SPLIT_CHUNK"); /* for the tests: many chunk edges in a small file */
     if (ch && *ch) pk.chunk = (size_t)strtoull(ch, NULL, 10);
@@ -1008,7 +1026,7 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
         case OPT_SHUFFLE: c->shuffle = 1; break;
         case OPT_SKIP_INVALID: c->skip_invalid = 1; break;
         case OPT_REJECTS: c->rejects_path = p->arg; break;
-        case OPT_MAX_LINE: if (tb_opt_size(p, &c->max_line)) return TB_EUSAGE; break;
+        case OPT_MAX_LINE: if (tb_opt_max_line(p, &c->max_line)) return TB_EUSAGE; break;
         case OPT_PROGRESS:
             c->progress_mode = tb_progress_parse(p->arg);
             if (c->progress_mode < 0) return tb_usage("split", "--progress wants auto, bar, json or none, not '%s'", p->arg);
@@ -1093,17 +1111,20 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
     tb_progress_init(&c->prog, "split", c->progress_mode, "lines", NULL);
     for (int i = 0; i < nsrc && !r; i++) {
         c->src_name = srcs[i].name;
+        c->cur_name = srcs[i].name;
         if (!run_mapped(c, &srcs[i], &r, e)) {
             if (r) name_input(e, srcs[i].name);
             continue;
         }
         struct tb_lines lr;
         if (tb_lines_init(&lr, &srcs[i], c->max_line)) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
+        lr.skip_long = c->skip_invalid;
         char *line;
         size_t len;
         int got;
-        while ((got = tb_lines_next(&lr, &line, &len, e)) == 1) {
-            r = process_line(c, line, len, lr.lineno, e);
+        while ((got = tb_lines_next(&lr, &line, &len, e)) > 0) {
+            if (got == TB_LINE_LONG) r = reject_long(c, lr.lineno, lr.long_len, e);
+            else r = process_line(c, line, len, lr.lineno, e);
             if (r) break;
             c->prog.items++;
             c->prog.bytes = lr.bytes;

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "err.h"
 #include "hash.h"
+#include "keyset.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
@@ -38,7 +39,7 @@
 
 enum {
     OPT_ENDPOINT = 1, OPT_JOBS, OPT_PART_SIZE, OPT_THRESHOLD, OPT_DELETE_AFTER, OPT_NO_CLOBBER, OPT_KEEP_DIRS,
-    OPT_RETRIES, OPT_REGION, OPT_PROGRESS,
+    OPT_RETRIES, OPT_REGION, OPT_PROGRESS, OPT_MAX_LINE, OPT_FORCE,
 };
 
 static const struct tb_opt upload_opts[] = {
@@ -49,9 +50,11 @@ static const struct tb_opt upload_opts[] = {
     {OPT_THRESHOLD, 0, "multipart-threshold", "SIZE", "files above this go up in parts (default 64MiB)", NULL},
     {OPT_RETRIES, 0, "retries", "N", "attempts per request on transient errors (default 10)", NULL},
     {OPT_NO_CLOBBER, 0, "no-clobber", NULL, "refuse to replace an existing object with different content", NULL},
+    {OPT_FORCE, 0, "force", NULL, "send every file, even when its object looks current (same size and sha256)", NULL},
     {OPT_DELETE_AFTER, 0, "delete-after", NULL, "remove each local file once its object is verified", NULL},
     {OPT_KEEP_DIRS, 0, "keep-dirs", NULL, "key = prefix + path relative to the cwd (default: + basename)", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, none, bar, json (default auto)", "auto none bar json"},
+    TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_OPT_END,
 };
 
@@ -125,7 +128,8 @@ struct up {
     struct tb_store *store;
     struct listing have;
     struct tb_uri dest;
-    int jobs, no_clobber, delete_after, keep_dirs;
+    int jobs, no_clobber, delete_after, keep_dirs, force;
+    struct tb_keyset keys;    /* object keys taken so far -> the file (dev, inode, path) that took each */
     uint64_t part_size, threshold;
     struct slot *slots;
     int nslots, busy;
@@ -144,7 +148,7 @@ struct up {
     tb_err fatal_err;
     uint64_t ok, failed, bytes_done;
     int fail_code;            /* exit code when all failures agree; -1 when they differ */
-    int data_err;             /* a record's sha256 did not match its file */
+    int data_err;             /* a record's sha256 or bytes did not match its file, or two files had one key */
     struct tb_progress prog;
     int out_err;
     /* the input's completeness (DESIGN.md Records: record streams end with a trailer) */
@@ -217,6 +221,20 @@ static int key_for(struct up *u, const char *path, char **key, char **uri, tb_er
 
 static void fail_file(struct up *u, struct file *f, const tb_err *e);
 
+/* Claim the object key for the file (dev, ino) at path: 0 when it is the key's first file (or the
+ * same file again), TB_EDATA naming both paths when another file already took it. */
+static int claim_key(struct up *u, const char *key, const char *uri, uint64_t dev, uint64_t ino, const char *path, tb_err *e)
+{
+    uint64_t pdev, pino;
+    const char *prev;
+    int r = tb_keyset_add(&u->keys, key, strlen(key), dev, ino, path, &pdev, &pino, &prev);
+    if (r < 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (r == 1 && (pdev != dev || pino != ino))
+        return tb_fail(e, TB_EDATA, "%s and %s both map to %s: refusing to store two files under one key "
+                       "(rename one, or use --keep-dirs)", prev, path, uri);
+    return 0;
+}
+
 static int is_hex64(const char *s)
 {
     if (strlen(s) != 64) return 0;
@@ -279,6 +297,13 @@ static void add_file(struct up *u, char *line, size_t len)
             }
             snprintf(f->want_sha, sizeof f->want_sha, "%s", s->valuestring);
         }
+        cJSON *b = cJSON_GetObjectItem(f->rec, "bytes");
+        if (b && (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble != (double)(uint64_t)b->valuedouble)) {
+            tb_fail(&e, TB_EDATA, "line %llu: \"bytes\" is not a non-negative integer", (unsigned long long)u->lineno);
+            u->data_err = 1;
+            fail_file(u, f, &e);
+            return;
+        }
         cJSON *m = cJSON_GetObjectItem(f->rec, "md5");
         if (cJSON_IsString(m) && strlen(m->valuestring) == 32) snprintf(f->rec_md5, sizeof f->rec_md5, "%s", m->valuestring);
     } else {
@@ -293,7 +318,20 @@ static void add_file(struct up *u, char *line, size_t len)
         return;
     }
     f->size = (uint64_t)st.st_size;
+    cJSON *b = f->rec ? cJSON_GetObjectItem(f->rec, "bytes") : NULL;
+    if (b && (uint64_t)b->valuedouble != f->size) {
+        tb_fail(&e, TB_EDATA, "%s: %llu bytes, but the record says %llu (line %llu)", f->path, (unsigned long long)f->size,
+                (unsigned long long)b->valuedouble, (unsigned long long)f->lineno);
+        u->data_err = 1;
+        fail_file(u, f, &e);
+        return;
+    }
     if (key_for(u, f->path, &f->key, &f->uri, &e)) { fail_file(u, f, &e); return; }
+    if (claim_key(u, f->key, f->uri, (uint64_t)st.st_dev, (uint64_t)st.st_ino, f->path, &e)) {
+        u->data_err = 1;
+        fail_file(u, f, &e);
+        return;
+    }
     f->whole = EVP_MD_CTX_new();
     EVP_DigestInit_ex(f->whole, EVP_sha256(), NULL);
     if (f->size > u->threshold) {
@@ -609,7 +647,7 @@ static void slot_done(struct tb_store_req *r)
     switch (r->op) {
     case TB_OP_HEAD:
         if (f->st == F_HEAD) {
-            if (r->info.exists && r->info.size == f->size && strcmp(r->info.sha256, f->sha) == 0) {
+            if (!u->force && r->info.exists && r->info.size == f->size && strcmp(r->info.sha256, f->sha) == 0) {
                 snprintf(f->etag, sizeof f->etag, "%s", r->info.etag);
                 f->skipped = 1;
                 file_ok(u, f);
@@ -813,8 +851,8 @@ static void reap(struct up *u, tb_err *errs, int *nerrs)
 static int cmd_upload(int argc, char **argv)
 {
     const char *endpoint = NULL, *region = NULL;
-    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, retries = 10;
-    int no_clobber = 0, delete_after = 0, keep_dirs = 0, pmode = TB_PROGRESS_AUTO;
+    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, retries = 10, max_line = TB_MAX_LINE_DEFAULT;
+    int no_clobber = 0, delete_after = 0, keep_dirs = 0, force = 0, pmode = TB_PROGRESS_AUTO;
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_upload, argc, argv);
     int c, rc;
@@ -827,8 +865,10 @@ static int cmd_upload(int argc, char **argv)
         case OPT_THRESHOLD: if ((rc = tb_opt_size(&p, &threshold))) goto usage; break;
         case OPT_RETRIES: if ((rc = tb_opt_u64(&p, &retries))) goto usage; break;
         case OPT_NO_CLOBBER: no_clobber = 1; break;
+        case OPT_FORCE: force = 1; break;
         case OPT_DELETE_AFTER: delete_after = 1; break;
         case OPT_KEEP_DIRS: keep_dirs = 1; break;
+        case OPT_MAX_LINE: if ((rc = tb_opt_max_line(&p, &max_line))) goto usage; break;
         case OPT_PROGRESS:
             pmode = tb_progress_parse(p.arg);
             if (pmode < 0) { rc = tb_usage("upload", "--progress: unknown mode '%s' (auto, none, bar, json)", p.arg); goto usage; }
@@ -840,6 +880,7 @@ static int cmd_upload(int argc, char **argv)
     if (jobs < 1 || jobs > 256) { tb_opts_free(&p); return tb_usage("upload", "--jobs must be between 1 and 256"); }
     if (retries < 1 || retries > 100) { tb_opts_free(&p); return tb_usage("upload", "--retries must be between 1 and 100"); }
     if (part_size < 1) { tb_opts_free(&p); return tb_usage("upload", "--part-size must be positive"); }
+    if (force && no_clobber) { tb_opts_free(&p); return tb_usage("upload", "--force and --no-clobber contradict each other"); }
 
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or a reset connection is an error, not a death */
     tb_signals_install(on_signal); /* stop gracefully: abort open multipart uploads, exit 75 */
@@ -849,6 +890,8 @@ static int cmd_upload(int argc, char **argv)
     u.no_clobber = no_clobber;
     u.delete_after = delete_after;
     u.keep_dirs = keep_dirs;
+    u.force = force;
+    tb_keyset_init(&u.keys);
     u.part_size = part_size;
     u.threshold = threshold;
     tb_err e = {0};
@@ -871,10 +914,29 @@ static int cmd_upload(int argc, char **argv)
         tb_opts_free(&p);
         return tb_report("upload", &e);
     }
-    if (p.npos > 1) { u.args = p.pos + 1; u.nargs = p.npos - 1; }
-    else {
+    if (p.npos > 1) {
+        u.args = p.pos + 1;
+        u.nargs = p.npos - 1;
+        /* files given as arguments are all known: refuse two under one key before sending anything */
+        for (int i = 0; i < u.nargs && !rc; i++) {
+            struct stat st;
+            char *key = NULL, *uri = NULL;
+            if (stat(u.args[i], &st) != 0) continue; /* reported in its turn */
+            if (!(rc = key_for(&u, u.args[i], &key, &uri, &e))) rc = claim_key(&u, key, uri, (uint64_t)st.st_dev, (uint64_t)st.st_ino, u.args[i], &e);
+            else rc = 0; /* reported in its turn */
+            free(key);
+            free(uri);
+        }
+        if (rc) {
+            tb_keyset_free(&u.keys);
+            tb_store_close(u.store);
+            tb_uri_free(&u.dest);
+            tb_opts_free(&p);
+            return tb_report("upload", &e);
+        }
+    } else {
         tb_src_from_fd(&u.src, 0, 0, "stdin");
-        tb_lines_init(&u.lines, &u.src, TB_MAX_LINE_DEFAULT);
+        tb_lines_init(&u.lines, &u.src, (size_t)max_line);
         u.have_lines = 1;
     }
     u.nslots = (int)jobs;
@@ -958,6 +1020,7 @@ static int cmd_upload(int argc, char **argv)
     free(u.have.keys);
     free(u.slots);
     free(u.buf);
+    tb_keyset_free(&u.keys);
     if (u.have_lines) { tb_lines_free(&u.lines); tb_src_close(&u.src); }
     tb_store_close(u.store);
     tb_uri_free(&u.dest);

@@ -1,6 +1,7 @@
 /* linepick: every N-th item of a regular file, read in cached chunks on one or two threads. */
 #include "linepick.h"
 #include "grow.h"
+#include "ndjson.h"
 #include "nlscan.h"
 #include <errno.h>
 #include <limits.h>
@@ -85,6 +86,8 @@ struct worker {
     size_t nent, entcap;
     uint64_t nlines;          /* lines starting in the chunk, empty ones too */
     uint64_t bad_line;        /* 0, or the chunk's line (1-based) that is longer than max_line */
+    struct bad { uint64_t line, bytes; } *bad; /* with skip_long: the chunk's over-long lines */
+    size_t nbad, badcap;
     char *obuf;
     size_t olen, ocap;
     uint64_t emitted, skipped;
@@ -157,6 +160,23 @@ static int too_long(struct shared *s, uint64_t lineno, tb_err *e)
                    s->name, (unsigned long long)s->pk->max_line);
 }
 
+/* Bytes from pos to the next newline (or the end of the input), read in pieces and dropped. */
+static int rest_len(struct shared *s, uint64_t pos, uint64_t *out, tb_err *e)
+{
+    char tmp[65536];
+    uint64_t n = 0;
+    while (pos + n < s->len) {
+        size_t want = s->len - (pos + n) < sizeof tmp ? (size_t)(s->len - (pos + n)) : sizeof tmp;
+        int r = read_at(s, tmp, want, pos + n, e);
+        if (r) return r;
+        const char *q = memchr(tmp, '\n', want);
+        if (q) { n += (uint64_t)(q - tmp); break; }
+        n += want;
+    }
+    *out = n;
+    return 0;
+}
+
 /* Read chunk k (n bytes at co, with its context and slack) into buf and list the items that start in
  * it: one pass over its newlines. A line starts in the chunk when the byte before it is a newline
  * (or it starts the input); the first line of a chunk usually began in an earlier one, which lists it. */
@@ -176,6 +196,7 @@ static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
     w->nent = 0;
     w->nlines = 0;
     w->bad_line = 0;
+    w->nbad = 0;
     struct tb_nlscan sc;
     tb_nlscan_init(&sc, p, n);
     size_t ls = 0;
@@ -193,7 +214,22 @@ static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
         size_t len = end - ls;
         const char *line = w->buf + CTX + ls; /* extend may have moved buf */
         w->nlines++;
-        if (len > pk->max_line) { w->bad_line = w->nlines; return 0; }
+        if (len > pk->max_line) {
+            if (!pk->skip_long) { w->bad_line = w->nlines; return 0; }
+            uint64_t bytes = len;
+            if (f == TB_NL_NONE && end == w->have) { /* extend stopped past max_line: count the rest, keep none */
+                uint64_t more;
+                if ((r = rest_len(s, co + w->have, &more, e))) return r;
+                bytes += more;
+            }
+            if (tb_grow_n(&w->bad, &w->badcap, w->nbad + 1, sizeof *w->bad, 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+            w->bad[w->nbad].line = w->nlines;
+            w->bad[w->nbad].bytes = bytes;
+            w->nbad++;
+            if (f == TB_NL_NONE) break;
+            ls = f + 1;
+            continue;
+        }
         if (len && line[len - 1] == '\r') len--;
         if (len) {
             if (tb_grow_n(&w->ent, &w->entcap, w->nent + 1, sizeof *w->ent, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
@@ -249,6 +285,8 @@ static int run_chunks(struct worker *w)
         if (wait_for(s, k, 1)) return 0;
         if (w->olen && fwrite_unlocked(w->obuf, 1, w->olen, s->out) != w->olen && !r)
             r = tb_fail_errno(&err, TB_EIO, "write failed");
+        /* over-long lines in input order: this chunk's turn serializes the calls */
+        for (size_t b = 0; !r && b < w->nbad; b++) r = pk->reject(pk->reject_ud, nl0 + w->bad[b].line, w->bad[b].bytes, &err);
         if (r) {
             s->rc = r;
             s->err = err;
@@ -340,6 +378,6 @@ int tb_pick_lines(int fd, uint64_t off, uint64_t len, const char *name, struct t
         pk->skip -= skipped < pk->skip ? skipped : pk->skip;
         pk->emitted = w[0].emitted + w[1].emitted;
     }
-    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); free(w[t].ent); }
+    for (int t = 0; t < 2; t++) { free(w[t].buf); free(w[t].obuf); free(w[t].ent); free(w[t].bad); }
     return r;
 }

@@ -16,7 +16,9 @@
  * to the line's newline.
  *
  * Errors (a line longer than max_line, a read error, a file that shrank) are reported as the
- * single-threaded reader would: after every kept line before the bad one has been written. */
+ * single-threaded reader would: after every kept line before the bad one has been written. With
+ * skip_long, an over-long line is read through to its newline (in pieces, not held) to learn its
+ * length, and handed to reject() when its chunk's turn to write comes. */
 #ifndef TB_LINEPICK_H
 #define TB_LINEPICK_H
 #include "err.h"
@@ -27,7 +29,10 @@
 struct tb_pick {
     /* in */
     uint32_t world, rank;                /* rank < world */
-    uint64_t max_line;                   /* a longer line is an error naming its line number */
+    uint64_t max_line;                   /* a longer line is an error naming its line number, */
+    int skip_long;                       /* or, when set, no item: reject() is told, in input order */
+    int (*reject)(void *ud, uint64_t lineno, uint64_t bytes, tb_err *e); /* called under the write turn */
+    void *reject_ud;
     size_t chunk;                        /* bytes per chunk; 0 for the default (256 KiB) */
     int threads;                         /* 1 or 2 */
     /* progress, called on the calling thread now and then: items and bytes so far in this input */

@@ -1,6 +1,8 @@
 /* ndjson: bounded line reading and line writing. */
 #include "ndjson.h"
+#include "json.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@ int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line)
     memset(r, 0, sizeof *r);
     r->src = src;
     r->max_line = max_line ? max_line : TB_MAX_LINE_DEFAULT;
+    r->fast_max = r->max_line;
     r->cap = INITIAL_CAP;
     if (r->cap > r->max_line + 2) r->cap = r->max_line + 2;
     if (r->cap < 4096) r->cap = 4096;
@@ -19,10 +22,68 @@ int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line)
     return r->buf ? 0 : -1;
 }
 
+void tb_lines_set_big(struct tb_lines *r, size_t big)
+{
+    r->big = big < r->max_line ? big : 0;
+    r->fast_max = r->big ? r->big : r->max_line;
+}
+
 void tb_lines_free(struct tb_lines *r)
 {
     free(r->buf);
     r->buf = NULL;
+}
+
+int tb_fail_long(tb_err *e, uint64_t lineno, uint64_t max_line)
+{
+    return tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%llu bytes)", (unsigned long long)lineno,
+                   (unsigned long long)max_line);
+}
+
+size_t tb_reject_entry(char *buf, size_t cap, const char *file, uint64_t lineno, uint64_t bytes, const char *reason)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{\"__rejected__\":{\"file\":");
+    n += tb_json_quote(file, strlen(file), n < cap ? buf + n : NULL, n < cap ? cap - n : 0);
+    n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, ",\"line\":%llu,\"bytes\":%llu,\"reason\":",
+                          (unsigned long long)lineno, (unsigned long long)bytes);
+    n += tb_json_quote(reason, strlen(reason), n < cap ? buf + n : NULL, n < cap ? cap - n : 0);
+    n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "}}");
+    return n;
+}
+
+size_t tb_reject_long(char *buf, size_t cap, const char *file, uint64_t lineno, uint64_t bytes, uint64_t max_line)
+{
+    char why[64];
+    snprintf(why, sizeof why, "longer than --max-line (%llu bytes)", (unsigned long long)max_line);
+    return tb_reject_entry(buf, cap, file, lineno, bytes, why);
+}
+
+/* The buffer (compacted: the line starts at 0) holds more than max_line bytes of a line with no
+ * newline yet: read on to the newline, keeping none of it, and report the line as skipped. */
+static int skip_rest(struct tb_lines *r, tb_err *e)
+{
+    uint64_t n = r->end;
+    r->start = r->end = 0;
+    for (;;) {
+        ssize_t got = tb_src_read(r->src, r->buf, r->cap - 1, e);
+        if (got < 0) return -1;
+        if (got == 0) { r->eof = 1; break; }
+        char *nl = memchr(r->buf, '\n', (size_t)got);
+        if (nl) {
+            size_t k = (size_t)(nl - r->buf);
+            n += k;
+            r->start = k + 1;
+            r->end = (size_t)got;
+            r->bytes++;
+            break;
+        }
+        n += (uint64_t)got;
+    }
+    r->consumed++;
+    r->bytes += n;
+    r->lineno = r->consumed;
+    r->long_len = n;
+    return TB_LINE_LONG;
 }
 
 int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
@@ -32,12 +93,14 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
         if (nl || (r->eof && r->end > r->start)) {
             char *s = r->buf + r->start;
             size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
+            if (r->big && n > r->big && n <= r->max_line) { r->in_big = 1; r->big_len = 0; return TB_LINE_BIG; }
             r->start += n + (nl ? 1 : 0);
             r->consumed++;
             r->bytes += n + (nl ? 1 : 0);
             r->lineno = r->consumed;
             if (n > r->max_line) {
-                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->lineno, r->max_line);
+                if (r->skip_long) { r->long_len = n; return TB_LINE_LONG; }
+                tb_fail_long(e, r->lineno, r->max_line);
                 return -1;
             }
             if (n && s[n - 1] == '\r') n--;
@@ -55,8 +118,10 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
             r->start = 0;
         }
         if (r->end + 1 >= r->cap) {
+            if (r->big && r->end > r->big && r->end <= r->max_line) { r->in_big = 1; r->big_len = 0; return TB_LINE_BIG; }
             if (r->end > r->max_line) {
-                tb_fail(e, TB_EDATA, "line %llu is longer than --max-line (%zu bytes)", (unsigned long long)r->consumed + 1, r->max_line);
+                if (r->skip_long) return skip_rest(r, e);
+                tb_fail_long(e, r->consumed + 1, r->max_line);
                 return -1;
             }
             size_t ncap = r->cap * 2;
@@ -68,6 +133,64 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
         }
         ssize_t got = tb_src_read(r->src, r->buf + r->end, r->cap - 1 - r->end, e);
         if (got < 0) return -1;
+        if (got == 0) r->eof = 1;
+        r->end += (size_t)got;
+    }
+}
+
+int tb_lines_big_next(struct tb_lines *r, const char **p, size_t *n, tb_err *e)
+{
+    for (;;) {
+        if (r->in_big != 1) {
+            r->in_big = 0;
+            return 0;
+        }
+        size_t avail = r->end - r->start;
+        char *s = r->buf + r->start;
+        char *nl = avail ? memchr(s, '\n', avail) : NULL;
+        size_t k = nl ? (size_t)(nl - s) : avail, give, take;
+        int ends = nl || r->eof;
+        if (ends) {
+            give = k && s[k - 1] == '\r' ? k - 1 : k;
+            take = k;
+        } else {
+            give = take = k && s[k - 1] == '\r' ? k - 1 : k; /* a '\r' might be the one before the newline */
+        }
+        if (r->big_len + take > r->max_line) {
+            if (!r->skip_long) { r->in_big = 0; return tb_fail_long(e, r->consumed + 1, r->max_line); }
+            r->in_big = 0;
+            r->big_len += take;
+            r->start += take;
+            r->bytes += take;
+            if (nl) { r->start++; r->bytes++; r->consumed++; r->lineno = r->consumed; r->long_len = r->big_len; return TB_LINE_LONG; }
+            if (r->eof) { r->consumed++; r->lineno = r->consumed; r->long_len = r->big_len; return TB_LINE_LONG; }
+            /* the rest goes unread through skip_rest, which counts from what the buffer holds */
+            uint64_t before = r->big_len;
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+            int x = skip_rest(r, e);
+            if (x < 0) return -1;
+            r->long_len += before; /* skip_rest counted the rest, from the buffer on */
+            return x;
+        }
+        r->big_len += take;
+        r->start += take;
+        r->bytes += take;
+        if (ends) {
+            if (nl) { r->start++; r->bytes++; }
+            r->consumed++;
+            r->lineno = r->consumed;
+            r->in_big = 2;
+        }
+        if (give) { *p = s; *n = give; return 1; }
+        if (ends) continue;
+        /* need more bytes: keep a held-back '\r', read after it */
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+        ssize_t got = tb_src_read(r->src, r->buf + r->end, r->cap - 1 - r->end, e);
+        if (got < 0) { r->in_big = 0; return -1; }
         if (got == 0) r->eof = 1;
         r->end += (size_t)got;
     }

@@ -181,6 +181,14 @@ int tb_opt_size(const struct tb_optparse *p, unsigned long long *out)
     return tb_usage(p->spec->name, "option '--%s' wants a size such as 64MiB or 1G, not '%s'", p->name, p->arg ? p->arg : "");
 }
 
+int tb_opt_max_line(const struct tb_optparse *p, unsigned long long *out)
+{
+    if (tb_opt_size(p, out)) return TB_EUSAGE;
+    if (*out == 0 || *out > (1ull << 40))
+        return tb_usage(p->spec->name, "option '--%s' wants a size from 1 byte to 1TiB, not '%s'", p->name, p->arg);
+    return 0;
+}
+
 int tb_opt_choice(const struct tb_optparse *p, const char *const *choices, int *out)
 {
     for (int i = 0; choices[i]; i++)

@@ -55,6 +55,12 @@ int tb_opt_u64(const struct tb_optparse *p, unsigned long long *out);
 int tb_opt_size(const struct tb_optparse *p, unsigned long long *out); /* 10k, 5M, 1GiB, ... */
 int tb_opt_choice(const struct tb_optparse *p, const char *const *choices, int *out);
 
+/* --max-line SIZE, shared by every command that reads NDJSON (one table entry, one converter, one
+ * description in trainbox(1) COMMON OPTIONS). */
+#define TB_OPT_MAX_LINE(id) {(id), 0, "max-line", "SIZE", "longest accepted input line (default 64MiB; see trainbox(1))", NULL}
+/* Converts and checks its argument: at least 1 byte, at most 1TiB. */
+int tb_opt_max_line(const struct tb_optparse *p, unsigned long long *out);
+
 /* Parse "123", "4k", "64MiB", "1G": k/M/G/T are powers of 1000, KiB/MiB/GiB/TiB powers of 1024;
  * "K"/"KB" and the like too. Returns 0 or -1. */
 int tb_parse_size(const char *s, unsigned long long *out);

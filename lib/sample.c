@@ -238,6 +238,15 @@ int tb_sample_parse(struct tb_sample *s, const char *line, size_t len, uint64_t 
             m.len = n;
         } else if (vt.type == TB_JSON_OBJECT && vt.size == 1 && tb_json_key_eq(&s->j, v + 1, "$base64")) {
             struct tb_jtok bt = tb_json_tok(&s->j, v + 2);
+            if (bt.type == TB_JSON_PRIMITIVE && s->blobs) {
+                long idx = strtol(line + bt.start, NULL, 10);
+                if (idx < 0 || idx >= s->nblobs)
+                    return tb_fail(e, TB_EDATA, FIELD_FMT "$base64 value does not decode", FIELD_ARG(m));
+                m.data = s->blob + s->blobs[idx].off;
+                m.len = s->blobs[idx].len;
+                s->m[s->n++] = m;
+                continue;
+            }
             if (bt.type != TB_JSON_STRING)
                 return tb_fail(e, TB_EDATA, FIELD_FMT "$base64 value is not a string", FIELD_ARG(m));
             size_t bn;

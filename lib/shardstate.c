@@ -80,6 +80,7 @@ int tb_shardstate_load(const char *path, struct tb_shardstate *s, int *found, tb
               get_u64(o, "invalid", &s->invalid) || get_u64(o, "rejects_bytes", &s->rejects_bytes) ||
               get_u64(o, "next_shard", &s->next_shard) || get_u64(o, "last_line", &s->last_line) ||
               !(cJSON_IsString(lk) || cJSON_IsNull(lk));
+    if (!bad && cJSON_GetObjectItemCaseSensitive(o, "dupes") && get_u64(o, "dupes", &s->dupes)) bad = 1;
     if (!bad && cJSON_IsString(lk) && tb_shardstate_set_last_key(s, lk->valuestring, strlen(lk->valuestring), e)) bad = 2;
     const cJSON *it;
     if (!bad) {
@@ -108,6 +109,7 @@ int tb_shardstate_save(const char *path, const struct tb_shardstate *s, tb_err *
     cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
     cJSON_AddNumberToObject(o, "samples", (double)s->samples);
     cJSON_AddNumberToObject(o, "invalid", (double)s->invalid);
+    cJSON_AddNumberToObject(o, "dupes", (double)s->dupes);
     cJSON_AddNumberToObject(o, "rejects_bytes", (double)s->rejects_bytes);
     cJSON_AddNumberToObject(o, "next_shard", (double)s->next_shard);
     cJSON_AddNumberToObject(o, "last_line", (double)s->last_line);

@@ -17,6 +17,7 @@ struct tb_shardstate {
     uint64_t bytes;          /* input bytes consumed */
     uint64_t samples;        /* samples written */
     uint64_t invalid;        /* lines rejected (--skip-invalid) */
+    uint64_t dupes;          /* samples dropped for a repeated key (--dedupe); absent in older states: 0 */
     uint64_t rejects_bytes;  /* length of the --rejects file */
     uint64_t next_shard;
     uint64_t last_line;      /* line number of the last sample written, 0 if none */

@@ -209,3 +209,24 @@ $d"
   assert_failure 65
   assert_output --partial "Unrecognized archive format"
 }
+
+@test "--max-line is one shared option: every NDJSON reader takes it, checks it the same way, and honours it" {
+  cd "$BATS_TEST_TMPDIR"
+  for c in split shard upload manifest cat; do
+    trainbox $c --help | grep -q -- '--max-line SIZE' || fail "$c --help lacks --max-line"
+    run --separate-stderr trainbox $c --max-line 0 x
+    [ "$status" -eq 64 ] || fail "$c --max-line 0: status $status"
+    [[ "$stderr" == *"option '--max-line' wants a size from 1 byte to 1TiB"* ]] || fail "$c: $stderr"
+  done
+  grep -q '^\.SH COMMON OPTIONS' "$REPO/man/trainbox.1"
+  printf '{"__key__":"a","txt":"%s"}\n' "$(head -c 300 /dev/zero | tr '\0' x)" > long.jsonl
+  run --separate-stderr trainbox cat --max-line 100 long.jsonl
+  [ "$status" -eq 65 ]; [[ "$stderr" == *"line 1 is longer than --max-line (100 bytes)"* ]]
+  run --separate-stderr trainbox shard -o out --max-line 100 long.jsonl
+  [ "$status" -eq 65 ]; [[ "$stderr" == *"line 1 is longer than --max-line (100 bytes)"* ]]
+  printf '{"path":"%s"}\n' "$(head -c 300 /dev/zero | tr '\0' x)" > recs.jsonl
+  run --separate-stderr trainbox manifest --max-line 100 recs.jsonl
+  [ "$status" -eq 65 ]; [[ "$stderr" == *"longer than --max-line"* ]]
+  run --separate-stderr bash -c "trainbox upload --max-line 100 file://$BATS_TEST_TMPDIR/st/ < recs.jsonl"
+  [ "$status" -eq 65 ]; [[ "$stderr" == *"longer than --max-line"* ]]
+}

@@ -8,6 +8,8 @@
     s3util.py put BUCKET KEY TEXT                put an object with TEXT as its body
     s3util.py location BUCKET                    the bucket's region (us-east-1 when S3 says none),
                                                  or the error code (NoSuchBucket)
+    s3util.py corrupt BUCKET KEY                 rewrite an object with one byte changed, keeping its size
+                                                 and metadata (x-amz-meta-sha256 then lies)
     s3util.py checksums BUCKET PREFIX DIR PART   every object's stored SHA-256 checksum (S3 flexible
                                                  checksums) is the file's: the SHA-256 of the bytes
                                                  for a single PUT; for a multipart object, the
@@ -44,6 +46,12 @@ def main(argv):
         return 0
     if cmd == "put":
         s3.put_object(Bucket=argv[2], Key=argv[3], Body=argv[4].encode())
+        return 0
+    if cmd == "corrupt":
+        o = s3.get_object(Bucket=argv[2], Key=argv[3])
+        data = bytearray(o["Body"].read())
+        data[len(data) // 2] ^= 0xFF
+        s3.put_object(Bucket=argv[2], Key=argv[3], Body=bytes(data), Metadata=o["Metadata"])
         return 0
     if cmd == "checksums":
         import base64

@@ -200,9 +200,12 @@ crash_test() {
 
 @test "crash test with two input files, invalid lines and --rejects: shards, records and rejects as uninterrupted" {
   gen_samples 6000 4 > all.jsonl
-  awk 'NR % 97 == 0 { print "{bad json " NR } { print } NR % 500 == 0 { print "" }' all.jsonl > mixed.jsonl
+  # lines over --max-line too: skipped without being held, named (not copied) in the rejects
+  long=$(head -c 30000 /dev/zero | tr '\0' x)
+  awk -v long="$long" 'NR % 97 == 0 { print "{bad json " NR } { print } NR % 500 == 0 { print "" }
+       NR % 1300 == 0 { print "{\"txt\":\"" long "\"}" }' all.jsonl > mixed.jsonl
   head -3000 mixed.jsonl > a.jsonl; tail -n +3001 mixed.jsonl > b.jsonl
-  args=(--max-samples 250 --skip-invalid --rejects rej.jsonl ../a.jsonl ../b.jsonl)
+  args=(--max-samples 250 --skip-invalid --max-line 20k --rejects rej.jsonl ../a.jsonl ../b.jsonl)
   mkdir ref crash
   (cd ref && trainbox shard -o out "${args[@]}" > records 2>/dev/null)
   killed=0
@@ -217,7 +220,8 @@ crash_test() {
   [ "$(sums ref/out)" = "$(sums crash/out)" ]
   diff ref/records crash/records
   cmp ref/rej.jsonl crash/rej.jsonl
-  [ "$(grep -c . ref/rej.jsonl)" -eq 61 ]
+  [ "$(grep -c . ref/rej.jsonl)" -eq 65 ]
+  [ "$(grep -c '^{"__rejected__":{"file":"../[ab].jsonl","line":[0-9]*,"bytes":30010,"reason":"longer than --max-line (20000 bytes)"}}$' ref/rej.jsonl)" -eq 4 ]
   [ "$(jq -s 'map(.samples) | add' ref/records)" -eq 6000 ]
   echo "# killed $killed of 5" >&3
 }
@@ -313,6 +317,105 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   [ "$(jq 'select(.path) | .samples' <<<"$output")" -eq 20 ]
   assert_line --index 1 "$(trailer 1)"
   assert_equal "$(cat rej.jsonl)" $'not json\n{"__key__":"a.b","txt":"x"}'
+}
+
+@test "a line over --max-line is bad input (65, its line named); --skip-invalid skips it" {
+  gen_samples 3 > in.jsonl
+  printf '{"__key__":"big","txt":"%s"}\n' "$(head -c 5000 /dev/zero | tr '\0' x)" >> in.jsonl
+  gen_samples 2 >> in.jsonl
+  run --separate-stderr trainbox shard -o out --max-line 4KiB in.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 4 is longer than --max-line (4096 bytes)"* ]] || fail "$stderr"
+  run --separate-stderr trainbox shard -o out2 --max-line 4KiB --skip-invalid in.jsonl
+  assert_success
+  [[ "$stderr" == *"skipped line 4 of in.jsonl: line 4 is longer than --max-line (4096 bytes)"* ]]
+  [ "$(jq .samples <<<"$output")" -eq 5 ]
+  ! tar -tf out2/shard-000000.tar | grep -q big
+}
+
+@test "a key repeating the sample's before is bad input (65, file and line named), across shards and resumes" {
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"b","txt":"2"}' '{"__key__":"b","txt":"3"}' '{"__key__":"c","txt":"4"}' > dup.jsonl
+  run --separate-stderr trainbox shard -o out dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"*"key 'b' repeats the key of the sample before it"* ]] || fail "$stderr"
+  [ -z "$(ls out)" ]
+  # the samples fall in two shards: still refused
+  run --separate-stderr trainbox shard -o out1 --max-samples 2 dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"* ]]
+  assert_file_exists out1/shard-000000.tar
+  # re-run: the state resumes after line 2, and line 3 is still checked against it
+  run --separate-stderr trainbox shard -o out1 --max-samples 2 dup.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of dup.jsonl"*"key 'b' repeats"* ]] || fail "$stderr"
+  assert_file_not_exists out1/shard-000001.tar
+  # through a pipe from cat, too
+  run --separate-stderr bash -c 'trainbox cat dup.jsonl | trainbox shard -o out2'
+  assert_failure 65
+  [[ "$stderr" == *"line 3 of "*"repeats"* ]]
+  # not consecutive: fine
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"b","txt":"2"}' '{"__key__":"a","txt":"3"}' > ok.jsonl
+  trainbox shard -o out3 ok.jsonl > /dev/null
+}
+
+@test "--skip-invalid skips a repeated key like an invalid line; --dedupe keeps the first and counts the rest" {
+  printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"a","txt":"2"}' 'bad' '{"__key__":"a","txt":"3"}' '{"__key__":"c","txt":"4"}' > dup.jsonl
+  run --separate-stderr trainbox shard -o out --skip-invalid --rejects rej.jsonl dup.jsonl
+  assert_success
+  [ "$(jq .samples <<<"$output")" -eq 2 ]
+  assert_equal "$(cat rej.jsonl)" $'{"__key__":"a","txt":"2"}\nbad\n{"__key__":"a","txt":"3"}'
+  run --separate-stderr trainbox shard -o out2 --dedupe --max-samples 1 dup.jsonl
+  assert_failure 65   # the bad line still stops it
+  run --separate-stderr trainbox shard -o out3 --dedupe --skip-invalid --max-samples 1 dup.jsonl
+  assert_success
+  [[ "$stderr" == *"2 samples dropped: their key repeated"* ]] || fail "$stderr"
+  [[ "$stderr" == *"1 invalid lines skipped"* ]]
+  [ "$(tar -xOf out3/shard-000000.tar a.txt)" = 1 ]
+  assert_equal "$(tar -tf out3/shard-000000.tar; tar -tf out3/shard-000001.tar)" $'a.txt\nc.txt'
+  assert_file_not_exists out3/shard-000002.tar
+}
+
+@test "--skip-invalid: a bad line right after a full shard closed is skipped (it crashed: the closed shard was closed again)" {
+  printf '%s\n' '{"txt":"1"}' 'bad' '{"txt":"2"}' > b.jsonl
+  run --separate-stderr trainbox shard -o out --max-samples 1 --skip-invalid b.jsonl
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
+}
+
+@test "a line over the big-line threshold is read in pieces and gives the same shards, byte for byte" {
+  python3 "$REPO/tests/gen_shapes.py" 60 9000 > s.jsonl
+  trainbox shard -o ref --max-samples 25 s.jsonl > ref.rec
+  for big in 4096 1; do
+    TRAINBOX_BIG_LINE=$big trainbox shard -o big$big --max-samples 25 s.jsonl > big$big.rec
+    for f in ref/*.tar; do cmp "$f" "big$big/$(basename "$f")"; done
+    diff <(sed 's/"path":"[^"]*"//' ref.rec) <(sed 's/"path":"[^"]*"//' big$big.rec)
+  done
+  # from a pipe (reads end anywhere), and a resumed run re-checks big lines (line 1 and the last)
+  cat s.jsonl | TRAINBOX_BIG_LINE=4096 trainbox shard -o pipe --max-samples 25 > /dev/null
+  for f in ref/*.tar; do cmp "$f" "pipe/$(basename "$f")"; done
+  TRAINBOX_BIG_LINE=4096 trainbox shard -o big4096 --max-samples 25 s.jsonl > again.rec
+  diff big4096.rec again.rec
+  # bad big lines: the same errors; skipped, the rejects file names them
+  { head -3 s.jsonl; sed -n 1p s.jsonl | sed 's/"s00000"/"bad"/; s/"}}$/@"}}/'; } > bad.jsonl
+  run --separate-stderr env TRAINBOX_BIG_LINE=4096 trainbox shard -o b1 bad.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"line 4 of bad.jsonl: field 'bin': \$base64 value does not decode"* ]] || fail "$stderr"
+  run --separate-stderr env TRAINBOX_BIG_LINE=4096 trainbox shard -o b2 --skip-invalid --rejects rej.jsonl bad.jsonl
+  assert_success
+  n=$(sed -n 4p bad.jsonl | tr -d '\n' | wc -c)
+  assert_equal "$(cat rej.jsonl)" "{\"__rejected__\":{\"file\":\"bad.jsonl\",\"line\":4,\"bytes\":$n,\"reason\":\"field 'bin': \$base64 value does not decode\"}}"
+}
+
+# bats test_tags=slow
+@test "a 256 MiB \$base64 sample shards in about its decoded size of memory, in a shard of its own" {
+  { printf '{"__key__":"big","txt":"hi","bin":{"$base64":"'; head -c 256M /dev/urandom | tee raw.bin | base64 -w0; printf '"}}\n'; } > big.jsonl
+  gen_samples 2 >> big.jsonl
+  /usr/bin/time -v trainbox shard -o out --max-line 1GiB --max-bytes 100MiB big.jsonl > recs 2> time.txt
+  rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' time.txt)   # KiB
+  echo "# peak RSS $((rss / 1024)) MiB for a 256 MiB sample (a $(( $(stat -c %s big.jsonl) >> 20 )) MiB line)" >&3
+  [ "$rss" -lt $(( (256 + 48) * 1024 )) ]
+  [ "$(jq -s 'map(.samples) | join(",")' recs)" = '"1,2"' ]
+  tar -xOf out/shard-000000.tar big.bin | cmp - raw.bin
 }
 
 @test "usage errors exit 64" {

@@ -347,6 +347,27 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   [[ "$stderr" == *"line $n of mixed.jsonl is longer than --max-line"* ]]
   # the last line, with no newline, is a line like any other
   [ "$(trainbox split --world-size 1 --skip-invalid mixed.jsonl 2>/dev/null | tail -n 1)" = '{"__key__":"last","v":1}' ]
+  # an over-long line is an invalid line like any other: --skip-invalid skips it on every path, and
+  # --rejects names it by line number and length instead of copying it
+  for args in "--world-size 2 --rank 1" "--world-size 3 --rank 0 --by hash" "--ratio a=5,b=3,c=2 --key __key__ -o split-out"; do
+    for d in m r p; do
+      rm -rf split-out
+      case $d in
+        m) trainbox split $args --max-line 64k --skip-invalid --rejects rej-$d mixed.jsonl > so-$d 2> err-$d ;;
+        r) TRAINBOX_NO_MAP=1 trainbox split $args --max-line 64k --skip-invalid --rejects rej-$d mixed.jsonl > so-$d 2> err-$d ;;
+        p) cat mixed.jsonl | trainbox split $args --max-line 64k --skip-invalid --rejects rej-$d > so-$d 2> err-$d ;;
+      esac
+      [ ! -d split-out ] || cat split-out/*.jsonl > so-$d
+    done
+    cmp so-m so-r; cmp so-m so-p
+    diff err-m err-r; diff err-m err-p
+    [ -s so-m ]
+    n=$(wc -l < mixed.jsonl); len=$(awk -v n=$n 'NR == n { print length($0) }' mixed.jsonl)
+    grep -qx "{\"__rejected__\":{\"file\":\"mixed.jsonl\",\"line\":$n,\"bytes\":$len,\"reason\":\"longer than --max-line (64000 bytes)\"}}" rej-m
+    cmp rej-m rej-r
+    [ "$(stat -c %s rej-m)" -lt 5000 ]
+    ! grep -q '"long"' so-m
+  done
 }
 
 @test "index mode on regular files: chunk edges anywhere give the line reader's output, on one thread or two" {
@@ -376,6 +397,19 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
     printf '%s\n' "$output" > pick.out
     TRAINBOX_NO_MAP=1 trainbox split --world-size 2 --rank 1 --max-line 8k m.jsonl > read.out 2>/dev/null || true
     cmp read.out pick.out
+  done
+  # with --skip-invalid the over-long lines are skipped, counted and named in the same order, whatever
+  # the chunks and threads (two of them here, one spanning many chunks, one inside a chunk)
+  { head -n 100 a.jsonl; head -c 6000 /dev/zero | tr '\0' y; echo; head -n 100 a.jsonl; } > m2.jsonl
+  TRAINBOX_NO_MAP=1 trainbox split --world-size 3 --rank 1 --max-line 5000 --skip-invalid --rejects rej-read m.jsonl m2.jsonl > read.out 2> read.err
+  [ "$(wc -l < rej-read)" -eq 2 ]
+  grep -q '"file":"m.jsonl","line":'"$(( $(wc -l < m.jsonl) - 1 ))"',"bytes":9001,' rej-read
+  grep -q '"file":"m2.jsonl","line":101,"bytes":6000,' rej-read
+  for chunk in 3 100 4096 0; do
+    for cpus in 0 0-1; do
+      TRAINBOX_SPLIT_CHUNK=$chunk taskset -c $cpus trainbox split --world-size 3 --rank 1 --max-line 5000 --skip-invalid --rejects rej-pick m.jsonl m2.jsonl > pick.out 2> pick.err
+      cmp read.out pick.out; cmp rej-read rej-pick; diff read.err pick.err
+    done
   done
 }
 

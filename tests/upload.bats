@@ -6,7 +6,7 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
   start_moto --auth
-  python3 "$REPO/tests/s3util.py" mb tb-basic tb-mp tb-idem tb-clob tb-fault tb-abort tb-peer tb-part tb-list
+  python3 "$REPO/tests/s3util.py" mb tb-basic tb-mp tb-idem tb-clob tb-fault tb-abort tb-peer tb-part tb-list tb-force
 }
 
 teardown_file() {
@@ -55,6 +55,62 @@ s3util() { python3 "$REPO/tests/s3util.py" "$@"; }
   echo '{"path":"src/f1.bin","sha256":"0000000000000000000000000000000000000000000000000000000000000000"}' |
     { run --separate-stderr trainbox upload dst2/; assert_failure 65; [[ "$stderr" == *"does not match the record"* ]]; }
   [ ! -e dst2/f1.bin ]
+}
+
+@test "upload: a record whose bytes disagree with its file is refused (65) before sending" {
+  mkfiles 1 100
+  sha=$(sha256sum src/f1.bin | cut -d' ' -f1)
+  echo "{\"path\":\"src/f1.bin\",\"bytes\":101,\"sha256\":\"$sha\"}" >recs
+  run --separate-stderr trainbox upload dst/ <recs
+  assert_failure 65
+  [[ "$stderr" == *"src/f1.bin: 100 bytes, but the record says 101 (line 1)"* ]] || fail "$stderr"
+  [ ! -e dst/f1.bin ]
+  echo "{\"path\":\"src/f1.bin\",\"bytes\":\"100\"}" | { run --separate-stderr trainbox upload dst/; assert_failure 65; }
+  [ ! -e dst/f1.bin ]
+}
+
+@test "upload: two files that map to one object key are refused (65, both named); the same file twice is fine" {
+  mkdir -p a b
+  echo one > a/h.txt; echo two > b/h.txt
+  run --separate-stderr trainbox upload dst/ -- a/h.txt b/h.txt
+  assert_failure 65
+  [[ "$stderr" == *"a/h.txt and b/h.txt both map to "*"h.txt"* ]] || fail "$stderr"
+  [ ! -e dst ] || [ -z "$(ls -A dst)" ]    # checked before anything was sent
+  run --separate-stderr trainbox upload dst/ -- a/h.txt ./a/h.txt
+  assert_success
+  # a record stream: the first is stored, the second refused when it arrives
+  rm -rf dst
+  run --separate-stderr bash -c 'printf "%s\n" a/h.txt b/h.txt | trainbox upload dst/'
+  assert_failure 65
+  [[ "$stderr" == *"a/h.txt and b/h.txt both map to"* ]]
+  [ "$(cat dst/h.txt)" = one ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "${lines[0]}" == *'"path":"a/h.txt"'* ]]
+  # --keep-dirs gives them different keys
+  run --separate-stderr trainbox upload --keep-dirs dst2/ -- a/h.txt b/h.txt
+  assert_success
+}
+
+@test "upload --force resends an object whose bytes went bad behind intact metadata; verify --deep says how to repair" {
+  for i in 1 2 3; do echo "{\"__key__\":\"k$i\",\"bin\":{\"\$base64\":\"$(head -c 3000 /dev/urandom | base64 -w0)\"}}"; done > s.jsonl
+  trainbox shard -o shards --max-samples 1 s.jsonl > recs
+  trainbox upload s3://tb-force/r/ < recs > up
+  trainbox manifest -o m.json < up
+  trainbox manifest verify --deep m.json
+  s3util corrupt tb-force r/shard-000001.tar
+  run --separate-stderr trainbox manifest verify --deep m.json
+  assert_failure 1
+  [[ "$stderr" == *"re-upload it with \`trainbox upload --force\`"* ]] || fail "$stderr"
+  [ "$(jq -r .repair <<<"$output")" = 're-upload it with `trainbox upload --force`' ]
+  # HEAD says same size and sha256: a plain re-run skips it, and it stays bad
+  trainbox upload s3://tb-force/r/ < recs > /dev/null
+  run trainbox manifest verify --deep m.json
+  assert_failure 1
+  trainbox upload --force s3://tb-force/r/ < recs > /dev/null
+  run --separate-stderr trainbox manifest verify --deep m.json
+  assert_success
+  run --separate-stderr trainbox upload --force --no-clobber s3://tb-force/r/ < recs
+  assert_failure 64
 }
 
 @test "upload: usage errors exit 64" {
