@@ -15,6 +15,7 @@ _trainbox() {
   case "$cmd:$prev" in
     cat:--limit|cat:-n) COMPREPLY=(); return ;;
     cat:--offset) COMPREPLY=(); return ;;
+    cat:--max-line) COMPREPLY=(); return ;;
     split:--ratio) COMPREPLY=(); return ;;
     split:--output|split:-o) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     split:--filter) COMPREPLY=($(compgen -c -- "$cur")); return ;;
@@ -37,12 +38,14 @@ _trainbox() {
     shard:--split) COMPREPLY=(); return ;;
     shard:--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     shard:--rejects) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    shard:--max-line) COMPREPLY=(); return ;;
     upload:--endpoint) COMPREPLY=(); return ;;
     upload:--region) COMPREPLY=(); return ;;
     upload:--jobs|upload:-j) COMPREPLY=(); return ;;
     upload:--part-size) COMPREPLY=(); return ;;
     upload:--multipart-threshold) COMPREPLY=(); return ;;
     upload:--retries) COMPREPLY=(); return ;;
+    upload:--max-line) COMPREPLY=(); return ;;
     manifest:--output|manifest:-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     manifest:--format) COMPREPLY=($(compgen -W "trainbox wids shardlist" -- "$cur")); return ;;
     manifest:--name) COMPREPLY=(); return ;;
@@ -58,10 +61,10 @@ _trainbox() {
     presign:--region) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --help" -- "$cur")) ;;
+    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --max-line --help" -- "$cur")) ;;
     split) COMPREPLY=($(compgen -W " --ratio --output -o --filter --key --seed --rank --world-size --by --sort --balance --require-each --shuffle --epoch --skip --skip-invalid --rejects --max-line --progress --help" -- "$cur")) ;;
-    shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --progress --help" -- "$cur")) ;;
-    upload) COMPREPLY=($(compgen -W " --endpoint --region --jobs -j --part-size --multipart-threshold --retries --no-clobber --delete-after --keep-dirs --progress --help" -- "$cur")) ;;
+    shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --dedupe --progress --max-line --help" -- "$cur")) ;;
+    upload) COMPREPLY=($(compgen -W " --endpoint --region --jobs -j --part-size --multipart-threshold --retries --no-clobber --force --delete-after --keep-dirs --progress --max-line --help" -- "$cur")) ;;
     manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --allow-partial --help" -- "$cur")) ;;
     discover) COMPREPLY=($(compgen -W " --depth --human -H --objects --min-count --min-size --latest-checkpoint --marker --help" -- "$cur")) ;;
     sync) COMPREPLY=($(compgen -W " --help" -- "$cur")) ;;
