@@ -8,6 +8,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
+#include "store.h"
 #include "uri.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +28,9 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_HUMAN, 'H', "human", NULL, "show, verify: a human table instead of JSON", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     {OPT_MAX_LINE, 0, "max-line", "SIZE", "longest accepted record line (default 64MiB)", NULL},
+    TB_STORE_OPTS,
+    TB_REQUEST_OPTS,
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -50,6 +54,8 @@ struct mopts {
     int format; /* 0 trainbox, 1 wids, 2 shardlist */
     int deep, human, progress;
     unsigned long long jobs, max_line;
+    struct tb_common_cfg co;
+    struct tb_store_cfg store; /* the store option group: every object read or written */
 };
 
 static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *e)
@@ -60,7 +66,7 @@ static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *
     if (!doc) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     int r = 0;
     if (o->output) {
-        r = tb_blob_write(o->output, doc, strlen(doc), o->format == 2 ? "text/plain" : "application/json", e);
+        r = tb_blob_write(&o->store, o->output, doc, strlen(doc), o->format == 2 ? "text/plain" : "application/json", e);
     } else if (fputs(doc, stdout) == EOF || fflush(stdout) != 0) {
         r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
     }
@@ -111,11 +117,11 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
     return r;
 }
 
-static int load(const char *uri, struct tb_manifest *m, tb_err *e)
+static int load(const struct mopts *o, const char *uri, struct tb_manifest *m, tb_err *e)
 {
     char *text;
     size_t len;
-    int r = tb_blob_read(uri, &text, &len, e);
+    int r = tb_blob_read(&o->store, uri, &text, &len, e);
     if (r) return r;
     r = tb_manifest_parse(text, len, m, e);
     free(text);
@@ -132,7 +138,7 @@ static int merge(const struct mopts *o, char **files, int nfiles, tb_err *e)
     int r = 0;
     for (int i = 0; i < nfiles && !r; i++) {
         struct tb_manifest one;
-        if ((r = load(files[i], &one, e))) break;
+        if ((r = load(o, files[i], &one, e))) break;
         if ((r = tb_manifest_merge(&all, &one, e))) tb_err_wrap(e, "merging %s", files[i]);
         tb_manifest_free(&one);
     }
@@ -182,13 +188,13 @@ static void *verify_worker(void *arg)
         uint64_t size = 0;
         int exists = 0;
         tb_err *e = &j->errs[i];
-        if (tb_blob_head(where(s), &size, &exists, e)) { j->result[i] = P_ERROR; continue; }
+        if (tb_blob_head(&j->o->store, where(s), &size, &exists, e)) { j->result[i] = P_ERROR; continue; }
         j->actual_size[i] = size;
         if (!exists) { j->result[i] = P_MISSING; continue; }
         if (size != s->bytes) { j->result[i] = P_SIZE; continue; }
         if (d && s->sha256) {
             struct hashing h = {d, 0};
-            if (tb_blob_stream(where(s), hash_cb, &h, e)) { j->result[i] = P_ERROR; tb_digest_final(d, NULL, NULL); continue; }
+            if (tb_blob_stream(&j->o->store, where(s), hash_cb, &h, e)) { j->result[i] = P_ERROR; tb_digest_final(d, NULL, NULL); continue; }
             tb_digest_final(d, j->actual_sha[i], NULL);
             if (strcmp(j->actual_sha[i], s->sha256) != 0) { j->result[i] = P_CHECKSUM; continue; }
         }
@@ -204,7 +210,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "verify takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, e);
+    int r = load(o, files[0], &m, e);
     if (r) return r;
     struct vjob j = {.m = &m, .o = o};
     j.result = calloc(m.n + 1, sizeof *j.result);
@@ -217,7 +223,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
     pthread_t th[64];
     if (nthreads > 64) nthreads = 64;
     struct tb_progress prog;
-    tb_progress_init(&prog, "manifest verify", o->progress, "shards", NULL);
+    tb_progress_init(&prog, "manifest verify", tb_common_progress(&o->co, o->progress), "shards", NULL);
     prog.total_items = m.n;
     for (size_t t = 0; t < nthreads; t++) pthread_create(&th[t], NULL, verify_worker, &j);
     if (prog.mode != TB_PROGRESS_NONE) {
@@ -286,7 +292,7 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "show takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, e);
+    int r = load(o, files[0], &m, e);
     if (r) return r;
     struct tb_totals t = tb_manifest_totals(&m);
     /* per split totals, in first-seen order */
@@ -346,6 +352,7 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
 static int cmd_manifest(int argc, char **argv)
 {
     struct mopts o = {.progress = TB_PROGRESS_AUTO, .jobs = 8, .max_line = TB_MAX_LINE_DEFAULT};
+    tb_store_cfg_defaults(&o.store);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_manifest, argc, argv);
     int c, r = 0;
@@ -366,6 +373,7 @@ static int cmd_manifest(int argc, char **argv)
             if (o.progress < 0) r = tb_usage("manifest", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
         case OPT_MAX_LINE: if (tb_opt_size(&p, &o.max_line)) r = TB_EUSAGE; break;
+        default: if (tb_store_opt(&p, c, &o.co, &o.store) == TB_EUSAGE) r = TB_EUSAGE; break;
         }
         if (r) break;
     }

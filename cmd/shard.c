@@ -38,6 +38,7 @@ static const struct tb_opt shard_opts[] = {
     {OPT_SKIP, 0, "skip-invalid", NULL, "count, report and skip invalid lines instead of stopping", NULL},
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid: write the skipped lines to FILE", "file"},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -89,6 +90,7 @@ struct shard_ctx {
     int rejects_fd;
     uint64_t rejects_bytes;
     struct tb_progress pg;
+    struct tb_common_cfg co;
 };
 
 static int open_shard(struct shard_ctx *c, tb_err *e)
@@ -179,7 +181,7 @@ static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_e
 static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const char *line, size_t len, const tb_err *why, tb_err *e)
 {
     c->st.invalid++;
-    tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
+    if (!c->co.quiet) tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
     if (c->rejects_fd < 0) return 0;
     const char *parts[2] = {line, "\n"};
     size_t lens[2] = {len, 1};
@@ -382,6 +384,7 @@ static int cmd_shard(int argc, char **argv)
             progress = tb_progress_parse(p.arg);
             if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
+        default: tb_common_opt(&p, o, &c.co); break;
         }
     }
     if (bad) { tb_opts_free(&p); return bad; }
@@ -440,12 +443,12 @@ static int cmd_shard(int argc, char **argv)
         if (!c.dg) r = tb_fail(&e, TB_ESOFTWARE, "out of memory");
     }
     tb_sample_init(&c.smp);
-    tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
+    tb_progress_init(&c.pg, "shard", tb_common_progress(&c.co, progress), "samples", "shards");
     c.pg.done = c.st.next_shard;
     if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
     abandon_shard(&c);
     tb_progress_end(&c.pg);
-    if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+    if (!r && c.st.invalid && !c.co.quiet) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
 
     if (c.rejects_fd >= 0) close(c.rejects_fd);
     tb_digest_free(c.dg);
