@@ -13,7 +13,6 @@ setup_file() {
 
 teardown_file() {
   stop_moto
-  stop_azurite
 }
 
 setup() {
@@ -22,9 +21,11 @@ setup() {
   unset AWS_ENDPOINT_URL TRAINBOX_S3_ENDPOINT
 }
 
+# servers a test starts are its own: a server left running would keep bats waiting on its output
 teardown() {
   stop_pid "${STALL_PID:-}"
   STALL_PID=
+  stop_azurite
   moto_auth off
 }
 
