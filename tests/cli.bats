@@ -101,6 +101,7 @@ load helper
 }
 
 @test "-q silences warnings and progress, not errors" {
+  cd "$BATS_TEST_TMPDIR"
   printf '{"__key__":"a","txt":"x"}\n{not json\n' > in.jsonl
   run --separate-stderr trainbox split --ratio a=1 -o sp1 --skip-invalid --progress=json in.jsonl
   assert_success
