@@ -27,6 +27,7 @@ static const struct tb_opt cat_opts[] = {
     {OPT_KEYS, 0, "keys-only", NULL, "print only {\"__key__\": ...} for each sample", NULL},
     {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -55,6 +56,7 @@ struct cat_ctx {
     char *key;           /* the key of the sample being grouped */
     size_t key_len, key_cap;
     int pending;         /* lb holds an unfinished sample */
+    struct tb_common_cfg co;
 };
 
 static int ends(const char *s, const char *suffix)
@@ -192,7 +194,7 @@ static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
     r = kind == K_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
     tb_src_close(&src);
     if (r == TB_EDATA && c->skip_corrupt) {
-        tb_warn("cat", "%s (skipped)", e->msg);
+        if (!c->co.quiet) tb_warn("cat", "%s (skipped)", e->msg);
         c->corrupt++;
         return 0;
     }
@@ -269,6 +271,7 @@ static int cmd_cat(int argc, char **argv)
         case OPT_KEYS: c.keys_only = 1; break;
         case OPT_SKIPC: c.skip_corrupt = 1; break;
         case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
+        default: tb_common_opt(&p, o, &c.co); break;
         }
     }
     if (bad) { tb_opts_free(&p); return bad; }
@@ -280,7 +283,7 @@ static int cmd_cat(int argc, char **argv)
     if (c.has_limit && c.limit == 0) c.done = 1;
     for (int i = 0; !r && !c.done && i < p.npos; i++) r = cat_uri(&c, p.pos[i], &e);
     if (fflush(stdout) != 0 && !r) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
-    if (!r && c.corrupt) tb_warn("cat", "%llu corrupt inputs skipped", (unsigned long long)c.corrupt);
+    if (!r && c.corrupt && !c.co.quiet) tb_warn("cat", "%llu corrupt inputs skipped", (unsigned long long)c.corrupt);
     tb_linebuf_free(&c.lb);
     tb_json_free(&c.scratch);
     free(c.key);

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "json.h"
 #include "opts.h"
+#include "store.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ static const struct tb_opt discover_opts[] = {
     {OPT_MIN_SIZE, 0, "min-size", "SIZE", "smallest median object size of a group (default 1KiB)", NULL},
     {OPT_LATEST, 0, "latest-checkpoint", NULL, "print the newest complete checkpoint (exit 66 when none)", NULL},
     {OPT_MARKER, 0, "marker", "NAME", "completion marker file (default .complete or COMPLETE)", NULL},
+    TB_STORE_OPTS,
+    TB_REQUEST_OPTS,
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -86,6 +90,9 @@ static int cmd_discover(int argc, char **argv)
     unsigned long long depth = ~0ull, min_count = 8, min_size = 1024;
     int human = 0, objects = 0, latest = 0;
     const char *marker = NULL;
+    struct tb_common_cfg co = {0};
+    struct tb_store_cfg cfg;
+    tb_store_cfg_defaults(&cfg);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_discover, argc, argv);
     int c, r = 0;
@@ -98,6 +105,7 @@ static int cmd_discover(int argc, char **argv)
         case OPT_MIN_SIZE: if (tb_opt_size(&p, &min_size)) r = TB_EUSAGE; break;
         case OPT_LATEST: latest = 1; break;
         case OPT_MARKER: marker = p.arg; break;
+        default: if (tb_store_opt(&p, c, &co, &cfg) == TB_EUSAGE) r = TB_EUSAGE; break;
         }
         if (r) break;
     }
@@ -115,7 +123,7 @@ static int cmd_discover(int argc, char **argv)
     struct tb_listing l;
     char *ubuf = NULL, *qbuf = NULL;
     size_t ucap = 0;
-    r = tb_blob_list(uri, &l, &e);
+    r = tb_blob_list(&cfg, uri, &l, &e);
     if (r) goto out;
     if (depth != ~0ull) {
         size_t k = 0;

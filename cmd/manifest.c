@@ -9,6 +9,7 @@
 #include "opts.h"
 #include "progress.h"
 #include "trailer.h"
+#include "store.h"
 #include "uri.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +31,9 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_ALLOW_PARTIAL, 0, "allow-partial", NULL, "build even from record input that ended without a trailer", NULL},
+    TB_STORE_OPTS,
+    TB_REQUEST_OPTS,
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -55,6 +59,8 @@ struct mopts {
     int format; /* 0 trainbox, 1 wids, 2 shardlist */
     int deep, human, progress, allow_partial;
     unsigned long long jobs, max_line;
+    struct tb_common_cfg co;
+    struct tb_store_cfg store; /* the store option group: every object read or written */
 };
 
 static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *e)
@@ -65,7 +71,7 @@ static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *
     if (!doc) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     int r = 0;
     if (o->output) {
-        r = tb_blob_write(o->output, doc, strlen(doc), o->format == 2 ? "text/plain" : "application/json", e);
+        r = tb_blob_write(&o->store, o->output, doc, strlen(doc), o->format == 2 ? "text/plain" : "application/json", e);
     } else if (fputs(doc, stdout) == EOF || fflush(stdout) != 0) {
         r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
     }
@@ -162,11 +168,11 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
 
 /* A manifest, its relative paths made relative to the cwd (to_output NULL) or to the directory of
  * the manifest about to be written. */
-static int load(const char *uri, struct tb_manifest *m, const char *to_output, tb_err *e)
+static int load(const struct mopts *o, const char *uri, struct tb_manifest *m, const char *to_output, tb_err *e)
 {
     char *text;
     size_t len;
-    int r = tb_blob_read(uri, &text, &len, e);
+    int r = tb_blob_read(&o->store, uri, &text, &len, e);
     if (r) return r;
     r = tb_manifest_parse(text, len, m, e);
     free(text);
@@ -184,7 +190,7 @@ static int merge(const struct mopts *o, char **files, int nfiles, tb_err *e)
     int r = 0;
     for (int i = 0; i < nfiles && !r; i++) {
         struct tb_manifest one;
-        if ((r = load(files[i], &one, o->format == 0 ? o->output : NULL, e))) break;
+        if ((r = load(o, files[i], &one, o->format == 0 ? o->output : NULL, e))) break;
         if ((r = tb_manifest_merge(&all, &one, e))) tb_err_wrap(e, "merging %s", files[i]);
         tb_manifest_free(&one);
     }
@@ -234,13 +240,13 @@ static void *verify_worker(void *arg)
         uint64_t size = 0;
         int exists = 0;
         tb_err *e = &j->errs[i];
-        if (tb_blob_head(where(s), &size, &exists, e)) { j->result[i] = P_ERROR; continue; }
+        if (tb_blob_head(&j->o->store, where(s), &size, &exists, e)) { j->result[i] = P_ERROR; continue; }
         j->actual_size[i] = size;
         if (!exists) { j->result[i] = P_MISSING; continue; }
         if (size != s->bytes) { j->result[i] = P_SIZE; continue; }
         if (d && s->sha256) {
             struct hashing h = {d, 0};
-            if (tb_blob_stream(where(s), hash_cb, &h, e)) { j->result[i] = P_ERROR; tb_digest_final(d, NULL, NULL); continue; }
+            if (tb_blob_stream(&j->o->store, where(s), hash_cb, &h, e)) { j->result[i] = P_ERROR; tb_digest_final(d, NULL, NULL); continue; }
             tb_digest_final(d, j->actual_sha[i], NULL);
             if (strcmp(j->actual_sha[i], s->sha256) != 0) { j->result[i] = P_CHECKSUM; continue; }
         }
@@ -256,7 +262,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "verify takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, NULL, e);
+    int r = load(o, files[0], &m, NULL, e);
     if (r) return r;
     struct vjob j = {.m = &m, .o = o};
     j.result = calloc(m.n + 1, sizeof *j.result);
@@ -269,7 +275,7 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
     pthread_t th[64];
     if (nthreads > 64) nthreads = 64;
     struct tb_progress prog;
-    tb_progress_init(&prog, "manifest verify", o->progress, "shards", NULL);
+    tb_progress_init(&prog, "manifest verify", tb_common_progress(&o->co, o->progress), "shards", NULL);
     prog.total_items = m.n;
     for (size_t t = 0; t < nthreads; t++) pthread_create(&th[t], NULL, verify_worker, &j);
     if (prog.mode != TB_PROGRESS_NONE) {
@@ -344,7 +350,7 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     if (nfiles != 1) return tb_usage("manifest", "show takes one manifest URI");
     struct tb_manifest m;
-    int r = load(files[0], &m, NULL, e);
+    int r = load(o, files[0], &m, NULL, e);
     if (r) return r;
     struct tb_totals t = tb_manifest_totals(&m);
     /* per split totals, in first-seen order */
@@ -404,6 +410,7 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
 static int cmd_manifest(int argc, char **argv)
 {
     struct mopts o = {.progress = TB_PROGRESS_AUTO, .jobs = 8, .max_line = TB_MAX_LINE_DEFAULT};
+    tb_store_cfg_defaults(&o.store);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_manifest, argc, argv);
     int c, r = 0;
@@ -425,6 +432,7 @@ static int cmd_manifest(int argc, char **argv)
             break;
         case OPT_MAX_LINE: if (tb_opt_max_line(&p, &o.max_line)) r = TB_EUSAGE; break;
         case OPT_ALLOW_PARTIAL: o.allow_partial = 1; break;
+        default: if (tb_store_opt(&p, c, &o.co, &o.store) == TB_EUSAGE) r = TB_EUSAGE; break;
         }
         if (r) break;
     }

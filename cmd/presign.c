@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_EXPIRES = 1, OPT_METHOD, OPT_ENDPOINT, OPT_REGION };
+enum { OPT_EXPIRES = 1, OPT_METHOD };
 
 static const struct tb_opt presign_opts[] = {
     {OPT_EXPIRES, 0, "expires", "SECONDS", "validity of the URL (default 3600, at most 604800)", NULL},
     {OPT_METHOD, 0, "method", "METHOD", "GET (download, the default) or PUT (upload)", "GET PUT"},
-    {OPT_ENDPOINT, 0, "endpoint", "URL", "S3-compatible endpoint (default: TRAINBOX_S3_ENDPOINT, AWS_ENDPOINT_URL, AWS)", NULL},
-    {OPT_REGION, 0, "region", "REGION", "signing region (default: AWS_REGION, the profile, us-east-1)", NULL},
+    TB_STORE_OPTS,
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -34,8 +34,10 @@ const struct tb_cmd_spec tb_cmd_presign = {
 static int cmd_presign(int argc, char **argv)
 {
     unsigned long long expires = 3600;
-    const char *endpoint = NULL, *region = NULL;
     int method = 0;
+    struct tb_common_cfg co = {0};
+    struct tb_store_cfg cfg;
+    tb_store_cfg_defaults(&cfg);
     static const char *const methods[] = {"GET", "PUT", NULL};
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_presign, argc, argv);
@@ -44,8 +46,7 @@ static int cmd_presign(int argc, char **argv)
         switch (c) {
         case OPT_EXPIRES: if ((rc = tb_opt_u64(&p, &expires))) goto out; break;
         case OPT_METHOD: if ((rc = tb_opt_choice(&p, methods, &method))) goto out; break;
-        case OPT_ENDPOINT: endpoint = p.arg; break;
-        case OPT_REGION: region = p.arg; break;
+        default: if (tb_store_opt(&p, c, &co, &cfg) == TB_EUSAGE) { rc = TB_EUSAGE; goto out; } break;
         }
     }
     if (c < 0) { rc = tb_opts_exit(c); goto out; }
@@ -59,10 +60,6 @@ static int cmd_presign(int argc, char **argv)
         tb_uri_free(&u);
         goto out;
     }
-    struct tb_store_cfg cfg;
-    tb_store_cfg_defaults(&cfg);
-    cfg.endpoint = endpoint;
-    cfg.region = region;
     struct tb_store *s;
     if ((rc = tb_store_open(&s, &u, &cfg, &e))) { rc = tb_report("presign", &e); tb_uri_free(&u); goto out; }
     char *url = NULL;

@@ -44,6 +44,7 @@ static const struct tb_opt shard_opts[] = {
     {OPT_DEDUPE, 0, "dedupe", NULL, "drop a sample whose key repeats the one before it (keep the first), and count them", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, bar, json or none (default: auto)", "auto bar json none"},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -97,6 +98,7 @@ struct shard_ctx {
     int rejects_fd;
     uint64_t rejects_bytes;
     struct tb_progress pg;
+    struct tb_common_cfg co;
 };
 
 static int open_shard(struct shard_ctx *c, tb_err *e)
@@ -189,7 +191,7 @@ static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_e
 static int reject(struct shard_ctx *c, const char *file, uint64_t lineno, const char *line, size_t len, const tb_err *why, tb_err *e)
 {
     c->st.invalid++;
-    tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
+    if (!c->co.quiet) tb_warn("shard", "skipped line %llu of %s: %s", (unsigned long long)lineno, file, why->msg);
     if (c->rejects_fd < 0) return 0;
     char ent[8192];
     if (c->big_raw) { /* not held whole: named instead */
@@ -506,6 +508,7 @@ static int cmd_shard(int argc, char **argv)
             progress = tb_progress_parse(p.arg);
             if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);
             break;
+        default: tb_common_opt(&p, o, &c.co); break;
         }
     }
     if (bad) { tb_opts_free(&p); return bad; }
@@ -567,15 +570,15 @@ static int cmd_shard(int argc, char **argv)
     }
     tb_sample_init(&c.smp);
     tb_bigline_init(&c.bl);
-    tb_progress_init(&c.pg, "shard", progress, "samples", "shards");
+    tb_progress_init(&c.pg, "shard", tb_common_progress(&c.co, progress), "samples", "shards");
     c.pg.done = c.st.next_shard;
     if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
     /* every record printed, the resumed ones included, is in the state */
     if (!r) r = tb_trailer_write(stdout, c.st.nrec, &e);
     abandon_shard(&c);
     tb_progress_end(&c.pg);
-    if (!r && c.st.invalid) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
-    if (!r && c.st.dupes) tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
+    if (!r && c.st.invalid && !c.co.quiet) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+    if (!r && c.st.dupes && !c.co.quiet) tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
 
     if (c.rejects_fd >= 0) close(c.rejects_fd);
     tb_digest_free(c.dg);

@@ -54,6 +54,7 @@ static const struct tb_opt split_opts[] = {
     {OPT_REJECTS, 0, "rejects", "FILE", "with --skip-invalid, write invalid lines to FILE", "file"},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -109,6 +110,7 @@ struct ctx {
     int rank_mode, by_hash, sort, shuffle, balance, require_each, skip_invalid;
     unsigned long long max_line;
     int progress_mode;
+    struct tb_common_cfg co;
     /* outputs */
     struct tb_afile *files;
     uint64_t out_bytes[TB_RATIO_MAX]; /* bytes since the last writeback hint, per split file */
@@ -434,7 +436,7 @@ static int reject(struct ctx *c, const char *line, size_t len, uint64_t lineno, 
 {
     if (!c->skip_invalid) return tb_fail(e, TB_EDATA, "line %llu of %s: %s", (unsigned long long)lineno, c->src_name, why->msg);
     c->invalid++;
-    if (c->invalid <= 10) tb_warn("split", "line %llu of %s: %s (skipped)", (unsigned long long)lineno, c->src_name, why->msg);
+    if (c->invalid <= 10 && !c->co.quiet) tb_warn("split", "line %llu of %s: %s (skipped)", (unsigned long long)lineno, c->src_name, why->msg);
     if (c->rejects_open) return tb_write_line(c->rejects.fp, line, len, e);
     return 0;
 }
@@ -1031,6 +1033,7 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
             c->progress_mode = tb_progress_parse(p->arg);
             if (c->progress_mode < 0) return tb_usage("split", "--progress wants auto, bar, json or none, not '%s'", p->arg);
             break;
+        default: tb_common_opt(p, opt, &c->co); break;
         }
     }
     if (opt < 0) return opt == TB_OPTS_HELP ? -1 : TB_EUSAGE;
@@ -1108,7 +1111,7 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
         c->rejects_open = 1;
     }
     if (c->filter && (r = start_children(c, e))) goto out;
-    tb_progress_init(&c->prog, "split", c->progress_mode, "lines", NULL);
+    tb_progress_init(&c->prog, "split", tb_common_progress(&c->co, c->progress_mode), "lines", NULL);
     for (int i = 0; i < nsrc && !r; i++) {
         c->src_name = srcs[i].name;
         c->cur_name = srcs[i].name;
@@ -1152,7 +1155,7 @@ static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
     if (!r && c->write_trailer) r = tb_trailer_write(stdout, c->trailer_records, e);
     if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
     tb_progress_end(&c->prog);
-    if (!r && c->invalid) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");
+    if (!r && c->invalid && !c->co.quiet) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");
 out:
     if (r) {
         if (c->nkids) kill_children(c);

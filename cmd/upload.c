@@ -38,23 +38,23 @@
 #include <unistd.h>
 
 enum {
-    OPT_ENDPOINT = 1, OPT_JOBS, OPT_PART_SIZE, OPT_THRESHOLD, OPT_DELETE_AFTER, OPT_NO_CLOBBER, OPT_KEEP_DIRS,
-    OPT_RETRIES, OPT_REGION, OPT_PROGRESS, OPT_MAX_LINE, OPT_FORCE,
+    OPT_JOBS = 1, OPT_PART_SIZE, OPT_THRESHOLD, OPT_DELETE_AFTER, OPT_NO_CLOBBER, OPT_KEEP_DIRS, OPT_PROGRESS,
+    OPT_MAX_LINE, OPT_FORCE,
 };
 
 static const struct tb_opt upload_opts[] = {
-    {OPT_ENDPOINT, 0, "endpoint", "URL", "S3-compatible endpoint (default: TRAINBOX_S3_ENDPOINT, AWS_ENDPOINT_URL, AWS)", NULL},
-    {OPT_REGION, 0, "region", "REGION", "signing region (default: AWS_REGION, the profile, us-east-1)", NULL},
     {OPT_JOBS, 'j', "jobs", "N", "transfers at once, parts of big files included (default 8)", NULL},
     {OPT_PART_SIZE, 0, "part-size", "SIZE", "multipart part size (default 8MiB; grown to keep <= 10000 parts)", NULL},
     {OPT_THRESHOLD, 0, "multipart-threshold", "SIZE", "files above this go up in parts (default 64MiB)", NULL},
-    {OPT_RETRIES, 0, "retries", "N", "attempts per request on transient errors (default 10)", NULL},
     {OPT_NO_CLOBBER, 0, "no-clobber", NULL, "refuse to replace an existing object with different content", NULL},
     {OPT_FORCE, 0, "force", NULL, "send every file, even when its object looks current (same size and sha256)", NULL},
     {OPT_DELETE_AFTER, 0, "delete-after", NULL, "remove each local file once its object is verified", NULL},
     {OPT_KEEP_DIRS, 0, "keep-dirs", NULL, "key = prefix + path relative to the cwd (default: + basename)", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, none, bar, json (default auto)", "auto none bar json"},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
+    TB_STORE_OPTS,
+    TB_REQUEST_OPTS,
+    TB_COMMON_OPTS,
     TB_OPT_END,
 };
 
@@ -128,7 +128,7 @@ struct up {
     struct tb_store *store;
     struct listing have;
     struct tb_uri dest;
-    int jobs, no_clobber, delete_after, keep_dirs, force;
+    int jobs, no_clobber, delete_after, keep_dirs, force, quiet;
     struct tb_keyset keys;    /* object keys taken so far -> the file (dev, inode, path) that took each */
     uint64_t part_size, threshold;
     struct slot *slots;
@@ -576,7 +576,7 @@ static void file_ok(struct up *u, struct file *f)
     if (u->delete_after && unlink(f->path) != 0) {
         tb_err e;
         tb_fail_errno(&e, 0, "--delete-after: remove %s", f->path);
-        tb_warn("upload", "%s", e.msg);
+        if (!u->quiet) tb_warn("upload", "%s", e.msg);
     }
     u->prog.items++;
     u->prog.done++;
@@ -615,7 +615,7 @@ static void slot_done(struct tb_store_req *r)
     }
     if (f->st == F_ABORT) {
         if (r->op == TB_OP_MP_ABORT) {
-            if (r->status) tb_warn("upload", "could not abort the multipart upload of %s: %s", f->uri, r->err.msg);
+            if (r->status && !u->quiet) tb_warn("upload", "could not abort the multipart upload of %s: %s", f->uri, r->err.msg);
             f->upload_id[0] = 0;
             tb_err e = f->err;
             fail_file(u, f, &e);
@@ -850,20 +850,19 @@ static void reap(struct up *u, tb_err *errs, int *nerrs)
 
 static int cmd_upload(int argc, char **argv)
 {
-    const char *endpoint = NULL, *region = NULL;
-    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, retries = 10, max_line = TB_MAX_LINE_DEFAULT;
+    unsigned long long jobs = 8, part_size = 8ull << 20, threshold = 64ull << 20, max_line = TB_MAX_LINE_DEFAULT;
     int no_clobber = 0, delete_after = 0, keep_dirs = 0, force = 0, pmode = TB_PROGRESS_AUTO;
+    struct tb_common_cfg co = {0};
+    struct tb_store_cfg cfg;
+    tb_store_cfg_defaults(&cfg);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_upload, argc, argv);
     int c, rc;
     while ((c = tb_opts_next(&p)) > 0) {
         switch (c) {
-        case OPT_ENDPOINT: endpoint = p.arg; break;
-        case OPT_REGION: region = p.arg; break;
         case OPT_JOBS: if ((rc = tb_opt_u64(&p, &jobs))) goto usage; break;
         case OPT_PART_SIZE: if ((rc = tb_opt_size(&p, &part_size))) goto usage; break;
         case OPT_THRESHOLD: if ((rc = tb_opt_size(&p, &threshold))) goto usage; break;
-        case OPT_RETRIES: if ((rc = tb_opt_u64(&p, &retries))) goto usage; break;
         case OPT_NO_CLOBBER: no_clobber = 1; break;
         case OPT_FORCE: force = 1; break;
         case OPT_DELETE_AFTER: delete_after = 1; break;
@@ -873,12 +872,12 @@ static int cmd_upload(int argc, char **argv)
             pmode = tb_progress_parse(p.arg);
             if (pmode < 0) { rc = tb_usage("upload", "--progress: unknown mode '%s' (auto, none, bar, json)", p.arg); goto usage; }
             break;
+        default: if ((rc = tb_store_opt(&p, c, &co, &cfg)) == TB_EUSAGE) goto usage; break;
         }
     }
     if (c < 0) { tb_opts_free(&p); return tb_opts_exit(c); }
     if (p.npos < 1) { tb_opts_free(&p); return tb_usage("upload", "missing DEST_PREFIX"); }
     if (jobs < 1 || jobs > 256) { tb_opts_free(&p); return tb_usage("upload", "--jobs must be between 1 and 256"); }
-    if (retries < 1 || retries > 100) { tb_opts_free(&p); return tb_usage("upload", "--retries must be between 1 and 100"); }
     if (part_size < 1) { tb_opts_free(&p); return tb_usage("upload", "--part-size must be positive"); }
     if (force && no_clobber) { tb_opts_free(&p); return tb_usage("upload", "--force and --no-clobber contradict each other"); }
 
@@ -892,6 +891,7 @@ static int cmd_upload(int argc, char **argv)
     u.keep_dirs = keep_dirs;
     u.force = force;
     tb_keyset_init(&u.keys);
+    u.quiet = co.quiet;
     u.part_size = part_size;
     u.threshold = threshold;
     tb_err e = {0};
@@ -903,11 +903,6 @@ static int cmd_upload(int argc, char **argv)
         tb_opts_free(&p);
         return rc;
     }
-    struct tb_store_cfg cfg;
-    tb_store_cfg_defaults(&cfg);
-    cfg.endpoint = endpoint;
-    cfg.region = region;
-    cfg.http.max_attempts = (int)retries;
     cfg.http.max_conns = (int)jobs;
     if ((rc = tb_store_open(&u.store, &u.dest, &cfg, &e))) {
         tb_uri_free(&u.dest);
@@ -944,7 +939,7 @@ static int cmd_upload(int argc, char **argv)
     u.bufsz = 1 << 20;
     u.buf = malloc(u.bufsz);
     if (!u.slots || !u.buf) abort();
-    tb_progress_init(&u.prog, "upload", pmode, "files", "objects");
+    tb_progress_init(&u.prog, "upload", tb_common_progress(&co, pmode), "files", "objects");
     list_dest(&u);
     tb_err errs[64];
     int nerrs = 0;

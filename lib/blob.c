@@ -19,20 +19,20 @@ static int is_remote(const char *uri)
            strncmp(uri, "az://", 5) == 0;
 }
 
-static int open_store(const char *uri, struct tb_uri *u, struct tb_store **s, tb_err *e)
+static int open_store(const char *uri, const struct tb_store_cfg *cfg, struct tb_uri *u, struct tb_store **s, tb_err *e)
 {
     int r = tb_uri_parse(uri, u, e);
     if (r) return r;
-    r = tb_store_open(s, u, NULL, e);
+    r = tb_store_open(s, u, cfg, e);
     if (r) tb_uri_free(u);
     return r;
 }
 
-static int remote_read(const char *uri, char **data, size_t *len, tb_err *e)
+static int remote_read(const struct tb_store_cfg *cfg, const char *uri, char **data, size_t *len, tb_err *e)
 {
     struct tb_uri u;
     struct tb_store *s;
-    int r = open_store(uri, &u, &s, e);
+    int r = open_store(uri, cfg, &u, &s, e);
     if (r) return r;
     r = tb_store_get_mem(s, u.key, data, len, e);
     tb_store_close(s);
@@ -40,11 +40,11 @@ static int remote_read(const char *uri, char **data, size_t *len, tb_err *e)
     return r;
 }
 
-static int remote_write(const char *uri, const void *data, size_t len, const char *ct, tb_err *e)
+static int remote_write(const struct tb_store_cfg *cfg, const char *uri, const void *data, size_t len, const char *ct, tb_err *e)
 {
     struct tb_uri u;
     struct tb_store *s;
-    int r = open_store(uri, &u, &s, e);
+    int r = open_store(uri, cfg, &u, &s, e);
     if (r) return r;
     r = tb_store_put_mem(s, u.key, data, len, ct, e);
     tb_store_close(s);
@@ -52,11 +52,11 @@ static int remote_write(const char *uri, const void *data, size_t len, const cha
     return r;
 }
 
-static int remote_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
+static int remote_head(const struct tb_store_cfg *cfg, const char *uri, uint64_t *size, int *exists, tb_err *e)
 {
     struct tb_uri u;
     struct tb_store *s;
-    int r = open_store(uri, &u, &s, e);
+    int r = open_store(uri, cfg, &u, &s, e);
     if (r) return r;
     struct tb_obj_info info;
     memset(&info, 0, sizeof info);
@@ -76,11 +76,11 @@ static size_t stream_sink(void *ud, const void *p, size_t n)
     return c->rc ? 0 : n;
 }
 
-static int remote_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
+static int remote_stream(const struct tb_store_cfg *cfg, const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
 {
     struct tb_uri u;
     struct tb_store *s;
-    int r = open_store(uri, &u, &s, e);
+    int r = open_store(uri, cfg, &u, &s, e);
     if (r) return r;
     struct sink_ctx c = {cb, arg, 0};
     r = tb_store_get_cb(s, u.key, 0, 0, stream_sink, &c, e);
@@ -100,12 +100,12 @@ static int list_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
     return tb_listing_add(c->l, info->key + c->skip, n - c->skip, info->size) ? TB_ESOFTWARE : 0;
 }
 
-static int remote_list(const char *uri, struct tb_listing *out, tb_err *e)
+static int remote_list(const struct tb_store_cfg *cfg, const char *uri, struct tb_listing *out, tb_err *e)
 {
     memset(out, 0, sizeof *out);
     struct tb_uri u;
     struct tb_store *s;
-    int r = open_store(uri, &u, &s, e);
+    int r = open_store(uri, cfg, &u, &s, e);
     if (r) return r;
     /* a prefix names a directory: list "key/" so "data" does not match "data2/..." */
     size_t kl = strlen(u.key);
@@ -139,9 +139,9 @@ static int local_path(const char *uri, struct tb_uri *u, tb_err *e)
     return 0;
 }
 
-int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
+int tb_blob_read(const struct tb_store_cfg *cfg, const char *uri, char **data, size_t *len, tb_err *e)
 {
-    if (is_remote(uri)) return remote_read(uri, data, len, e);
+    if (is_remote(uri)) return remote_read(cfg, uri, data, len, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -150,9 +150,9 @@ int tb_blob_read(const char *uri, char **data, size_t *len, tb_err *e)
     return r;
 }
 
-int tb_blob_write(const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
+int tb_blob_write(const struct tb_store_cfg *cfg, const char *uri, const void *data, size_t len, const char *content_type, tb_err *e)
 {
-    if (is_remote(uri)) return remote_write(uri, data, len, content_type, e);
+    if (is_remote(uri)) return remote_write(cfg, uri, data, len, content_type, e);
     (void)content_type;
     struct tb_uri u;
     int r = local_path(uri, &u, e);
@@ -166,9 +166,9 @@ int tb_blob_write(const char *uri, const void *data, size_t len, const char *con
     return r;
 }
 
-int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
+int tb_blob_head(const struct tb_store_cfg *cfg, const char *uri, uint64_t *size, int *exists, tb_err *e)
 {
-    if (is_remote(uri)) return remote_head(uri, size, exists, e);
+    if (is_remote(uri)) return remote_head(cfg, uri, size, exists, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -181,9 +181,9 @@ int tb_blob_head(const char *uri, uint64_t *size, int *exists, tb_err *e)
     return r;
 }
 
-int tb_blob_stream(const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
+int tb_blob_stream(const struct tb_store_cfg *cfg, const char *uri, int (*cb)(void *, const void *, size_t), void *arg, tb_err *e)
 {
-    if (is_remote(uri)) return remote_stream(uri, cb, arg, e);
+    if (is_remote(uri)) return remote_stream(cfg, uri, cb, arg, e);
     struct tb_uri u;
     int r = local_path(uri, &u, e);
     if (r) return r;
@@ -273,9 +273,9 @@ static int walk(struct tb_listing *l, char *path, size_t base, size_t len, tb_er
     return r;
 }
 
-int tb_blob_list(const char *prefix_uri, struct tb_listing *out, tb_err *e)
+int tb_blob_list(const struct tb_store_cfg *cfg, const char *prefix_uri, struct tb_listing *out, tb_err *e)
 {
-    if (is_remote(prefix_uri)) return remote_list(prefix_uri, out, e);
+    if (is_remote(prefix_uri)) return remote_list(cfg, prefix_uri, out, e);
     memset(out, 0, sizeof *out);
     struct tb_uri u;
     int r = local_path(prefix_uri, &u, e);

@@ -52,10 +52,12 @@ static void file_path(const char *env, const char *rel, char *out, size_t n)
     snprintf(out, n, "%s/%s", home ? home : "", rel);
 }
 
-static int aws_chain(struct tb_creds *c, tb_err *e)
+static int aws_chain(struct tb_creds *c, const char *cli_profile, tb_err *e)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
-    const char *profile = getenv("AWS_PROFILE");
+    const char *profile = cli_profile;
+    if (profile && *profile) ak = sk = NULL; /* as awscli's --profile: the named profile beats the environment */
+    else profile = getenv("AWS_PROFILE");
     if (!profile || !*profile) profile = getenv("AWS_DEFAULT_PROFILE");
     int explicit_profile = profile && *profile;
     if (!explicit_profile) profile = "default";
@@ -93,7 +95,9 @@ static int aws_chain(struct tb_creds *c, tb_err *e)
     return 0;
 }
 
-int tb_creds_load(enum tb_scheme scheme, struct tb_creds *c, tb_err *e)
+int tb_creds_load(enum tb_scheme scheme, struct tb_creds *c, tb_err *e) { return tb_creds_load_profile(scheme, NULL, c, e); }
+
+int tb_creds_load_profile(enum tb_scheme scheme, const char *profile, struct tb_creds *c, tb_err *e)
 {
     memset(c, 0, sizeof *c);
     const char *pre = scheme == TB_URI_R2 ? "R2" : scheme == TB_URI_GS ? "GS" : NULL;
@@ -110,7 +114,7 @@ int tb_creds_load(enum tb_scheme scheme, struct tb_creds *c, tb_err *e)
             return 0;
         }
     }
-    int rc = aws_chain(c, e);
+    int rc = aws_chain(c, profile, e);
     if (rc) {
         tb_creds_free(c);
         if (pre) tb_err_wrap(e, "%s_ACCESS_KEY_ID/%s_SECRET_ACCESS_KEY not set", pre, pre);

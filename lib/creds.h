@@ -19,5 +19,9 @@ struct tb_creds {
 /* Fill c for the scheme (S3, R2 or GS). Missing credentials: TB_ENOPERM with a message naming the
  * variables to set. */
 int tb_creds_load(enum tb_scheme scheme, struct tb_creds *c, tb_err *e);
+/* The same with --profile: a non-empty profile is used instead of AWS_PROFILE and, as awscli's
+ * --profile does, instead of AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY too (R2_ and GS_ keys still
+ * come first for r2:// and gs://). NULL or "": tb_creds_load. */
+int tb_creds_load_profile(enum tb_scheme scheme, const char *profile, struct tb_creds *c, tb_err *e);
 void tb_creds_free(struct tb_creds *c);
 #endif

@@ -45,6 +45,7 @@ void tb_http_cfg_defaults(struct tb_http_cfg *c)
     c->max_conns = 8;
     c->connect_timeout_ms = 10000;
     c->low_speed_secs = 30;
+    c->low_speed_bytes = 1024;
 }
 
 int tb_http_new(struct tb_http **out, const struct tb_http_cfg *cfg, tb_err *e)
@@ -324,15 +325,20 @@ static void start_attempt(struct tb_http *h, struct tb_http_req *r)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PRIVATE, r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_msg);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->cfg.connect_timeout_ms > 0 ? h->cfg.connect_timeout_ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->cfg.low_speed_secs > 0 ? h->cfg.low_speed_secs : 30L);
+    /* No total timeout: a 10 GB part may rightly take an hour. What bounds an attempt is the connect
+     * timeout (never longer than --timeout) and the low-speed limit, which also covers a server that
+     * accepts and never answers, or stalls halfway through a body. */
+    long stall_s = h->cfg.low_speed_secs > 0 ? h->cfg.low_speed_secs : 30L;
+    long connect_ms = h->cfg.connect_timeout_ms > 0 ? h->cfg.connect_timeout_ms : 10000L;
+    if (connect_ms > stall_s * 1000) connect_ms = stall_s * 1000;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->cfg.low_speed_bytes > 0 ? h->cfg.low_speed_bytes : 1024L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_s);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_VERBOSE, h->cfg.verbose ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* keys like "a/../b" are literal: never squash them */
     if (h->cfg.insecure) {
@@ -368,6 +374,7 @@ static void start_attempt(struct tb_http *h, struct tb_http_req *r)
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
     r->state = ST_ACTIVE;
+    r->started = now_s();
     h->active++;
     CURLMcode mc = curl_multi_add_handle(h->multi, c);
     if (mc != CURLM_OK) {
@@ -543,6 +550,21 @@ static void describe_failure(struct tb_http_req *r)
     }
 }
 
+/* -v: one line per finished attempt. Only the method, the URL (through tb_redact, by tb_warn: query
+ * signatures, credentials and tokens blanked) and the outcome: never a header. */
+static void log_attempt(struct tb_http *h, struct tb_http_req *r, int max, long retry_ms)
+{
+    char outcome[320];
+    if (r->curl_rc != CURLE_OK)
+        snprintf(outcome, sizeof outcome, "error: %s", r->curl_msg[0] ? r->curl_msg : curl_easy_strerror(r->curl_rc));
+    else
+        snprintf(outcome, sizeof outcome, "%ld", r->status);
+    char retry[64] = "";
+    if (retry_ms >= 0) snprintf(retry, sizeof retry, "; retrying in %.3f s", retry_ms / 1000.0);
+    tb_warn(h->cfg.log_cmd ? h->cfg.log_cmd : "http", "%s %s -> %s (attempt %d/%d, %.3f s)%s", r->method, r->url, outcome,
+            r->attempt, max, now_s() - r->started, retry);
+}
+
 static void on_complete(struct tb_http *h, struct tb_http_req *r, CURLcode rc)
 {
     r->curl_rc = rc;
@@ -556,6 +578,7 @@ static void on_complete(struct tb_http *h, struct tb_http_req *r, CURLcode rc)
         long d = tb_backoff_ms(r->attempt, h->cfg.base_ms, h->cfg.cap_ms, &h->rng);
         long ra = retry_after_ms(r);
         if (ra > d) d = ra;
+        if (h->cfg.verbose) log_attempt(h, r, max, d);
         r->due = now_s() + d / 1000.0;
         r->retries++;
         h->retries++;
@@ -563,6 +586,7 @@ static void on_complete(struct tb_http *h, struct tb_http_req *r, CURLcode rc)
         list_push(&h->waiting, &h->waiting_tail, r);
         return;
     }
+    if (h->cfg.verbose) log_attempt(h, r, max, -1);
     if (r->cls != TB_HTTP_OK) describe_failure(r);
     finish(h, r);
 }

@@ -49,9 +49,14 @@ struct tb_http_cfg {
     int base_ms, cap_ms;  /* backoff base and cap (defaults 200, 20000) */
     int max_conns;        /* parallel transfers (CURLMOPT_MAX_TOTAL_CONNECTIONS; default 8) */
     long connect_timeout_ms; /* default 10000 */
-    long low_speed_secs;  /* abort an attempt that moves < 1 byte/s for this long (default 30) */
+    long low_speed_secs;  /* abort an attempt that moves < low_speed_bytes/s for this long, waiting for
+                           * the first byte included (default 30: --timeout) */
+    long low_speed_bytes; /* default 1024 */
     int insecure;         /* skip TLS verification: only when the user asked (never a default) */
-    int verbose;          /* CURLOPT_VERBOSE to stderr (Authorization is printed by curl: debug only) */
+    int verbose;          /* one line per attempt on stderr: "trainbox CMD: METHOD URL -> STATUS (attempt
+                           * i/n, elapsed)", and the retry delay; the URL goes through tb_redact and no
+                           * header is printed, so no secret appears */
+    const char *log_cmd;  /* CMD in those lines (default "http") */
     uint64_t seed;        /* jitter PRNG seed; 0 = from time and pid */
 };
 void tb_http_cfg_defaults(struct tb_http_cfg *c);
@@ -95,6 +100,7 @@ struct tb_http_req {
     struct tb_http *owner;
     CURL *easy;
     double due;               /* when the next attempt may start (backoff) */
+    double started;           /* when the current attempt started (for the -v log) */
     struct tb_http_req *next; /* waiting / done lists */
     uint64_t body_pos;
     int state;

@@ -1,6 +1,7 @@
 /* opts: table-driven option parsing, --help text and completion scripts. */
 #include "opts.h"
 #include "err.h"
+#include "progress.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -200,6 +201,18 @@ int tb_opt_choice(const struct tb_optparse *p, const char *const *choices, int *
     }
     return tb_usage(p->spec->name, "option '--%s' wants one of %s, not '%s'", p->name, list, p->arg ? p->arg : "");
 }
+
+int tb_common_opt(const struct tb_optparse *p, int id, struct tb_common_cfg *c)
+{
+    (void)p;
+    switch (id) {
+    case TB_OPT_QUIET: c->quiet = 1; c->verbose = 0; return 1;
+    case TB_OPT_VERBOSE: c->verbose = 1; c->quiet = 0; return 1;
+    }
+    return 0;
+}
+
+int tb_common_progress(const struct tb_common_cfg *c, int mode) { return c->quiet ? TB_PROGRESS_NONE : mode; }
 
 /* ---- completions ---- */
 

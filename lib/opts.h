@@ -60,6 +60,36 @@ int tb_opt_choice(const struct tb_optparse *p, const char *const *choices, int *
 #define TB_OPT_MAX_LINE(id) {(id), 0, "max-line", "SIZE", "longest accepted input line (default 64MiB; see trainbox(1))", NULL}
 /* Converts and checks its argument: at least 1 byte, at most 1TiB. */
 int tb_opt_max_line(const struct tb_optparse *p, unsigned long long *out);
+/* Options every command takes, and the store option group, from one table fragment each: put
+ * TB_COMMON_OPTS in every command's table, TB_STORE_OPTS in every command that opens a store, and
+ * TB_REQUEST_OPTS where it also makes requests (presign signs without one). Their ids are reserved
+ * (>= TB_OPT_SHARED); a command hands ids it does not know to tb_common_opt or, when it opens
+ * stores, to tb_store_opt (lib/store.h), which fills a struct tb_store_cfg. */
+enum {
+    TB_OPT_SHARED = 1000,
+    TB_OPT_QUIET = TB_OPT_SHARED, TB_OPT_VERBOSE,
+    TB_OPT_ENDPOINT, TB_OPT_REGION, TB_OPT_PROFILE,
+    TB_OPT_RETRIES, TB_OPT_TIMEOUT,
+};
+#define TB_COMMON_OPTS \
+    {TB_OPT_QUIET, 'q', "quiet", NULL, "no warnings or progress on stderr (errors are still printed)", NULL}, \
+    {TB_OPT_VERBOSE, 'v', "verbose", NULL, "log every request and retry on stderr (secrets redacted)", NULL}
+#define TB_STORE_OPTS \
+    {TB_OPT_ENDPOINT, 0, "endpoint", "URL", "S3-compatible endpoint (default: TRAINBOX_S3_ENDPOINT, AWS_ENDPOINT_URL, AWS)", NULL}, \
+    {TB_OPT_REGION, 0, "region", "REGION", "signing region (default: AWS_REGION, the profile, us-east-1)", NULL}, \
+    {TB_OPT_PROFILE, 0, "profile", "NAME", "AWS profile for credentials and region (default: AWS_PROFILE)", NULL}
+#define TB_REQUEST_OPTS \
+    {TB_OPT_RETRIES, 0, "retries", "N", "attempts per request on transient errors (default 10; 1: no retry)", NULL}, \
+    {TB_OPT_TIMEOUT, 0, "timeout", "SECONDS", "fail an attempt after this long without a byte or below 1KB/s (default 30)", NULL}
+
+struct tb_common_cfg {
+    int quiet;   /* -q: no warnings, no progress */
+    int verbose; /* -v: requests and retries on stderr */
+};
+/* For an id from TB_COMMON_OPTS: record it in c and return 1; any other id: return 0. */
+int tb_common_opt(const struct tb_optparse *p, int id, struct tb_common_cfg *c);
+/* The progress mode a command should use: none when quiet. */
+int tb_common_progress(const struct tb_common_cfg *c, int mode);
 
 /* Parse "123", "4k", "64MiB", "1G": k/M/G/T are powers of 1000, KiB/MiB/GiB/TiB powers of 1024;
  * "K"/"KB" and the like too. Returns 0 or -1. */

@@ -143,10 +143,20 @@ struct tb_store_req {
 struct tb_store_cfg {
     const char *endpoint;         /* --endpoint; NULL: TRAINBOX_S3_ENDPOINT / AWS_ENDPOINT_URL / default */
     const char *region;           /* NULL: AWS_REGION / AWS_DEFAULT_REGION / profile / us-east-1 */
+    const char *profile;          /* --profile; NULL: AWS_PROFILE / default (lib/creds.h) */
     struct tb_http_cfg http;      /* retries, backoff, connections */
     struct tb_http *shared_http;  /* use this multi handle instead of creating one */
 };
 void tb_store_cfg_defaults(struct tb_store_cfg *c);
+/* The store option group (TB_COMMON_OPTS, TB_STORE_OPTS, TB_REQUEST_OPTS in lib/opts.h): for one of
+ * their ids, check the value, fill co / cfg and return 1; a bad value prints a usage error and
+ * returns TB_EUSAGE; any other id returns 0. -v also turns on cfg's request log. */
+struct tb_optparse;
+struct tb_common_cfg;
+int tb_store_opt(const struct tb_optparse *p, int id, struct tb_common_cfg *co, struct tb_store_cfg *cfg);
+/* Pure checks behind tb_store_opt (for tests): 0, or -1 when out of range. */
+int tb_store_parse_retries(const char *s, int *attempts);   /* 1..100 */
+int tb_store_parse_timeout(const char *s, long *seconds);   /* 1..86400 */
 
 struct tb_store_backend {
     const char *name; /* "file", "s3", "azure" */

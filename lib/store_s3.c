@@ -75,7 +75,7 @@ int tb_store_s3_open(struct tb_store *s, tb_err *e)
     s->be = &s3_backend;
     s->be_ctx = c;
     if (!s->root.bucket || !*s->root.bucket) return tb_fail(e, TB_EUSAGE, "no bucket in the location");
-    int rc = tb_creds_load(s->root.scheme, &c->cr, e);
+    int rc = tb_creds_load_profile(s->root.scheme, s->cfg.profile, &c->cr, e);
     if (rc) return rc;
     if (s->cfg.region && *s->cfg.region) { free(c->cr.region); c->cr.region = strdup(s->cfg.region); }
     /* SHA-256 flexible checksums on s3:// (AWS and S3-compatible servers); R2 and GCS's XML API

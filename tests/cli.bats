@@ -75,6 +75,55 @@ load helper
   assert_failure 64
 }
 
+# One option group, from lib/opts.h: every command takes -q/-v, every command that touches a store
+# the store options (and those that make requests --retries/--timeout), with the same help text.
+@test "every command lists -q and -v; every store command lists the store option group" {
+  for c in $(trainbox --list-commands); do
+    trainbox help "$c" | grep -q 'not built yet' && continue
+    h=$(trainbox "$c" --help)
+    [[ "$h" == *"-q, --quiet "* && "$h" == *"-v, --verbose "* ]] || fail "$c --help lacks -q/-v"
+  done
+  for c in upload manifest discover presign; do
+    h=$(trainbox "$c" --help)
+    for o in endpoint region profile; do
+      [ "$(grep -c -- "--$o " <<<"$h")" = 1 ] || fail "$c --help lacks --$o"
+      [ "$(grep -- "--$o " <<<"$h")" = "$(trainbox upload --help | grep -- "--$o ")" ] || fail "$c --$o differs from upload's"
+    done
+  done
+  for c in upload manifest discover; do
+    h=$(trainbox "$c" --help)
+    [[ "$h" == *"--retries N "* && "$h" == *"--timeout SECONDS "* ]] || fail "$c --help lacks --retries/--timeout"
+  done
+  grep -q '^\.SH STORE OPTIONS' "$REPO/man/trainbox.1" || fail "trainbox.1 lacks STORE OPTIONS"
+  for c in upload manifest discover presign; do
+    grep -q 'STORE OPTIONS' "$REPO/man/trainbox-$c.1" || fail "trainbox-$c.1 does not refer to STORE OPTIONS"
+  done
+}
+
+@test "-q silences warnings and progress, not errors" {
+  cd "$BATS_TEST_TMPDIR"
+  printf '{"__key__":"a","txt":"x"}\n{not json\n' > in.jsonl
+  run --separate-stderr trainbox split --ratio a=1 -o sp1 --skip-invalid --progress=json in.jsonl
+  assert_success
+  [[ "$stderr" == *"skipped"* ]]
+  run --separate-stderr trainbox split --ratio a=1 -o sp2 -q --skip-invalid --progress=json in.jsonl
+  assert_success
+  [ -z "$stderr" ] || fail "split -q printed: $stderr"
+  assert_equal "$(cat sp2/a.jsonl)" '{"__key__":"a","txt":"x"}'
+  run --separate-stderr trainbox shard -q --skip-invalid --progress=json -o out in.jsonl
+  assert_success
+  [ -z "$stderr" ] || fail "shard -q printed: $stderr"
+  run --separate-stderr trainbox shard --skip-invalid --progress=json -o out2 in.jsonl
+  [[ "$stderr" == *"skipped"* ]]
+  echo "not a tar" > bad.tar
+  run --separate-stderr trainbox cat -q --skip-corrupt bad.tar out/shard-000000.tar
+  assert_success
+  [ -z "$stderr" ] || fail "cat -q printed: $stderr"
+  run --separate-stderr trainbox cat -q bad.tar
+  assert_failure 65
+  [[ "$stderr" == "trainbox cat: "* ]]
+}
+
 # Every built command's --help options match its man page's OPTIONS section, both ways, and its
 # SYNOPSIS names the command (the idea of git's t0450 and curl's test1139).
 @test "man pages exist for every command and match the option tables" {
