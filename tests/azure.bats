@@ -70,7 +70,8 @@ sha() { sha256sum < "$1" | cut -c1-64; }
   printf 'hello azure\n' > "$name"
   run --separate-stderr trainbox upload --progress=none "$U/dir/" -- "$name"
   assert_success
-  jq -e --arg u "$U/dir/$name" --arg s "$(sha "$name")" '.uri == $u and .bytes == 12 and .sha256 == $s' <<<"$output"
+  assert_line --index 1 "$(trailer 1)"
+  sed -n 1p <<<"$output" | jq -e --arg u "$U/dir/$name" --arg s "$(sha "$name")" '.uri == $u and .bytes == 12 and .sha256 == $s'
   run --separate-stderr "$S" head "$U/dir/$name"
   assert_success
   assert_output "exists=1 size=12 md5=$(md5b64 "$name") sha256=$(sha "$name") etag=yes mtime=yes"

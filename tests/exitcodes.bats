@@ -89,6 +89,7 @@ setup_file() {
   chmod 555 ro; chmod 1777 rw; chmod 700 locked
   printf '{"path":"good.jsonl","bytes":%d}\n' "$(stat -c %s good.jsonl)" > rec.jsonl
   printf '{"uri":"s3://tb-exit/good.jsonl","bytes":%d}\n' "$(stat -c %s good.jsonl)" > urirec.jsonl
+  trailer 1 >> rec.jsonl; trailer 1 >> urirec.jsonl   # complete record streams
   printf '{"path":"good.jsonl","sha256":"%064d"}\n' 0 > badrec.jsonl
   CLOSED=$(free_port)   # nothing listens there
   export W CLOSED ROFS

@@ -329,7 +329,8 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   run --separate-stderr trainbox shard -o out2 --max-line 4KiB --skip-invalid in.jsonl
   assert_success
   [[ "$stderr" == *"skipped line 4 of in.jsonl: line 4 is longer than --max-line (4096 bytes)"* ]]
-  [ "$(jq .samples <<<"$output")" -eq 5 ]
+  [ "$(sed -n 1p <<<"$output" | jq .samples)" -eq 5 ]
+  assert_line --index 1 "$(trailer 1)"
   ! tar -tf out2/shard-000000.tar | grep -q big
 }
 
@@ -362,7 +363,8 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   printf '%s\n' '{"__key__":"a","txt":"1"}' '{"__key__":"a","txt":"2"}' 'bad' '{"__key__":"a","txt":"3"}' '{"__key__":"c","txt":"4"}' > dup.jsonl
   run --separate-stderr trainbox shard -o out --skip-invalid --rejects rej.jsonl dup.jsonl
   assert_success
-  [ "$(jq .samples <<<"$output")" -eq 2 ]
+  [ "$(sed -n 1p <<<"$output" | jq .samples)" -eq 2 ]
+  assert_line --index 1 "$(trailer 1)"
   assert_equal "$(cat rej.jsonl)" $'{"__key__":"a","txt":"2"}\nbad\n{"__key__":"a","txt":"3"}'
   run --separate-stderr trainbox shard -o out2 --dedupe --max-samples 1 dup.jsonl
   assert_failure 65   # the bad line still stops it
@@ -379,7 +381,8 @@ bad_input() { # LINE2 REASON: a bad second line stops shard with 65 naming line 
   printf '%s\n' '{"txt":"1"}' 'bad' '{"txt":"2"}' > b.jsonl
   run --separate-stderr trainbox shard -o out --max-samples 1 --skip-invalid b.jsonl
   assert_success
-  [ "${#lines[@]}" -eq 2 ]
+  [ "${#lines[@]}" -eq 3 ]   # two shards and the trailer
+  assert_line --index 2 "$(trailer 2)"
 }
 
 @test "a line over the big-line threshold is read in pieces and gives the same shards, byte for byte" {

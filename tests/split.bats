@@ -360,7 +360,8 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
       [ ! -d split-out ] || cat split-out/*.jsonl > so-$d
     done
     cmp so-m so-r; cmp so-m so-p
-    diff err-m err-r; diff err-m err-p
+    # the pipe is named stdin in its messages, the file by its name: otherwise the same lines
+    diff err-m err-r; diff err-m <(sed 's/ of stdin:/ of mixed.jsonl:/' err-p)
     [ -s so-m ]
     n=$(wc -l < mixed.jsonl); len=$(awk -v n=$n 'NR == n { print length($0) }' mixed.jsonl)
     grep -qx "{\"__rejected__\":{\"file\":\"mixed.jsonl\",\"line\":$n,\"bytes\":$len,\"reason\":\"longer than --max-line (64000 bytes)\"}}" rej-m
