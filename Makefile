@@ -15,8 +15,8 @@ pkg_missing = $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/n
 pkg_or_stop = $(if $(filter TB_PKG_OK,$(1)),$(filter-out TB_PKG_OK,$(1)),$(error trainbox: missing build packages ($(or $(strip $(call pkg_missing,$(2))),$(2)) not found by $(PKG_CONFIG)): run 'make deps' (scripts/install-deps.sh) first))
 pkg_flags = $(call pkg_or_stop,$(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null && echo TB_PKG_OK),$(2))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_flags,--cflags,$(PKGS)))$(PKG_CFLAGS)
-# libcurl, libarchive and libcrypto are not linked: lib/curlshim.c, lib/archiveshim.c and
-# lib/cryptoshim.c load them on first use (together they cost ~8.5 ms at every start)
+# libcurl, libarchive and libcrypto are not linked: lib/lazy_curl.c, lib/lazy_archive.c and
+# lib/lazy_crypto.c load them on first use (together they cost ~8.5 ms at every start)
 PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_flags,--libs,$(filter-out libcurl libarchive libcrypto,$(PKGS))))$(PKG_LIBS)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS  ?= -O2 -g

@@ -229,8 +229,8 @@ $d"
 }
 
 @test "the binary starts without libcurl, libarchive and libcrypto; commands that need them load them on first use" {
-  # their ~45 libraries cost ~8 ms at every start (lib/curlshim.c, lib/archiveshim.c); libcrypto's
-  # start-up alone cost more than a millisecond (lib/cryptoshim.c)
+  # their ~45 libraries cost ~8 ms at every start (lib/lazy_curl.c, lib/lazy_archive.c); libcrypto's
+  # start-up alone cost more than a millisecond (lib/lazy_crypto.c)
   cd "$BATS_TEST_TMPDIR"
   run ldd "$(command -v trainbox)"
   assert_success

@@ -1,5 +1,5 @@
-/* lazylib: the dlopen/dlsym half shared by the lazily loaded library shims. */
-#include "lazylib.h"
+/* lazy: the dlopen/dlsym half shared by the lazily loaded library shims. */
+#include "lazy.h"
 #include "err.h"
 #include <dlfcn.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
-/* curlshim: libcurl, loaded on first use instead of at program start.
+/* lazy_curl: libcurl, loaded on first use instead of at program start.
  *
  * libcurl brings about forty shared libraries with it (TLS, Kerberos, LDAP, IDN, HTTP/2, ...), and
  * the dynamic loader spent ~7 ms of every start resolving them: more than `trainbox split` needs
  * for a 100 MB file, paid by every command in every pipeline stage and by every test, although
  * only the store layer ever talks HTTP. So the binary is not linked against libcurl; this file
  * defines the libcurl functions trainbox calls and forwards each to the real one, which it looks
- * up (lib/lazylib) the first time any of them is called. */
+ * up (lib/lazy) the first time any of them is called. */
 #define CURL_DISABLE_TYPECHECK /* the type-checking macros would rename the definitions below */
-#include "lazylib.h"
+#include "lazy.h"
 #include <curl/curl.h>
 #include <stdarg.h>
 

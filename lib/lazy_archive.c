@@ -1,10 +1,10 @@
-/* archiveshim: libarchive, loaded on first use instead of at program start.
+/* lazy_archive: libarchive, loaded on first use instead of at program start.
  *
  * libarchive brings libxml2, ICU (with its 30 MB data library) and libstdc++ with it, ~3 ms of
  * dynamic loading at every start, while only reading shards and compressed inputs and writing
- * compressed shards use it. So, as with libcurl (curlshim.c), the binary is not linked against it:
- * the functions trainbox calls are defined here and forwarded to the real ones (lib/lazylib). */
-#include "lazylib.h"
+ * compressed shards use it. So, as with libcurl (lazy_curl.c), the binary is not linked against it:
+ * the functions trainbox calls are defined here and forwarded to the real ones (lib/lazy). */
+#include "lazy.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdarg.h>

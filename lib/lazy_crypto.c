@@ -1,12 +1,12 @@
-/* cryptoshim: OpenSSL's libcrypto, loaded on first use instead of at program start.
+/* lazy_crypto: OpenSSL's libcrypto, loaded on first use instead of at program start.
  *
  * Linking libcrypto cost 0.55 ms at every start here (its constructor probes the CPU with CPUID,
  * each a trap to the hypervisor on a VM; then its relocations): a fortieth of what `trainbox split
  * --world-size 8` needs for 2 million lines, paid by every command in every pipeline stage, although
- * split and manifest's index formats never hash anything. So, as with libcurl (curlshim.c), the
+ * split and manifest's index formats never hash anything. So, as with libcurl (lazy_curl.c), the
  * binary is not linked against it: this file defines the few libcrypto functions trainbox calls and
- * forwards each to the real one, looked up (lib/lazylib) the first time any of them is called. */
-#include "lazylib.h"
+ * forwards each to the real one, looked up (lib/lazy) the first time any of them is called. */
+#include "lazy.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
