@@ -5,7 +5,7 @@
  *
  * Rules:
  *   - Only names with a step number (tb_ckpt_step: step-123, global_step123, ckpt_7, ...) that
- *     match the pattern (lib/glob, against the name without its trailing '/') are candidates:
+ *     match the pattern (lib/pathglob, against the name without its trailing '/') are candidates:
  *     anything else in the destination is not a checkpoint of this series and is never touched.
  *   - Newest first in the order `discover --latest-checkpoint` uses: by step number, then by
  *     name (byte order) for equal steps; the first N candidates are kept, the rest deleted.
@@ -21,7 +21,7 @@
 #ifndef TB_RETAIN_H
 #define TB_RETAIN_H
 #include "err.h"
-#include "glob.h"
+#include "pathglob.h"
 #include <stddef.h>
 
 struct tb_retain_item {

@@ -47,7 +47,7 @@
 #ifndef TB_SYNCPLAN_H
 #define TB_SYNCPLAN_H
 #include "err.h"
-#include "glob.h"
+#include "pathglob.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

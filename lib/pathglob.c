@@ -1,6 +1,6 @@
-/* glob: compiling and matching sync's include/exclude patterns, and the first-match rule list
- * (see glob.h for the syntax and why it follows rclone). */
-#include "glob.h"
+/* pathglob: compiling and matching sync's include/exclude patterns, and the first-match rule list
+ * (see pathglob.h for the syntax and why it follows rclone). */
+#include "pathglob.h"
 #include "alloc.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
-/* lib/glob: a table of pattern/path cases (rclone's documented examples among them), compile
+/* lib/pathglob: a table of pattern/path cases (rclone's documented examples among them), compile
  * errors, and the first-match rule list with its implied exclude after includes. */
-#include "glob.h"
+#include "pathglob.h"
 #include "tap.h"
 #include <stdio.h>
 #include <string.h>

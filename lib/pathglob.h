@@ -1,4 +1,4 @@
-// glob: the --include/--exclude patterns of `trainbox sync`, matched against relative paths
+// pathglob: the --include/--exclude patterns of `trainbox sync`, matched against relative paths
 // ("dir/sub/file", '/' separated, no leading '/'), and the ordered rule list they form.
 //
 // Pattern syntax (rclone's filtering rules, docs/content/filtering.md, so a filter written for one
@@ -29,8 +29,8 @@
 // rule was given (rclone's implied "- **" after includes: "--include 'step-*/**'" alone means only
 // those) and included otherwise. That is rclone's --filter order (* its --include/--exclude
 // flags are grouped by kind, which its docs warn is surprising) and rsync's first-match rule.
-#ifndef TB_GLOB_H
-#define TB_GLOB_H
+#ifndef TB_PATHGLOB_H
+#define TB_PATHGLOB_H
 #include "err.h"
 #include <stddef.h>
 #include <stdint.h>
