@@ -131,6 +131,8 @@ load helper
   for c in $(trainbox --list-commands); do
     [ -f "$REPO/man/trainbox-$c.1" ] || trainbox help "$c" | grep -q 'not built yet' || fail "no man page for $c"
     [ -f "$REPO/man/trainbox-$c.1" ] || continue
+    # a draft page of a command not built yet has no option table to match
+    trainbox help "$c" | grep -q 'not built yet' && continue
     grep -q "^trainbox $c\|^\\\\fBtrainbox $c\|^\\.B trainbox $c" "$REPO/man/trainbox-$c.1" || fail "SYNOPSIS of $c does not name it"
     opts_section=$(awk '/^\.SH OPTIONS/{f=1;next} /^\.SH /{f=0} f' "$REPO/man/trainbox-$c.1")
     in_man=$(grep -o '\\-\\-[a-z0-9]*\(\\-[a-z0-9]*\)*' <<<"$opts_section" | sed 's/\\//g' | sort -u)

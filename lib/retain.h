@@ -1,0 +1,38 @@
+/* retain: which checkpoints `sync --keep-last N [--pattern GLOB]` deletes from the destination.
+ * Input: the destination's checkpoint names (top-level entries such as "step-000100/" for a
+ * directory or "epoch=2-step=1500.ckpt" for a file, as lib/discover names them), whether each
+ * holds the marker, and the one this pass is writing. Output: the indices to delete. No I/O.
+ *
+ * Rules:
+ *   - Only names with a step number (tb_ckpt_step: step-123, global_step123, ckpt_7, ...) that
+ *     match the pattern (lib/pathglob, against the name without its trailing '/') are candidates:
+ *     anything else in the destination is not a checkpoint of this series and is never touched.
+ *   - Newest first in the order `discover --latest-checkpoint` uses: by step number, then by
+ *     name (byte order) for equal steps; the first N candidates are kept, the rest deleted.
+ *   - The one being written is never deleted, whatever its rank.
+ *   - With a marker (use_marker), a checkpoint without its marker is neither counted nor
+ *     deleted. It is either in progress (another writer, or this pass's next one) or torn by a
+ *     crash; deleting the first breaks a live writer, and counting either would let an unusable
+ *     checkpoint push a complete one out of the N kept, so a reader trusting the marker (as
+ *     discover does) could be left with fewer than N, or none. Torn ones are left for a human:
+ *     they are reported by the caller, never guessed away.
+ *   - Without a marker every candidate counts, the one being written included (it is normally
+ *     the newest, so it takes one of the N places as it will once complete). */
+#ifndef TB_RETAIN_H
+#define TB_RETAIN_H
+#include "err.h"
+#include "pathglob.h"
+#include <stddef.h>
+
+struct tb_retain_item {
+    const char *name;  /* "step-000100/" or "x-step=5.ckpt" */
+    int marked;        /* holds the marker (only read when use_marker) */
+};
+
+/* Fill del (room for n) with the indices of items to delete, oldest first; *ndel their count.
+ * pattern may be NULL (every numbered name), writing may be NULL. keep < 1 is TB_EUSAGE. */
+int tb_retain_plan(const struct tb_retain_item *items, size_t n, size_t keep, int use_marker,
+                   const char *writing, const struct tb_glob *pattern, size_t *del, size_t *ndel, tb_err *e);
+/* The checkpoint order of discover --latest-checkpoint: <0 when a is older than b. */
+int tb_retain_cmp(const char *a, const char *b);
+#endif
