@@ -13,9 +13,11 @@
  *   UPLOAD  hash pass (lib/hash's tb_digests: whole sha256, and the per-part digests the store wants)
  *           -> HEAD (already stored with the same size and sha256, and no TB_XFER_FORCE? skipped;
  *           no HEAD at all with TB_XFER_KNOWN_ABSENT) -> PUT, or create + parts + complete above
- *           cfg.threshold -> HEAD to verify (size, sha256 metadata, and want_md5 against an MD5 ETag). A 412 (If-None-Match) or a 404
- *           NoSuchUpload to a retried PUT/complete lets the verifying HEAD decide: the first attempt
- *           may have landed. Any failure after a multipart upload was created aborts it.
+ *           cfg.threshold -> HEAD to verify (size, sha256 metadata, want_md5 against an MD5 ETag).
+ *           A 412 (If-None-Match) or a 404 NoSuchUpload to a retried PUT/complete lets the verifying
+ *           HEAD decide: the first attempt may have landed. Any failure after a multipart upload was
+ *           created aborts it. Each part's digests come from the hash pass, which ends before the
+ *           create: should the file change after it, the store refuses the part (S3 signs its hash).
  *   DOWNLOAD HEAD -> GET (resumed by lib/http after a broken connection) into "<path>.partial"
  *           (lib/atomic: registered with lib/cleanup, so an interrupt removes it), sha256 on the
  *           way -> verified against the object's size and its sha256 metadata when the store keeps
