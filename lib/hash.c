@@ -1,5 +1,6 @@
-/* hash: SipHash-2-4, SplitMix64/xoshiro256**, and EVP digests. */
+/* hash: SipHash-2-4, SplitMix64/xoshiro256**, EVP digests and the one-pass transfer digests. */
 #include "hash.h"
+#include "alloc.h"
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,4 +168,94 @@ void tb_sha256_hex(const void *p, size_t n, char out[65])
     unsigned int bl = 32;
     EVP_Digest(p, n, b, &bl, EVP_sha256(), NULL);
     tb_hex(b, 32, out);
+}
+
+/* ---- tb_digests */
+
+enum { W_SHA, W_MD5, P_SHA, P_MD5 };
+
+static void *md_new(const EVP_MD *md)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c) tb_oom(sizeof(void *) * 64);
+    EVP_DigestInit_ex(c, md, NULL);
+    return c;
+}
+
+/* Finish ctx into hex (sha) or base64 (md5) and start it again for the next part. */
+static void md_final(void *ctx, int md5, char *out)
+{
+    unsigned char b[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx, b, &n);
+    if (md5) EVP_EncodeBlock((unsigned char *)out, b, (int)n); /* 16 bytes -> 24 characters */
+    else tb_hex(b, n, out);
+    EVP_DigestInit_ex(ctx, md5 ? EVP_md5() : EVP_sha256(), NULL);
+}
+
+static void digests_finish_whole(struct tb_digests *d)
+{
+    md_final(d->ctx[W_SHA], 0, d->sha256);
+    if (d->ctx[W_MD5]) md_final(d->ctx[W_MD5], 1, d->md5_b64);
+}
+
+void tb_digests_init(struct tb_digests *d, uint64_t size, uint64_t part_size, int nparts, unsigned flags)
+{
+    memset(d, 0, sizeof *d);
+    d->size = size;
+    d->ctx[W_SHA] = md_new(EVP_sha256());
+    if (flags & TB_DIG_MD5) d->ctx[W_MD5] = md_new(EVP_md5());
+    if ((flags & (TB_DIG_PART_SHA256 | TB_DIG_PART_MD5)) && part_size && nparts > 0) {
+        d->part_size = part_size;
+        d->nparts = nparts;
+        if (flags & TB_DIG_PART_SHA256) {
+            d->ctx[P_SHA] = md_new(EVP_sha256());
+            d->part_sha256 = tb_xcalloc((size_t)nparts, sizeof *d->part_sha256);
+        }
+        if (flags & TB_DIG_PART_MD5) {
+            d->ctx[P_MD5] = md_new(EVP_md5());
+            d->part_md5_b64 = tb_xcalloc((size_t)nparts, sizeof *d->part_md5_b64);
+        }
+    }
+    if (size == 0) digests_finish_whole(d);
+}
+
+void tb_digests_update(struct tb_digests *d, const void *p, size_t n)
+{
+    tb_assert(n <= d->size - d->pos);
+    if (n == 0) return;
+    EVP_DigestUpdate(d->ctx[W_SHA], p, n);
+    if (d->ctx[W_MD5]) EVP_DigestUpdate(d->ctx[W_MD5], p, n);
+    const unsigned char *b = p;
+    size_t left = n;
+    uint64_t pos = d->pos;
+    while (d->part_size && left > 0) {
+        /* split the slice at part boundaries: each part's digests cover exactly its bytes */
+        uint64_t end = (uint64_t)(d->part + 1) * d->part_size;
+        if (end > d->size || d->part == d->nparts - 1) end = d->size;
+        size_t k = end - pos < left ? (size_t)(end - pos) : left;
+        if (d->ctx[P_SHA]) EVP_DigestUpdate(d->ctx[P_SHA], b, k);
+        if (d->ctx[P_MD5]) EVP_DigestUpdate(d->ctx[P_MD5], b, k);
+        b += k;
+        left -= k;
+        pos += k;
+        if (pos == end) {
+            if (d->ctx[P_SHA]) md_final(d->ctx[P_SHA], 0, d->part_sha256[d->part]);
+            if (d->ctx[P_MD5]) md_final(d->ctx[P_MD5], 1, d->part_md5_b64[d->part]);
+            d->part++;
+            if (d->part == d->nparts) break;
+        }
+    }
+    d->pos += n;
+    if (d->pos == d->size) digests_finish_whole(d);
+}
+
+int tb_digests_done(const struct tb_digests *d) { return d->pos == d->size; }
+
+void tb_digests_free(struct tb_digests *d)
+{
+    for (int i = 0; i < 4; i++) EVP_MD_CTX_free(d->ctx[i]);
+    free(d->part_sha256);
+    free(d->part_md5_b64);
+    memset(d, 0, sizeof *d);
 }

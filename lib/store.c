@@ -118,6 +118,19 @@ void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps)
     caps->create_root = 1;
     caps->public_root = s->be->public_root;
     caps->presign = s->be->presign != NULL;
+    caps->min_part = s->be->min_part;
+    caps->max_part = s->be->max_part;
+    caps->max_parts = s->be->max_parts;
+    caps->etag_is_md5 = s->be->etag_is_md5;
+    caps->wants_md5 = s->be->wants_md5;
+    caps->signs_body = s->be->signs_body;
+    caps->local = s->root.scheme == TB_URI_FILE;
+}
+
+void tb_store_stats(const struct tb_store *s, struct tb_store_stats *st)
+{
+    st->bytes_sent = tb_http_bytes_sent(s->http);
+    st->retries = tb_http_retries(s->http);
 }
 
 /* ---- async core */

@@ -80,6 +80,7 @@ struct tb_obj_info {
     char sha256[65];      /* our x-amz-meta-sha256 / x-ms-meta-sha256, when stored */
     char content_md5[40]; /* Azure Content-MD5 (base64), when the store keeps it */
     int64_t mtime;        /* seconds since the epoch, 0 when unknown */
+    char meta_mtime[32];  /* the object's stored mtime metadata (rclone's form), "" when none */
 };
 
 struct tb_store_part {
@@ -102,6 +103,7 @@ struct tb_store_req {
                                    * (x-amz-content-sha256), so the store checks the bytes it got */
     const char *sha256;           /* hex SHA-256 of the whole object, stored as metadata; or NULL */
     const char *content_type;     /* or NULL (application/octet-stream) */
+    const char *meta_mtime;       /* PUT, MP_CREATE, COPY: stored as the object's mtime metadata (rclone's X-Amz-Meta-Mtime form), or NULL */
     int if_none_match;            /* PUT/MP_COMPLETE: refuse to replace an existing object (412) */
     uint64_t range_off, range_len;/* GET: byte range; range_len 0 = to the end */
     tb_http_sink_fn sink;         /* GET: body bytes go here (return n to continue) */
@@ -198,8 +200,22 @@ struct tb_store_caps {
     int create_root;              /* TB_OP_CREATE_ROOT works (file, S3, Azure) */
     int public_root;              /* ... with public_read: a root anyone may read without credentials */
     int presign;                  /* tb_store_presign can make URLs */
+    /* what transfers adapt to (lib/xfer): */
+    uint64_t min_part, max_part;  /* multipart part size limits (S3: 5 MiB, 5 GiB) */
+    int max_parts;                /* S3: 10000; Azure: 50000 */
+    int etag_is_md5;              /* a single PUT's ETag is the body's MD5 hex (S3, GCS) */
+    int wants_md5;                /* send content_md5 with bodies (Azure: the only check it makes) */
+    int signs_body;               /* send body_sha256 with bodies (S3 signs it and checks the bytes) */
+    int local;                    /* a local directory (file store): a directory that cannot be made is
+                                   * one key's problem, not a missing bucket that stops everything */
 };
 void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps);
+/* Totals over the store's life, for progress lines (0 for local stores, which send no HTTP). */
+struct tb_store_stats {
+    uint64_t bytes_sent;          /* request body bytes sent */
+    uint64_t retries;             /* attempts that were retried */
+};
+void tb_store_stats(const struct tb_store *s, struct tb_store_stats *st);
 
 /* Async core. */
 int tb_store_submit(struct tb_store *s, struct tb_store_req *r);
