@@ -3,6 +3,7 @@
 #include "store.h"
 #include "alloc.h"
 #include "atomic.h"
+#include "mtime.h"
 #include "sigv4.h"
 #include <errno.h>
 #include <stdio.h>
@@ -124,6 +125,9 @@ static int core_prepare(struct tb_http_req *h, void *ud, tb_err *e)
     struct tb_store *s = r->store;
     if (r->op == TB_OP_CREATE_ROOT && r->public_read && !s->be->public_root)
         return tb_fail(e, TB_EUSAGE, "public read access is not supported for %s:// locations", tb_scheme_name(s->root.scheme));
+    struct timespec ts;
+    if (r->meta_mtime && *r->meta_mtime && tb_mtime_parse(r->meta_mtime, &ts) != 0)
+        return tb_fail(e, TB_EUSAGE, "'%s' is not an mtime (decimal seconds since the epoch)", r->meta_mtime);
     if (r->op == TB_OP_COPY && !s->be->copy_max)
         return tb_fail(e, TB_EUSAGE, "server-side copy is not supported for %s:// locations", tb_scheme_name(s->root.scheme));
     int rc = s->be->prepare(s, r, h, e);
