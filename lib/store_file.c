@@ -192,27 +192,19 @@ struct lister { struct tb_store_req *r; const char *prefix; size_t cap, pcap; in
 static void add_item(struct lister *l, const char *path, const struct stat *st)
 {
     struct tb_store_req *r = l->r;
-    if (r->nitems == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        r->items = realloc(r->items, l->cap * sizeof *r->items);
-        if (!r->items) abort();
-    }
+    tb_xgrow_n(&r->items, &l->cap, r->nitems + 1, sizeof *r->items, 64);
     struct tb_obj_info *it = &r->items[r->nitems++];
     memset(it, 0, sizeof *it);
     fill_info(path, st, it);
-    it->key = strdup(path);
+    it->key = tb_xstrdup(path);
 }
 
 static void add_prefix(struct lister *l, const char *p)
 {
     struct tb_store_req *r = l->r;
     for (size_t i = 0; i < r->nprefixes; i++) if (strcmp(r->prefixes[i], p) == 0) return;
-    if (r->nprefixes == l->pcap) {
-        l->pcap = l->pcap ? l->pcap * 2 : 16;
-        r->prefixes = realloc(r->prefixes, l->pcap * sizeof *r->prefixes);
-        if (!r->prefixes) abort();
-    }
-    r->prefixes[r->nprefixes++] = strdup(p);
+    tb_xgrow_n(&r->prefixes, &l->pcap, r->nprefixes + 1, sizeof *r->prefixes, 16);
+    r->prefixes[r->nprefixes++] = tb_xstrdup(p);
 }
 
 static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -227,8 +219,8 @@ static void walk(struct lister *l, const char *dir)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); if (!names) abort(); }
-        names[n++] = strdup(de->d_name);
+        tb_xgrow_n(&names, &cap, n + 1, sizeof *names, 32);
+        names[n++] = tb_xstrdup(de->d_name);
     }
     closedir(d);
     qsort(names, n, sizeof *names, name_cmp);
@@ -263,7 +255,7 @@ static int do_list(struct tb_store_req *r, tb_err *e)
     const char *prefix = r->prefix ? r->prefix : "";
     struct lister l = {r, prefix, 0, 0, r->delimiter && *r->delimiter};
     /* start at the deepest directory the prefix names */
-    char *d = strdup(prefix);
+    char *d = tb_xstrdup(prefix);
     char *slash = strrchr(d, '/');
     if (slash) { if (slash == d) slash[1] = 0; else *slash = 0; }
     else d[0] = 0;
