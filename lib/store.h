@@ -77,7 +77,7 @@ enum tb_store_op {
     TB_OP_COPY,        /* in: key (the destination), copy_src (the source, same store), sha256 and
                         * meta_mtime (NULL: the source's are kept; given: they replace them, the
                         * source's other metadata and content type kept). Server-side, no bytes
-                        * through trainbox: S3 CopyObject, Azure Put Blob From URL, file: a temp copy
+                        * through trainbox: S3 CopyObject, Azure Copy Blob From URL, file: a temp copy
                         * renamed into place. Only objects up to be->copy_max bytes (0: no COPY);
                         * a missing source is 66. out: info (exists, etag; size where the store says) */
 };
