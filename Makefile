@@ -28,9 +28,11 @@ LDLIBS  += $(PKG_LIBS) -lm -lpthread -ldl
 LIB_SRC  := $(wildcard lib/*.c)
 CMD_SRC  := $(wildcard cmd/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+DRIVER_SRC := $(wildcard tests/drivers/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+DRIVER_BIN := $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/drivers/%)
 COMMANDS = $(shell ./trainbox --list-commands 2>/dev/null)
 
 .PHONY: all deps check check-slow unit bats bench demo install uninstall clean completions asan valgrind
@@ -51,6 +53,10 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libtrainbox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TB_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
 
+$(BUILD)/drivers/%: tests/drivers/%.c $(BUILD)/libtrainbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
+
 # Completions are generated from the command and option tables compiled into the binary and checked
 # in under completions/ (as curl and git keep theirs): run `make completions` after changing a table;
 # tests/cli.bats fails while a checked-in file differs from what the binary generates. `all` does not
@@ -63,8 +69,9 @@ completions: $(BIN)
 deps:
 	@$(DEPS)
 
-# azure_store_cli drives lib/store from tests/azure.bats (needs a server, so not run as a unit test)
-unit: $(UNIT_BIN) $(BUILD)/unit/azure_store_cli
+# tests/drivers/ are programs the bats suites run against servers (store_cli drives lib/store):
+# built with the unit tests, never run as one (scripts/run-tests.sh runs build/unit/test_* only)
+unit: $(UNIT_BIN) $(DRIVER_BIN)
 
 # The README's test command: deps, a -Werror build, C unit tests and the bats suites (slow ones excluded).
 check: deps

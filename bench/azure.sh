@@ -13,7 +13,7 @@ REPO=$PWD
 W=build/bench/azure
 CACHE=$REPO/tests/.cache
 [ -x ./trainbox ] || make >/dev/null
-[ -x build/unit/azure_store_cli ] || make unit >/dev/null
+[ -x build/drivers/store_cli ] || make unit >/dev/null
 # the same cache the tests use (tests/helper.bash azurite_install), plus the SDK for the peer
 [ -x "$CACHE/node_modules/.bin/azurite-blob" ] && [ -d "$CACHE/node_modules/@azure/storage-blob" ] ||
   (mkdir -p "$CACHE" && cd "$CACHE" && npm install --no-audit --no-fund --loglevel=error azurite @azure/storage-blob >&2)
@@ -26,8 +26,8 @@ trap 'kill $APID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$KEY;BlobEndpoint=http://127.0.0.1:$PORT/devstoreaccount1;"
-build/unit/azure_store_cli mkroot az://devstoreaccount1/tbbench 2>/dev/null
-build/unit/azure_store_cli mkroot az://devstoreaccount1/sdkbench 2>/dev/null
+build/drivers/store_cli mkroot az://devstoreaccount1/tbbench 2>/dev/null
+build/drivers/store_cli mkroot az://devstoreaccount1/sdkbench 2>/dev/null
 
 head -c $((BIG << 20)) /dev/urandom > "$W/big-000000.tar"
 for i in $(seq -f '%06g' 1 "$N"); do head -c 1048576 /dev/urandom > "$W/small/s-$i.tar"; done
@@ -51,7 +51,7 @@ read -r t tc tr < <(measure ./trainbox upload --progress=none -j 8 az://devstore
 read -r p pc pr < <(measure node bench/azure_peer.js sdkbench small/ "$B" 8 "$W"/small/*.tar)
 row "$N x 1 MiB" "$t" "$tc" "$tr" "$p" "$pc" "$pr"
 # both really stored everything
-n=$(build/unit/azure_store_cli list az://devstoreaccount1/tbbench/small/ 2>/dev/null | wc -l)
-m=$(build/unit/azure_store_cli list az://devstoreaccount1/sdkbench/small/ 2>/dev/null | wc -l)
+n=$(build/drivers/store_cli list az://devstoreaccount1/tbbench/small/ 2>/dev/null | wc -l)
+m=$(build/drivers/store_cli list az://devstoreaccount1/sdkbench/small/ 2>/dev/null | wc -l)
 [ "$n" -eq "$N" ] && [ "$m" -eq "$N" ] || { echo "stored $n and $m of $N" >&2; exit 1; }
 echo "(ratio = SDK wall time / trainbox wall time; > 1 means trainbox is faster)"

@@ -1,5 +1,6 @@
 /* azxml: List Blobs pages through expat (see azxml.h). */
 #include "azxml.h"
+#include "alloc.h"
 #include "hash.h"
 #include <expat.h>
 #include <stdio.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 
 enum { E_OTHER, E_ENUM, E_BLOBS, E_BLOB, E_PREFIX, E_NAME, E_PROPS, E_LEN, E_MD5, E_ETAG, E_MTIME, E_META,
-       E_SHA256, E_MARKER };
+       E_SHA256, E_MARKER, E_METAMTIME };
 
 struct lp {
     XML_Parser xp;
@@ -22,14 +23,14 @@ struct lp {
     char *marker;
     tb_azxml_cb cb;
     void *ctx;
-    int rc, oom;
+    int rc;
 };
 
 static unsigned char kind(const char *s)
 {
     static const char *const names[] = {"", "EnumerationResults", "Blobs", "Blob", "BlobPrefix", "Name",
                                         "Properties", "Content-Length", "Content-MD5", "Etag", "Last-Modified",
-                                        "Metadata", "sha256", "NextMarker"};
+                                        "Metadata", "sha256", "NextMarker", "mtime"};
     for (unsigned i = 1; i < sizeof names / sizeof *names; i++)
         if (strcmp(s, names[i]) == 0) return (unsigned char)i;
     return E_OTHER;
@@ -71,14 +72,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 {
     struct lp *l = ud;
-    if (l->ntext + (size_t)len + 1 > l->captext) {
-        size_t c = l->captext ? l->captext : 256;
-        while (c < l->ntext + (size_t)len + 1) c *= 2;
-        char *p = realloc(l->text, c);
-        if (!p) { l->oom = 1; XML_StopParser(l->xp, 0); return; }
-        l->text = p;
-        l->captext = c;
-    }
+    tb_xgrow_n(&l->text, &l->captext, l->ntext + (size_t)len + 1, 1, 256);
     memcpy(l->text + l->ntext, s, (size_t)len);
     l->ntext += (size_t)len;
     l->text[l->ntext] = 0;
@@ -87,12 +81,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 static void set_name(struct lp *l, const char *s)
 {
     size_t n = strlen(s);
-    if (n + 1 > l->capname) {
-        char *p = realloc(l->name, n + 1);
-        if (!p) { l->oom = 1; XML_StopParser(l->xp, 0); return; }
-        l->name = p;
-        l->capname = n + 1;
-    }
+    tb_xgrow_n(&l->name, &l->capname, n + 1, 1, 64);
     char *q = l->name;
     for (size_t i = 0; i < n; i++) {
         int h, lo;
@@ -129,6 +118,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
             }
         } else if (l->path[3] == E_META && l->path[4] == E_SHA256) {
             keep(x->sha256, sizeof x->sha256, t);
+        } else if (l->path[3] == E_META && l->path[4] == E_METAMTIME) {
+            keep(x->mtime, sizeof x->mtime, t);
         }
     } else if ((at(l, 3, blob) || at(l, 3, pref)) && !l->rc) {
         l->ent.name = l->name ? l->name : "";
@@ -137,8 +128,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         if (l->rc) XML_StopParser(l->xp, 0);
     } else if (at(l, 2, marker)) {
         free(l->marker);
-        l->marker = *t ? strdup(t) : NULL;
-        if (*t && !l->marker) { l->oom = 1; XML_StopParser(l->xp, 0); }
+        l->marker = *t ? tb_xstrdup(t) : NULL;
     }
     l->ntext = 0;
     l->depth--;
@@ -152,7 +142,7 @@ int tb_azxml_list(const char *body, size_t len, tb_azxml_cb cb, void *ctx, char 
     l.ctx = ctx;
     *next_marker = NULL;
     l.xp = XML_ParserCreate("UTF-8");
-    if (!l.xp) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (!l.xp) tb_oom(sizeof l); /* expat fails to create a parser only when out of memory */
     XML_SetUserData(l.xp, &l);
     XML_SetElementHandler(l.xp, on_start, on_end);
     XML_SetCharacterDataHandler(l.xp, on_text);
@@ -166,7 +156,6 @@ int tb_azxml_list(const char *body, size_t len, tb_azxml_cb cb, void *ctx, char 
         off += n;
     } while (st == XML_STATUS_OK && off < len);
     if (l.rc) rc = l.rc;
-    else if (l.oom) rc = tb_fail(e, TB_ESOFTWARE, "out of memory");
     else if (st != XML_STATUS_OK)
         rc = tb_fail(e, TB_EUNAVAIL, "bad List Blobs XML from the service: %s (line %lu)",
                      XML_ErrorString(XML_GetErrorCode(l.xp)), (unsigned long)XML_GetCurrentLineNumber(l.xp));

@@ -14,6 +14,7 @@ struct tb_azxml_entry {
     uint64_t size;          /* Content-Length */
     char md5_b64[48];       /* Content-MD5 as the service sent it (base64), "" when none */
     char sha256[80];        /* Metadata/sha256 (with include=metadata), "" when none */
+    char mtime[48];         /* Metadata/mtime as stored (rclone's RFC 3339, see lib/mtime), "" when none */
     char etag[160];         /* Etag as sent (quotes or not) */
     char last_modified[48]; /* RFC 1123 */
 };

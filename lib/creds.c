@@ -1,10 +1,11 @@
 /* creds: environment variables and ~/.aws/{credentials,config} (see creds.h). */
 #include "creds.h"
+#include "alloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *dupz(const char *s) { return s && *s ? strdup(s) : NULL; }
+static char *dupz(const char *s) { return s && *s ? tb_xstrdup(s) : NULL; }
 
 static char *trim(char *s)
 {
@@ -38,7 +39,7 @@ static char *ini_get(const char *path, const char *section, const char *key)
         char *eq = strchr(l, '=');
         if (!eq) continue;
         *eq = 0;
-        if (strcmp(trim(l), key) == 0) { free(val); val = strdup(trim(eq + 1)); }
+        if (strcmp(trim(l), key) == 0) { free(val); val = tb_xstrdup(trim(eq + 1)); }
     }
     fclose(f);
     return val;
@@ -65,8 +66,8 @@ static int aws_chain(struct tb_creds *c, const char *cli_profile, tb_err *e)
     file_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", fpath, sizeof fpath);
     file_path("AWS_CONFIG_FILE", ".aws/config", cpath, sizeof cpath);
     if (ak && *ak && sk && *sk) { /* as botocore: environment keys win over AWS_PROFILE */
-        c->access_key = strdup(ak);
-        c->secret_key = strdup(sk);
+        c->access_key = tb_xstrdup(ak);
+        c->secret_key = tb_xstrdup(sk);
         c->token = dupz(getenv("AWS_SESSION_TOKEN"));
         snprintf(c->source, sizeof c->source, "environment");
     } else {
@@ -89,9 +90,9 @@ static int aws_chain(struct tb_creds *c, const char *cli_profile, tb_err *e)
     }
     const char *r = getenv("AWS_REGION");
     if (!r || !*r) r = getenv("AWS_DEFAULT_REGION");
-    if (r && *r) c->region = strdup(r);
+    if (r && *r) c->region = tb_xstrdup(r);
     else c->region = ini_get(cpath, profile, "region");
-    if (!c->region) c->region = strdup("us-east-1");
+    if (!c->region) c->region = tb_xstrdup("us-east-1");
     return 0;
 }
 
@@ -107,9 +108,9 @@ int tb_creds_load_profile(enum tb_scheme scheme, const char *profile, struct tb_
         snprintf(s, sizeof s, "%s_SECRET_ACCESS_KEY", pre);
         const char *ak = getenv(a), *sk = getenv(s);
         if (ak && *ak && sk && *sk) {
-            c->access_key = strdup(ak);
-            c->secret_key = strdup(sk);
-            c->region = strdup("auto");
+            c->access_key = tb_xstrdup(ak);
+            c->secret_key = tb_xstrdup(sk);
+            c->region = tb_xstrdup("auto");
             snprintf(c->source, sizeof c->source, "%s_* environment", pre);
             return 0;
         }
@@ -120,7 +121,7 @@ int tb_creds_load_profile(enum tb_scheme scheme, const char *profile, struct tb_
         if (pre) tb_err_wrap(e, "%s_ACCESS_KEY_ID/%s_SECRET_ACCESS_KEY not set", pre, pre);
         return rc;
     }
-    if (pre) { free(c->region); c->region = strdup("auto"); }
+    if (pre) { free(c->region); c->region = tb_xstrdup("auto"); }
     return 0;
 }
 

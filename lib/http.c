@@ -1,6 +1,7 @@
 /* http: the libcurl multi driver, body read callbacks, response capture, classification and the
  * retry/backoff policy (see http.h). */
 #include "http.h"
+#include "alloc.h"
 #include "hash.h"
 #include <errno.h>
 #include <pthread.h>
@@ -21,7 +22,7 @@ struct tb_http {
     struct tb_http_req *done, *done_tail;       /* finished, done() not yet called */
     int active;
     CURL **pool;
-    int npool, cappool;
+    size_t npool, cappool;
     uint64_t rng;
     uint64_t retries, bytes_sent;
 };
@@ -51,8 +52,7 @@ void tb_http_cfg_defaults(struct tb_http_cfg *c)
 int tb_http_new(struct tb_http **out, const struct tb_http_cfg *cfg, tb_err *e)
 {
     pthread_once(&curl_once, curl_init_once);
-    struct tb_http *h = calloc(1, sizeof *h);
-    if (!h) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    struct tb_http *h = tb_xcalloc(1, sizeof *h);
     if (cfg) h->cfg = *cfg;
     else tb_http_cfg_defaults(&h->cfg);
     if (h->cfg.max_attempts < 1) h->cfg.max_attempts = 1;
@@ -93,13 +93,7 @@ static void release_easy(struct tb_http *h, struct tb_http_req *r)
 {
     if (!r->easy) return;
     curl_multi_remove_handle(h->multi, r->easy);
-    if (h->npool == h->cappool) {
-        int n = h->cappool ? h->cappool * 2 : 16;
-        CURL **p = realloc(h->pool, n * sizeof *p);
-        if (!p) { curl_easy_cleanup(r->easy); r->easy = NULL; return; }
-        h->pool = p;
-        h->cappool = n;
-    }
+    tb_xgrow_n(&h->pool, &h->cappool, h->npool + 1, sizeof *h->pool, 16);
     h->pool[h->npool++] = r->easy;
     r->easy = NULL;
 }
@@ -108,7 +102,7 @@ void tb_http_free(struct tb_http *h)
 {
     if (!h) return;
     /* requests still active belong to callers; detach their easy handles */
-    for (int i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);
+    for (size_t i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);
     free(h->pool);
     curl_multi_cleanup(h->multi);
     free(h);
@@ -143,8 +137,7 @@ void tb_http_req_clear(struct tb_http_req *r)
 void tb_http_set_url(struct tb_http_req *r, const char *url)
 {
     free(r->url);
-    r->url = strdup(url);
-    if (!r->url) abort();
+    r->url = tb_xstrdup(url);
 }
 
 void tb_http_header(struct tb_http_req *r, const char *fmt, ...)
@@ -155,7 +148,7 @@ void tb_http_header(struct tb_http_req *r, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     struct curl_slist *n = curl_slist_append(r->headers, buf);
-    if (!n) abort();
+    if (!n) tb_oom(strlen(buf)); /* curl_slist_append fails only when out of memory */
     r->headers = n;
 }
 
@@ -223,12 +216,22 @@ static int seek_cb(void *ud, curl_off_t off, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* What a capture buffer holding len bytes (and a NUL) was grown to: tb_xgrow's doubling from 4 KiB
+ * gives the same size for the same length, so the capacity need not be kept in the request. (A
+ * header buffer restarted after a 1xx may be larger than that: growing it again only resizes.) */
+static size_t buf_cap(const char *buf, size_t len)
+{
+    if (!buf) return 0;
+    size_t c = 4096;
+    while (c < len + 1) c *= 2;
+    return c;
+}
+
 static int capture(struct tb_http_req *r, const char *p, size_t n, size_t limit)
 {
     if (r->resp_len + n > limit) return -1;
-    char *nb = realloc(r->resp, r->resp_len + n + 1);
-    if (!nb) return -1;
-    r->resp = nb;
+    size_t cap = buf_cap(r->resp, r->resp_len);
+    tb_xgrow(&r->resp, &cap, r->resp_len + n + 1);
     memcpy(r->resp + r->resp_len, p, n);
     r->resp_len += n;
     r->resp[r->resp_len] = 0;
@@ -266,9 +269,8 @@ static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
     size_t n = size * nitems;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) r->resp_hdrs_len = 0; /* a new response (after 1xx) */
     if (r->resp_hdrs_len + n > 65536) return n;
-    char *nb = realloc(r->resp_hdrs, r->resp_hdrs_len + n + 1);
-    if (!nb) return n;
-    r->resp_hdrs = nb;
+    size_t cap = buf_cap(r->resp_hdrs, r->resp_hdrs_len);
+    tb_xgrow(&r->resp_hdrs, &cap, r->resp_hdrs_len + n + 1);
     memcpy(r->resp_hdrs + r->resp_hdrs_len, p, n);
     r->resp_hdrs_len += n;
     r->resp_hdrs[r->resp_hdrs_len] = 0;

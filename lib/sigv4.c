@@ -1,5 +1,6 @@
 /* sigv4: canonical request, string to sign, signing key and signature (see sigv4.h). */
 #include "sigv4.h"
+#include "alloc.h"
 #include "hash.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,14 +14,7 @@ struct sb { char *p; size_t n, cap; };
 
 static void sb_add(struct sb *b, const char *s, size_t n)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c < b->n + n + 1) c *= 2;
-        char *np = realloc(b->p, c);
-        if (!np) abort();
-        b->p = np;
-        b->cap = c;
-    }
+    tb_xgrow_n(&b->p, &b->cap, b->n + n + 1, 1, 256);
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = 0;
@@ -55,8 +49,7 @@ char *tb_sigv4_encode(const char *s, size_t n, int keep_slash)
 /* Decode %XX (a '+' stays a '+': S3 query values are never form-encoded by us). */
 static char *pct_decode(const char *s, size_t n, size_t *outn)
 {
-    char *o = malloc(n + 1);
-    if (!o) abort();
+    char *o = tb_xmalloc(n + 1);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n && tb_hexval(s[i + 1]) >= 0 && tb_hexval(s[i + 2]) >= 0) {
@@ -84,8 +77,7 @@ static char *canon_query(const char *q, const struct qp *extra, size_t nextra)
 {
     size_t cap = nextra + 1, n = 0;
     for (const char *p = q; p && *p; p++) if (*p == '&') cap++;
-    struct qp *v = calloc(cap + 1, sizeof *v);
-    if (!v) abort();
+    struct qp *v = tb_xcalloc(cap + 1, sizeof *v);
     for (const char *p = q; p && *p;) {
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
@@ -95,7 +87,7 @@ static char *canon_query(const char *q, const struct qp *extra, size_t nextra)
             char *dk = pct_decode(p, kl, &dl);
             v[n].k = tb_sigv4_encode(dk, dl, 0);
             free(dk);
-            char *dv = eq ? pct_decode(eq + 1, len - kl - 1, &dl) : (dl = 0, strdup(""));
+            char *dv = eq ? pct_decode(eq + 1, len - kl - 1, &dl) : (dl = 0, tb_xstrdup(""));
             v[n].v = tb_sigv4_encode(dv, dl, 0);
             free(dv);
             n++;
@@ -126,9 +118,8 @@ static char *canon_query(const char *q, const struct qp *extra, size_t nextra)
 static char *normalize_path(const char *p)
 {
     size_t n = strlen(p);
-    const char **seg = calloc(n + 2, sizeof *seg);
-    size_t *len = calloc(n + 2, sizeof *len);
-    if (!seg || !len) abort();
+    const char **seg = tb_xcalloc(n + 2, sizeof *seg);
+    size_t *len = tb_xcalloc(n + 2, sizeof *len);
     size_t ns = 0;
     int trailing = n > 0 && p[n - 1] == '/';
     for (const char *s = p; *s;) {
@@ -177,12 +168,10 @@ static void add_trimmed(struct sb *b, const char *v)
 /* Builds canonical headers and the signed header list. */
 static void canon_headers(const struct tb_sigv4_hdr *h, size_t nh, struct sb *canon, struct sb *signed_list)
 {
-    struct ch *v = calloc(nh + 1, sizeof *v);
-    if (!v) abort();
+    struct ch *v = tb_xcalloc(nh + 1, sizeof *v);
     size_t n = 0;
     for (size_t i = 0; i < nh; i++) {
-        char *lname = strdup(h[i].name);
-        if (!lname) abort();
+        char *lname = tb_xstrdup(h[i].name);
         for (char *c = lname; *c; c++) if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
         size_t j;
         for (j = 0; j < n; j++) if (strcmp(v[j].name, lname) == 0) break;
@@ -227,8 +216,7 @@ static void sign_common(const struct tb_sigv4_key *k, const struct tb_sigv4_req 
                         size_t nh, const char *query, const char *amz, const char *day, struct tb_sigv4_out *out,
                         char **signed_headers)
 {
-    char *path = k->normalize ? normalize_path(r->path && *r->path ? r->path : "/") : strdup(r->path && *r->path ? r->path : "/");
-    if (!path) abort();
+    char *path = k->normalize ? normalize_path(r->path && *r->path ? r->path : "/") : tb_xstrdup(r->path && *r->path ? r->path : "/");
     char *epath = tb_sigv4_encode(path, strlen(path), 1);
     free(path);
     struct sb canon = {0}, sl = {0};
@@ -286,8 +274,7 @@ int tb_sigv4_sign(const struct tb_sigv4_key *k, const struct tb_sigv4_req *r, st
     memset(out, 0, sizeof *out);
     char day[9];
     fmt_date(r->when, out->amz_date, day);
-    struct tb_sigv4_hdr *h = calloc(r->nheaders + 2, sizeof *h);
-    if (!h) abort();
+    struct tb_sigv4_hdr *h = tb_xcalloc(r->nheaders + 2, sizeof *h);
     size_t nh = 0;
     for (size_t i = 0; i < r->nheaders; i++) h[nh++] = r->headers[i];
     h[nh++] = (struct tb_sigv4_hdr){"x-amz-date", out->amz_date};

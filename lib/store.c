@@ -1,25 +1,15 @@
 /* store: dispatch by scheme, the async request core over lib/http, and the synchronous
  * conveniences (see store.h). */
 #include "store.h"
+#include "alloc.h"
 #include "atomic.h"
+#include "mtime.h"
 #include "sigv4.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#if __has_include("store_azure.h")
-#include "store_azure.h"
-#define TB_HAVE_AZURE 1
-#else
-/* Until lib/store_azure.c is merged, az:// answers "not built" instead of failing to link. */
-int tb_store_azure_open(struct tb_store *s, tb_err *e)
-{
-    (void)s;
-    return tb_fail(e, TB_EUNAVAIL, "az:// is not built in this version of trainbox");
-}
-#endif
 
 void tb_store_cfg_defaults(struct tb_store_cfg *c)
 {
@@ -40,6 +30,7 @@ const char *tb_store_op_name(enum tb_store_op op)
     case TB_OP_MP_COMPLETE: return "complete multipart upload";
     case TB_OP_MP_ABORT: return "abort multipart upload";
     case TB_OP_CREATE_ROOT: return "create";
+    case TB_OP_COPY: return "COPY";
     }
     return "?";
 }
@@ -56,7 +47,7 @@ char *tb_store_uri(const struct tb_store *s, const char *key)
 {
     struct tb_uri u = s->root;
     if (u.scheme == TB_URI_FILE) {
-        if (!u.explicit_file) return strdup(key);
+        if (!u.explicit_file) return tb_xstrdup(key);
         u.path = (char *)key;
     } else {
         u.key = (char *)key;
@@ -67,7 +58,7 @@ char *tb_store_uri(const struct tb_store *s, const char *key)
 static int copy_uri(const struct tb_uri *in, struct tb_uri *out, tb_err *e)
 {
     char *s = tb_uri_format(in);
-    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (!s) tb_oom(0); /* tb_uri_format fails only when out of memory */
     int rc = tb_uri_parse(s, out, e);
     free(s);
     return rc;
@@ -76,8 +67,7 @@ static int copy_uri(const struct tb_uri *in, struct tb_uri *out, tb_err *e)
 int tb_store_open(struct tb_store **out, const struct tb_uri *uri, const struct tb_store_cfg *cfg, tb_err *e)
 {
     *out = NULL;
-    struct tb_store *s = calloc(1, sizeof *s);
-    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    struct tb_store *s = tb_xcalloc(1, sizeof *s);
     if (cfg) s->cfg = *cfg;
     else tb_store_cfg_defaults(&s->cfg);
     int rc = copy_uri(uri, &s->root, e);
@@ -125,6 +115,7 @@ void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps)
     caps->wants_md5 = s->be->wants_md5;
     caps->signs_body = s->be->signs_body;
     caps->local = s->root.scheme == TB_URI_FILE;
+    caps->copy_max = s->be->copy_max;
 }
 
 void tb_store_stats(const struct tb_store *s, struct tb_store_stats *st)
@@ -148,6 +139,11 @@ static int core_prepare(struct tb_http_req *h, void *ud, tb_err *e)
     struct tb_store *s = r->store;
     if (r->op == TB_OP_CREATE_ROOT && r->public_read && !s->be->public_root)
         return tb_fail(e, TB_EUSAGE, "public read access is not supported for %s:// locations", tb_scheme_name(s->root.scheme));
+    struct timespec ts;
+    if (r->meta_mtime && *r->meta_mtime && tb_mtime_parse(r->meta_mtime, &ts) != 0)
+        return tb_fail(e, TB_EUSAGE, "'%s' is not an mtime (decimal seconds since the epoch)", r->meta_mtime);
+    if (r->op == TB_OP_COPY && !s->be->copy_max)
+        return tb_fail(e, TB_EUSAGE, "server-side copy is not supported for %s:// locations", tb_scheme_name(s->root.scheme));
     int rc = s->be->prepare(s, r, h, e);
     if (rc == TB_STORE_LOCAL && e) e->code = TB_STORE_LOCAL;
     return rc;
@@ -159,12 +155,14 @@ static size_t core_sink(void *ud, const void *p, size_t n)
     return r->sink(r->sink_ud, p, n);
 }
 
+static int submit_http(struct tb_store *s, struct tb_store_req *r);
+
 static void core_done(struct tb_http_req *h, void *ud)
 {
     struct tb_store_req *r = ud;
     struct tb_store *s = r->store;
-    r->attempts = h->attempt;
-    r->retries = h->retries;
+    r->attempts += h->attempt;
+    r->retries += h->retries;
     r->http_status = (int)h->status;
     if (h->cls == TB_HTTP_LOCAL) {
         if (h->err.code == TB_STORE_LOCAL) {
@@ -178,6 +176,13 @@ static void core_done(struct tb_http_req *h, void *ud)
         }
     } else {
         r->status = s->be->finish(s, r, h, &r->err);
+        if (r->status == TB_STORE_AGAIN) {
+            /* the backend's next exchange for the same request (the status is not final yet) */
+            r->status = 0;
+            tb_http_req_clear(h);
+            submit_http(s, r);
+            return;
+        }
         if (r->status) r->err.code = r->status;
     }
     /* the HTTP exchange's buffers are not needed past finish() */
@@ -185,15 +190,8 @@ static void core_done(struct tb_http_req *h, void *ud)
     if (r->done) r->done(r);
 }
 
-int tb_store_submit(struct tb_store *s, struct tb_store_req *r)
+static int submit_http(struct tb_store *s, struct tb_store_req *r)
 {
-    r->store = s;
-    r->status = 0;
-    memset(&r->err, 0, sizeof r->err);
-    r->precond_failed = 0;
-    memset(&r->info, 0, sizeof r->info);
-    r->upload_id_out[0] = 0;
-    r->part_etag[0] = 0;
     memset(&r->h, 0, sizeof r->h);
     r->h.prepare = core_prepare;
     r->h.done = core_done;
@@ -205,6 +203,19 @@ int tb_store_submit(struct tb_store *s, struct tb_store_req *r)
     }
     if (r->op == TB_OP_LIST) r->h.resp_max = 64u << 20;
     return tb_http_submit(s->http, &r->h);
+}
+
+int tb_store_submit(struct tb_store *s, struct tb_store_req *r)
+{
+    r->store = s;
+    r->status = 0;
+    memset(&r->err, 0, sizeof r->err);
+    r->precond_failed = 0;
+    memset(&r->info, 0, sizeof r->info);
+    r->upload_id_out[0] = 0;
+    r->part_etag[0] = 0;
+    r->attempts = r->retries = 0;
+    return submit_http(s, r);
 }
 
 int tb_store_perform(struct tb_store *s, int timeout_ms) { return tb_http_perform(s->http, timeout_ms); }
@@ -332,7 +343,7 @@ int tb_store_get_mem(struct tb_store *s, const char *key, char **data, size_t *l
     r.key = key;
     int rc = tb_store_run(s, &r, e);
     if (!rc) {
-        *data = r.data ? r.data : strdup("");
+        *data = r.data ? r.data : tb_xstrdup("");
         *len = r.data_len;
         r.data = NULL;
     }
@@ -380,7 +391,7 @@ int tb_store_list_all(struct tb_store *s, const char *prefix, const char *delimi
                 pi.key = r.prefixes[i];
                 rc = cb(ud, &pi, 1);
             }
-            if (!rc && r.next_token) token = strdup(r.next_token);
+            if (!rc && r.next_token) token = tb_xstrdup(r.next_token);
         }
         tb_store_req_clear(&r);
     } while (!rc && token);

@@ -30,7 +30,8 @@
  *
  * to fill r's outputs from the response (headers, XML body). On an error response, finish may just
  * return tb_store_http_error(s, r, h, e), which maps the class to an exit code and puts the store's
- * <Code>/<Message> in e. Retries, backoff, Retry-After, rewinding bodies and re-signing happen in
+ * <Code>/<Message> in e. An operation that takes two exchanges keeps its step in r->be_scratch
+ * and has finish return TB_STORE_AGAIN after the first: the core submits r again. Retries, backoff, Retry-After, rewinding bodies and re-signing happen in
  * lib/http.c, driven by prepare being called again (h->attempt > 1, h->delivered for GET resumes).
  * The dispatch by scheme lives in store.c; an `az://` root calls tb_store_azure_open (lib/store_azure.c).
  *
@@ -49,16 +50,20 @@
 #include <stdint.h>
 
 #define TB_STORE_LOCAL 1000 /* prepare(): "completed without HTTP" (not an error) */
+#define TB_STORE_AGAIN 1001 /* finish(): "one more exchange": prepare is called again (S3's COPY reads
+                             * the source's metadata before copying), the request is not done yet */
 
 enum tb_store_op {
     TB_OP_HEAD,        /* in: key. out: info (exists=0 and status 0 when missing) */
     TB_OP_GET,         /* in: key, range_off/range_len, sink (or NULL: data/data_len). out: info */
-    TB_OP_PUT,         /* in: key, body, content_md5, sha256, content_type, if_none_match. out: info.etag */
+    TB_OP_PUT,         /* in: key, body, content_md5, sha256, content_type, meta_mtime, if_none_match. out: info.etag */
     TB_OP_DELETE,      /* in: key. Missing object is not an error */
     TB_OP_LIST,        /* in: prefix, delimiter, token, max_keys. out: items, prefixes, next_token */
-    TB_OP_MP_CREATE,   /* in: key, sha256, content_type. out: upload_id */
+    TB_OP_MP_CREATE,   /* in: key, sha256, content_type, meta_mtime. out: upload_id */
     TB_OP_MP_PART,     /* in: key, upload_id, part_num (1-based), part_off, body, content_md5. out: part_etag */
-    TB_OP_MP_COMPLETE, /* in: key, upload_id, parts/nparts, if_none_match. out: info.etag */
+    TB_OP_MP_COMPLETE, /* in: key, upload_id, parts/nparts, if_none_match. out: info.etag. The metadata is
+                        * MP_CREATE's (Azure and file carry it in the upload id; there a sha256 or
+                        * meta_mtime given here replaces it) */
     TB_OP_MP_ABORT,    /* in: key, upload_id. An upload already gone is not an error */
     TB_OP_CREATE_ROOT, /* in: public_read (key unused). Creates what the store is rooted at: the bucket
                         * (S3 CreateBucket, with the store's region as its location unless us-east-1
@@ -69,6 +74,12 @@ enum tb_store_op {
                         * (S3 in us-east-1 answers 200 either way). public_read asks for anonymous read
                         * access to the objects: only where tb_store_caps() says public_root, else a
                         * usage error (64) before any request. */
+    TB_OP_COPY,        /* in: key (the destination), copy_src (the source, same store), sha256 and
+                        * meta_mtime (NULL: the source's are kept; given: they replace them, the
+                        * source's other metadata and content type kept). Server-side, no bytes
+                        * through trainbox: S3 CopyObject, Azure Copy Blob From URL, file: a temp copy
+                        * renamed into place. Only objects up to be->copy_max bytes (0: no COPY);
+                        * a missing source is 66. out: info (exists, etag; size where the store says) */
 };
 
 /* What a store says about one object. Strings are NUL-terminated; empty when unknown. */
@@ -104,6 +115,7 @@ struct tb_store_req {
     const char *sha256;           /* hex SHA-256 of the whole object, stored as metadata; or NULL */
     const char *content_type;     /* or NULL (application/octet-stream) */
     const char *meta_mtime;       /* PUT, MP_CREATE, COPY: stored as the object's mtime metadata (rclone's X-Amz-Meta-Mtime form), or NULL */
+    const char *copy_src;         /* COPY: the source object's key, in the same store */
     int if_none_match;            /* PUT/MP_COMPLETE: refuse to replace an existing object (412) */
     uint64_t range_off, range_len;/* GET: byte range; range_len 0 = to the end */
     tb_http_sink_fn sink;         /* GET: body bytes go here (return n to continue) */
@@ -178,6 +190,7 @@ struct tb_store_backend {
     int signs_body;               /* callers should send body_sha256 with bodies (S3 signs it as the
                                    * payload hash and checks the bytes against it) */
     int public_root;              /* CREATE_ROOT honours public_read (Azure: x-ms-blob-public-access) */
+    uint64_t copy_max; /* TB_OP_COPY works for objects up to this many bytes (0: not at all) */
 };
 
 struct tb_store {
@@ -208,6 +221,7 @@ struct tb_store_caps {
     int signs_body;               /* send body_sha256 with bodies (S3 signs it and checks the bytes) */
     int local;                    /* a local directory (file store): a directory that cannot be made is
                                    * one key's problem, not a missing bucket that stops everything */
+    uint64_t copy_max;            /* TB_OP_COPY (server-side) works up to this many bytes; 0: never */
 };
 void tb_store_caps(const struct tb_store *s, struct tb_store_caps *caps);
 /* Totals over the store's life, for progress lines (0 for local stores, which send no HTTP). */

@@ -5,8 +5,10 @@
  * Bodies are signed with their SHA-256 (x-amz-content-sha256 = req->body_sha256, which upload computes
  * in the same pass as the file's sha256 metadata), so the store itself rejects a body that changed
  * on the way; with no body_sha256 a body goes as UNSIGNED-PAYLOAD (plus Content-MD5 when given). */
+#include "alloc.h"
 #include "creds.h"
 #include "hash.h"
+#include "mtime.h"
 #include "sample.h"
 #include "sigv4.h"
 #include "store.h"
@@ -43,9 +45,35 @@ static void s3_close(struct tb_store *s)
     s->be_ctx = NULL;
 }
 
+/* COPY with new metadata carries the source's other metadata across (REPLACE drops what is not
+ * sent): this many of its headers at most (S3 allows 2 KB of user metadata in all). */
+#define COPY_META_MAX 24
+
+/* Per-request state that outlives the attempts. */
+struct scratch {
+    char *body;             /* MP_COMPLETE's part list, CREATE_ROOT's location: the request body */
+    int src_known;          /* COPY: the source's metadata has been read (HEAD done) */
+    int head_sent;          /* COPY: this exchange is the HEAD of the source */
+    char *src_type;         /* COPY: the source's Content-Type */
+    char *meta[COPY_META_MAX][2]; /* COPY: the source's x-amz-meta-* headers (lower-case name, value) */
+    int nmeta;
+    uint64_t src_size;
+};
+
+static struct scratch *scratch_of(struct tb_store_req *r)
+{
+    if (!r->be_scratch) r->be_scratch = tb_xcalloc(1, sizeof(struct scratch));
+    return r->be_scratch;
+}
+
 static void s3_free_scratch(struct tb_store_req *r)
 {
-    free(r->be_scratch);
+    struct scratch *sc = r->be_scratch;
+    if (!sc) return;
+    free(sc->body);
+    free(sc->src_type);
+    for (int i = 0; i < sc->nmeta; i++) { free(sc->meta[i][0]); free(sc->meta[i][1]); }
+    free(sc);
     r->be_scratch = NULL;
 }
 
@@ -59,25 +87,24 @@ static int split_endpoint(struct s3 *c, const char *ep, tb_err *e)
     const char *slash = strchr(p, '/');
     size_t hl = slash ? (size_t)(slash - p) : strlen(p);
     if (!hl) return tb_fail(e, TB_EUSAGE, "endpoint '%s' has no host", ep);
-    c->host = strndup(p, hl);
-    c->scheme_host = strndup(ep, (size_t)(p - ep) + hl);
+    c->host = tb_xstrndup(p, hl);
+    c->scheme_host = tb_xstrndup(ep, (size_t)(p - ep) + hl);
     const char *b = slash ? slash : "";
     size_t bl = strlen(b);
     while (bl && b[bl - 1] == '/') bl--;
-    c->base = strndup(b, bl);
+    c->base = tb_xstrndup(b, bl);
     return 0;
 }
 
 int tb_store_s3_open(struct tb_store *s, tb_err *e)
 {
-    struct s3 *c = calloc(1, sizeof *c);
-    if (!c) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    struct s3 *c = tb_xcalloc(1, sizeof *c);
     s->be = &s3_backend;
     s->be_ctx = c;
     if (!s->root.bucket || !*s->root.bucket) return tb_fail(e, TB_EUSAGE, "no bucket in the location");
     int rc = tb_creds_load_profile(s->root.scheme, s->cfg.profile, &c->cr, e);
     if (rc) return rc;
-    if (s->cfg.region && *s->cfg.region) { free(c->cr.region); c->cr.region = strdup(s->cfg.region); }
+    if (s->cfg.region && *s->cfg.region) { free(c->cr.region); c->cr.region = tb_xstrdup(s->cfg.region); }
     /* SHA-256 flexible checksums on s3:// (AWS and S3-compatible servers); R2 and GCS's XML API
      * get the signed payload hash only. TRAINBOX_S3_CHECKSUMS=0 or 1 overrides. */
     c->checksums = s->root.scheme == TB_URI_S3;
@@ -117,8 +144,7 @@ int tb_store_s3_open(struct tb_store *s, tb_err *e)
 static char *raw_path(struct s3 *c, const char *bucket, const char *key)
 {
     size_t n = strlen(c->base) + strlen(bucket) + strlen(key) + 4;
-    char *p = malloc(n);
-    if (!p) abort();
+    char *p = tb_xmalloc(n);
     if (c->path_style) snprintf(p, n, "%s/%s/%s", c->base, bucket, key);
     else snprintf(p, n, "%s/%s", c->base, key);
     return p;
@@ -144,11 +170,10 @@ static int sha256_b64(const char *hex, char out[48])
 }
 
 /* CompleteMultipartUpload's body (NULL when a part's checksum is missing though checksums are on). */
-static char *complete_xml(const struct tb_store_req *r, int checksums, size_t *len)
+static char *complete_xml(const struct tb_store_req *r, int checksums)
 {
     size_t cap = 128 + (size_t)r->nparts * 340, n = 0;
-    char *b = malloc(cap);
-    if (!b) abort();
+    char *b = tb_xmalloc(cap);
     n += (size_t)snprintf(b + n, cap - n, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int i = 0; i < r->nparts; i++) {
         char cs[48] = "";
@@ -159,137 +184,229 @@ static char *complete_xml(const struct tb_store_req *r, int checksums, size_t *l
         n += (size_t)snprintf(b + n, cap - n, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag>%s%s%s</Part>", r->parts[i].num,
                               r->parts[i].etag, cs[0] ? "<ChecksumSHA256>" : "", cs, cs[0] ? "</ChecksumSHA256>" : "");
     }
-    n += (size_t)snprintf(b + n, cap - n, "</CompleteMultipartUpload>");
-    *len = n;
+    snprintf(b + n, cap - n, "</CompleteMultipartUpload>");
     return b;
+}
+
+/* ---- building one attempt: s3_prepare picks the operation's builder, adds the object headers,
+ * then signs and sends (every attempt is signed afresh) */
+
+#define MAXHDR (16 + COPY_META_MAX)
+
+/* One attempt's request as it is built: what is signed is exactly what is sent. */
+struct msg {
+    const char *method;
+    const char *key;          /* the object the path names ("" for the bucket) */
+    const char *payload;      /* x-amz-content-sha256 */
+    struct qbuf q;
+    struct tb_sigv4_hdr hd[MAXHDR];
+    size_t nh;
+    char payload_buf[65], range[80], num[32], cs[48];
+    const char *content_type;
+    char *copy_source;        /* malloc'd */
+};
+
+static void hdr(struct msg *m, const char *name, const char *value)
+{
+    tb_assert(m->nh < MAXHDR);
+    m->hd[m->nh++] = (struct tb_sigv4_hdr){name, value};
+}
+
+/* A body in memory that outlives the attempts: sent and signed with its hash. */
+static void mem_body(struct tb_http_req *h, struct msg *m, const char *body)
+{
+    size_t n = strlen(body);
+    h->body = (struct tb_body){-1, body, 0, n};
+    tb_sha256_hex(body, n, m->payload_buf);
+    m->payload = m->payload_buf;
+}
+
+static void build_get(const struct tb_store_req *r, const struct tb_http_req *h, struct msg *m)
+{
+    /* resuming after h->delivered bytes: ask for the rest only */
+    uint64_t off = r->range_off + h->delivered;
+    if (r->range_len) {
+        if (h->delivered >= r->range_len) off = r->range_off + r->range_len - 1; /* should not happen */
+        snprintf(m->range, sizeof m->range, "bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(r->range_off + r->range_len - 1));
+    } else if (off) {
+        snprintf(m->range, sizeof m->range, "bytes=%llu-", (unsigned long long)off);
+    }
+    if (m->range[0]) hdr(m, "range", m->range);
+}
+
+/* PUT and MP_PART: the body, signed with its SHA-256 when the caller has it (or it is in memory). */
+static void build_put(const struct tb_store_req *r, struct tb_http_req *h, struct msg *m)
+{
+    m->method = "PUT";
+    h->body = r->body;
+    m->payload = "UNSIGNED-PAYLOAD";
+    if (r->body_sha256 && strlen(r->body_sha256) == 64) m->payload = r->body_sha256;
+    else if (r->body.fd < 0 && r->body.mem) {
+        tb_sha256_hex((const char *)r->body.mem + r->body.off, r->body.len, m->payload_buf);
+        m->payload = m->payload_buf;
+    }
+    if (r->op == TB_OP_MP_PART) {
+        snprintf(m->num, sizeof m->num, "%d", r->part_num);
+        qadd(&m->q, "partNumber", m->num);
+        qadd(&m->q, "uploadId", r->upload_id);
+    }
+}
+
+static void build_list(const struct tb_store_req *r, struct msg *m)
+{
+    m->key = "";
+    qadd(&m->q, "list-type", "2");
+    if (r->token) qadd(&m->q, "continuation-token", r->token);
+    if (r->delimiter && *r->delimiter) qadd(&m->q, "delimiter", r->delimiter);
+    if (r->max_keys > 0) { snprintf(m->num, sizeof m->num, "%d", r->max_keys); qadd(&m->q, "max-keys", m->num); }
+    if (r->prefix && *r->prefix) qadd(&m->q, "prefix", r->prefix);
+}
+
+static int build_mp_complete(struct s3 *c, struct tb_store_req *r, struct tb_http_req *h, struct msg *m, tb_err *e)
+{
+    m->method = "POST";
+    qadd(&m->q, "uploadId", r->upload_id);
+    struct scratch *sc = scratch_of(r);
+    if (!sc->body && !(sc->body = complete_xml(r, c->checksums)))
+        return tb_fail(e, TB_ESOFTWARE, "a part of %s has no SHA-256 to list", r->key);
+    mem_body(h, m, sc->body);
+    m->content_type = "application/xml";
+    return 0;
+}
+
+/* CreateBucket: outside us-east-1 AWS wants the region as the location, in the body. */
+static void build_create_root(struct tb_store *s, struct s3 *c, struct tb_store_req *r, struct tb_http_req *h, struct msg *m)
+{
+    m->method = "PUT";
+    m->key = "";
+    if (s->root.scheme != TB_URI_S3 || !c->cr.region || !strcmp(c->cr.region, "us-east-1") || !strcmp(c->cr.region, "auto"))
+        return;
+    struct scratch *sc = scratch_of(r);
+    if (!sc->body) {
+        const char *fmt = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                          "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>";
+        size_t n = strlen(fmt) + strlen(c->cr.region);
+        sc->body = tb_xmalloc(n);
+        snprintf(sc->body, n, fmt, c->cr.region);
+    }
+    mem_body(h, m, sc->body);
+}
+
+/* COPY is CopyObject. Keeping the source's metadata needs no more (the COPY directive); new
+ * metadata needs REPLACE, which drops everything not sent, so the source's metadata and content
+ * type are read first (a HEAD of the source: one more exchange, see s3_finish). */
+static int copy_replaces(const struct tb_store_req *r)
+{
+    return (r->sha256 && *r->sha256) || (r->meta_mtime && *r->meta_mtime);
+}
+
+static int build_copy(struct tb_store *s, struct tb_store_req *r, struct msg *m, tb_err *e)
+{
+    if (!r->copy_src || !*r->copy_src) return tb_fail(e, TB_EUSAGE, "COPY %s: no source key", r->key);
+    struct scratch *sc = scratch_of(r);
+    if (copy_replaces(r) && !sc->src_known) {
+        m->method = "HEAD";
+        m->key = r->copy_src;
+        sc->head_sent = 1;
+        return 0;
+    }
+    sc->head_sent = 0;
+    m->method = "PUT";
+    size_t bl = strlen(s->root.bucket), kl = strlen(r->copy_src);
+    char *src = tb_xmalloc(bl + kl + 2);
+    snprintf(src, bl + kl + 2, "%s/%s", s->root.bucket, r->copy_src);
+    m->copy_source = tb_sigv4_encode(src, bl + kl + 1, 1);
+    free(src);
+    hdr(m, "x-amz-copy-source", m->copy_source);
+    if (!copy_replaces(r)) return 0;
+    hdr(m, "x-amz-metadata-directive", "REPLACE");
+    m->content_type = r->content_type ? r->content_type : sc->src_type;
+    for (int i = 0; i < sc->nmeta; i++) {
+        const char *n = sc->meta[i][0];
+        if ((r->sha256 && *r->sha256 && !strcmp(n, "x-amz-meta-sha256")) ||
+            (r->meta_mtime && *r->meta_mtime && !strcmp(n, "x-amz-meta-mtime")))
+            continue; /* replaced below */
+        hdr(m, n, sc->meta[i][1]);
+    }
+    return 0;
+}
+
+/* Headers that describe the object or guard the write, for the operations they apply to. */
+static void object_headers(const struct s3 *c, const struct tb_store_req *r, struct msg *m)
+{
+    int body = r->op == TB_OP_PUT || r->op == TB_OP_MP_PART;
+    int creates = r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE || r->op == TB_OP_COPY;
+    if (r->op == TB_OP_COPY && !strcmp(m->method, "HEAD")) return;
+    if (body && r->content_md5) hdr(m, "content-md5", r->content_md5);
+    /* flexible checksums: the payload's SHA-256 (already computed to sign it) again as
+     * x-amz-checksum-sha256, which S3 checks and keeps with the object; a multipart upload declares
+     * the algorithm up front and lists each part's checksum when it completes */
+    if (c->checksums && body && sha256_b64(r->body_sha256, m->cs)) {
+        hdr(m, "x-amz-checksum-sha256", m->cs);
+        hdr(m, "x-amz-sdk-checksum-algorithm", "SHA256"); /* as the SDKs send it */
+    }
+    if (c->checksums && r->op == TB_OP_MP_CREATE) hdr(m, "x-amz-checksum-algorithm", "SHA256");
+    if (r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE)
+        m->content_type = r->content_type ? r->content_type : "application/octet-stream";
+    if (creates && (r->op != TB_OP_COPY || copy_replaces(r))) {
+        if (r->sha256 && *r->sha256) hdr(m, "x-amz-meta-sha256", r->sha256);
+        if (r->meta_mtime && *r->meta_mtime) hdr(m, "x-amz-meta-mtime", r->meta_mtime);
+    }
+    if (m->content_type && *m->content_type) hdr(m, "content-type", m->content_type);
+    if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE) && r->if_none_match) hdr(m, "if-none-match", "*");
+}
+
+/* SigV4 over the headers built, then the URL and every header onto h. */
+static void sign_and_set(struct tb_store *s, struct s3 *c, struct tb_http_req *h, struct msg *m)
+{
+    h->method = m->method;
+    char *path = raw_path(c, s->root.bucket, m->key);
+    struct tb_sigv4_key k = {c->cr.access_key, c->cr.secret_key, c->cr.token, c->cr.region, "s3", 0, 0};
+    struct tb_sigv4_req sr = {m->method, path, m->q.s, m->hd, m->nh, m->payload, time(NULL)};
+    struct tb_sigv4_out o;
+    tb_sigv4_sign(&k, &sr, &o);
+    free(path);
+    size_t ul = strlen(c->scheme_host) + strlen(o.path) + m->q.n + 2;
+    char *url = tb_xmalloc(ul);
+    snprintf(url, ul, "%s%s%s%s", c->scheme_host, o.path, m->q.n ? "?" : "", m->q.s);
+    tb_http_set_url(h, url);
+    free(url);
+    for (size_t i = 0; i < m->nh; i++) tb_http_header(h, "%s: %s", m->hd[i].name, m->hd[i].value);
+    tb_http_header(h, "x-amz-date: %s", o.amz_date);
+    if (c->cr.token && *c->cr.token) tb_http_header(h, "x-amz-security-token: %s", c->cr.token);
+    tb_http_header(h, "Authorization: %s", o.authorization);
+    tb_sigv4_out_free(&o);
 }
 
 static int s3_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
     struct s3 *c = s->be_ctx;
-    const char *key = r->key ? r->key : "";
-    struct qbuf q = {{0}, 0};
-    const char *method = "GET";
-    const char *payload = EMPTY_SHA256;
-    char payload_buf[65];
-    char range[80] = "", content_type[256] = "", num[32];
-    struct tb_sigv4_hdr hd[16];
-    size_t nh = 0;
+    struct msg m = {.method = "GET", .key = r->key ? r->key : "", .payload = EMPTY_SHA256};
+    int rc = 0;
     h->body = TB_BODY_NONE;
+    hdr(&m, "host", c->host);
+    hdr(&m, "x-amz-content-sha256", ""); /* the payload hash, filled in once the body is known */
     switch (r->op) {
-    case TB_OP_HEAD: method = "HEAD"; break;
-    case TB_OP_GET: {
-        method = "GET";
-        uint64_t off = r->range_off + h->delivered;
-        if (r->range_len) {
-            if (h->delivered >= r->range_len) off = r->range_off + r->range_len - 1; /* should not happen */
-            snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
-                     (unsigned long long)(r->range_off + r->range_len - 1));
-        } else if (off) {
-            snprintf(range, sizeof range, "bytes=%llu-", (unsigned long long)off);
-        }
-        break;
-    }
+    case TB_OP_HEAD: m.method = "HEAD"; break;
+    case TB_OP_GET: build_get(r, h, &m); break;
     case TB_OP_PUT:
-    case TB_OP_MP_PART:
-        method = "PUT";
-        h->body = r->body;
-        payload = "UNSIGNED-PAYLOAD";
-        if (r->body_sha256 && strlen(r->body_sha256) == 64) payload = r->body_sha256;
-        else if (r->body.fd < 0 && r->body.mem) {
-            tb_sha256_hex((const char *)r->body.mem + r->body.off, r->body.len, payload_buf);
-            payload = payload_buf;
-        }
-        if (r->op == TB_OP_MP_PART) {
-            snprintf(num, sizeof num, "%d", r->part_num);
-            qadd(&q, "partNumber", num);
-            qadd(&q, "uploadId", r->upload_id);
-        }
-        break;
-    case TB_OP_DELETE: method = "DELETE"; break;
-    case TB_OP_LIST:
-        method = "GET";
-        key = "";
-        qadd(&q, "list-type", "2");
-        if (r->token) qadd(&q, "continuation-token", r->token);
-        if (r->delimiter && *r->delimiter) qadd(&q, "delimiter", r->delimiter);
-        if (r->max_keys > 0) { snprintf(num, sizeof num, "%d", r->max_keys); qadd(&q, "max-keys", num); }
-        if (r->prefix && *r->prefix) qadd(&q, "prefix", r->prefix);
-        break;
-    case TB_OP_MP_CREATE: method = "POST"; qadd(&q, "uploads", ""); break;
-    case TB_OP_MP_COMPLETE: {
-        method = "POST";
-        qadd(&q, "uploadId", r->upload_id);
-        if (!r->be_scratch) {
-            size_t n;
-            r->be_scratch = complete_xml(r, c->checksums, &n);
-            if (!r->be_scratch) return tb_fail(e, TB_ESOFTWARE, "a part of %s has no SHA-256 to list", r->key);
-        }
-        size_t n = strlen(r->be_scratch);
-        h->body = (struct tb_body){-1, r->be_scratch, 0, n};
-        tb_sha256_hex(r->be_scratch, n, payload_buf);
-        payload = payload_buf;
-        snprintf(content_type, sizeof content_type, "application/xml");
-        break;
+    case TB_OP_MP_PART: build_put(r, h, &m); break;
+    case TB_OP_DELETE: m.method = "DELETE"; break;
+    case TB_OP_LIST: build_list(r, &m); break;
+    case TB_OP_MP_CREATE: m.method = "POST"; qadd(&m.q, "uploads", ""); break;
+    case TB_OP_MP_COMPLETE: rc = build_mp_complete(c, r, h, &m, e); break;
+    case TB_OP_MP_ABORT: m.method = "DELETE"; qadd(&m.q, "uploadId", r->upload_id); break;
+    case TB_OP_CREATE_ROOT: build_create_root(s, c, r, h, &m); break;
+    case TB_OP_COPY: rc = build_copy(s, r, &m, e); break;
     }
-    case TB_OP_MP_ABORT: method = "DELETE"; qadd(&q, "uploadId", r->upload_id); break;
-    case TB_OP_CREATE_ROOT:
-        /* CreateBucket: outside us-east-1 AWS wants the region as the location, in the body */
-        method = "PUT";
-        key = "";
-        if (!r->be_scratch && s->root.scheme == TB_URI_S3 && c->cr.region && strcmp(c->cr.region, "us-east-1") &&
-            strcmp(c->cr.region, "auto") &&
-            asprintf((char **)&r->be_scratch, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                     "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>", c->cr.region) < 0)
-            return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        if (r->be_scratch) {
-            size_t n = strlen(r->be_scratch);
-            h->body = (struct tb_body){-1, r->be_scratch, 0, n};
-            tb_sha256_hex(r->be_scratch, n, payload_buf);
-            payload = payload_buf;
-        }
-        break;
+    if (!rc) {
+        m.hd[1].value = m.payload;
+        object_headers(c, r, &m);
+        sign_and_set(s, c, h, &m);
     }
-    h->method = method;
-    hd[nh++] = (struct tb_sigv4_hdr){"host", c->host};
-    hd[nh++] = (struct tb_sigv4_hdr){"x-amz-content-sha256", payload};
-    if (range[0]) hd[nh++] = (struct tb_sigv4_hdr){"range", range};
-    if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_PART) && r->content_md5) hd[nh++] = (struct tb_sigv4_hdr){"content-md5", r->content_md5};
-    /* flexible checksums: the payload's SHA-256 (already computed to sign it) again as
-     * x-amz-checksum-sha256, which S3 checks and keeps with the object; a multipart upload declares
-     * the algorithm up front and lists each part's checksum when it completes */
-    char cs[48];
-    if (c->checksums && (r->op == TB_OP_PUT || r->op == TB_OP_MP_PART) && sha256_b64(r->body_sha256, cs)) {
-        hd[nh++] = (struct tb_sigv4_hdr){"x-amz-checksum-sha256", cs};
-        hd[nh++] = (struct tb_sigv4_hdr){"x-amz-sdk-checksum-algorithm", "SHA256"}; /* as the SDKs send it */
-    }
-    if (c->checksums && r->op == TB_OP_MP_CREATE) hd[nh++] = (struct tb_sigv4_hdr){"x-amz-checksum-algorithm", "SHA256"};
-    if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE)) {
-        snprintf(content_type, sizeof content_type, "%s", r->content_type ? r->content_type : "application/octet-stream");
-        if (r->sha256 && *r->sha256) hd[nh++] = (struct tb_sigv4_hdr){"x-amz-meta-sha256", r->sha256};
-    }
-    if (content_type[0]) hd[nh++] = (struct tb_sigv4_hdr){"content-type", content_type};
-    if ((r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE) && r->if_none_match) hd[nh++] = (struct tb_sigv4_hdr){"if-none-match", "*"};
-
-    char *path = raw_path(c, s->root.bucket, key);
-    struct tb_sigv4_key k = {c->cr.access_key, c->cr.secret_key, c->cr.token, c->cr.region, "s3", 0, 0};
-    struct tb_sigv4_req sr = {method, path, q.s, hd, nh, payload, time(NULL)};
-    struct tb_sigv4_out o;
-    tb_sigv4_sign(&k, &sr, &o);
-    free(path);
-    size_t ul = strlen(c->scheme_host) + strlen(o.path) + q.n + 2;
-    char *url = malloc(ul);
-    if (!url) abort();
-    snprintf(url, ul, "%s%s%s%s", c->scheme_host, o.path, q.n ? "?" : "", q.s);
-    tb_http_set_url(h, url);
-    free(url);
-    for (size_t i = 0; i < nh; i++) tb_http_header(h, "%s: %s", hd[i].name, hd[i].value);
-    tb_http_header(h, "x-amz-date: %s", o.amz_date);
-    if (c->cr.token && *c->cr.token) tb_http_header(h, "x-amz-security-token: %s", c->cr.token);
-    tb_http_header(h, "Authorization: %s", o.authorization);
-    tb_sigv4_out_free(&o);
-    (void)e;
-    return 0;
+    free(m.copy_source);
+    return rc;
 }
 
 static void strip_quotes(const char *in, char *out, size_t n)
@@ -311,6 +428,10 @@ static void head_info(struct tb_http_req *h, struct tb_obj_info *info)
     else if (tb_http_resp_header(h, "Content-Length", v, sizeof v) == 0) info->size = strtoull(v, NULL, 10);
     if (tb_http_resp_header(h, "ETag", v, sizeof v) == 0) strip_quotes(v, info->etag, sizeof info->etag);
     tb_http_resp_header(h, "x-amz-meta-sha256", info->sha256, sizeof info->sha256);
+    /* rclone's X-Amz-Meta-Mtime, in its canonical form when it is one (garbage is no mtime) */
+    struct timespec ts;
+    if (tb_http_resp_header(h, "x-amz-meta-mtime", v, sizeof v) == 0 && tb_mtime_parse(v, &ts) == 0)
+        tb_mtime_format(&ts, info->meta_mtime);
     if (tb_http_resp_header(h, "Last-Modified", v, sizeof v) == 0) {
         time_t t = curl_getdate(v, NULL);
         if (t > 0) info->mtime = t;
@@ -335,35 +456,27 @@ static int list_cb(void *ud, const char *path, const char *text, size_t len)
         /* an entry opens at its first field (exists 2) and closes at </Contents> (exists 1) */
         struct tb_obj_info *it;
         if (r->nitems == 0 || r->items[r->nitems - 1].exists == 1) {
-            if (r->nitems == l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 64;
-                r->items = realloc(r->items, l->cap * sizeof *r->items);
-                if (!r->items) abort();
-            }
+            tb_xgrow_n(&r->items, &l->cap, r->nitems + 1, sizeof *r->items, 64);
             it = &r->items[r->nitems++];
             memset(it, 0, sizeof *it);
             it->exists = 2; /* open */
         }
         it = &r->items[r->nitems - 1];
         const char *f = path + 9;
-        if (strcmp(f, "Key") == 0) { free(it->key); it->key = strdup(text); }
+        if (strcmp(f, "Key") == 0) { free(it->key); it->key = tb_xstrdup(text); }
         else if (strcmp(f, "Size") == 0) it->size = strtoull(text, NULL, 10);
         else if (strcmp(f, "ETag") == 0) strip_quotes(text, it->etag, sizeof it->etag);
         else if (strcmp(f, "LastModified") == 0) it->mtime = tb_xml_time(text);
     } else if (strcmp(path, "Contents") == 0) {
         if (r->nitems && r->items[r->nitems - 1].exists == 2) r->items[r->nitems - 1].exists = 1;
     } else if (strcmp(path, "CommonPrefixes/Prefix") == 0) {
-        if (r->nprefixes == l->pcap) {
-            l->pcap = l->pcap ? l->pcap * 2 : 16;
-            r->prefixes = realloc(r->prefixes, l->pcap * sizeof *r->prefixes);
-            if (!r->prefixes) abort();
-        }
-        r->prefixes[r->nprefixes++] = strdup(text);
+        tb_xgrow_n(&r->prefixes, &l->pcap, r->nprefixes + 1, sizeof *r->prefixes, 16);
+        r->prefixes[r->nprefixes++] = tb_xstrdup(text);
     } else if (strcmp(path, "IsTruncated") == 0) {
         l->truncated = strcmp(text, "true") == 0;
     } else if (strcmp(path, "NextContinuationToken") == 0) {
         free(l->next);
-        l->next = strdup(text);
+        l->next = tb_xstrdup(text);
     }
     return 0;
 }
@@ -383,9 +496,85 @@ static int field_cb(void *ud, const char *path, const char *text, size_t len)
     return 0;
 }
 
+/* A 200 may still carry an <Error> (S3 sends it after keep-alive whitespace, for
+ * CompleteMultipartUpload and CopyObject): that is a failure. */
+static int error_in_200(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    char code[128], msg[512];
+    tb_http_xml_error(h->resp, h->resp_len, code, sizeof code, msg, sizeof msg);
+    if (!code[0] || !h->resp || !strstr(h->resp, "<Error>")) return 0;
+    char *u = tb_store_uri(s, r->key);
+    tb_fail(e, TB_EUNAVAIL, "%s %s: %s: %s", tb_store_op_name(r->op), u, code, msg);
+    free(u);
+    return TB_EUNAVAIL;
+}
+
+/* COPY's HEAD of the source: keep what REPLACE would drop, then go on to the copy itself. */
+static int copy_source_read(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    struct scratch *sc = r->be_scratch;
+    sc->head_sent = 0;
+    if (h->cls == TB_HTTP_NOTFOUND) {
+        char *d = tb_store_uri(s, r->key), *src = tb_store_uri(s, r->copy_src);
+        tb_fail(e, TB_ENOINPUT, "COPY %s: the source %s does not exist", d, src);
+        free(d);
+        free(src);
+        return TB_ENOINPUT;
+    }
+    if (h->cls != TB_HTTP_OK) return tb_store_http_error(s, r, h, e);
+    struct tb_obj_info in = {0};
+    head_info(h, &in);
+    sc->src_size = in.size;
+    char v[1024];
+    if (tb_http_resp_header(h, "Content-Type", v, sizeof v) == 0) sc->src_type = tb_xstrdup(v);
+    /* every x-amz-meta-* header of the answer, names lower-cased as SigV4 signs them */
+    for (const char *p = h->resp_hdrs; p && *p && sc->nmeta < COPY_META_MAX;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon && (size_t)(colon - p) > 11 && strncasecmp(p, "x-amz-meta-", 11) == 0) {
+            char *name = tb_xstrndup(p, (size_t)(colon - p));
+            for (char *q = name; *q; q++) *q = (char)tolower((unsigned char)*q);
+            if (tb_http_resp_header(h, name, v, sizeof v) == 0) {
+                sc->meta[sc->nmeta][0] = name;
+                sc->meta[sc->nmeta][1] = tb_xstrdup(v);
+                sc->nmeta++;
+            } else {
+                free(name);
+            }
+        }
+        p += len + (eol ? 2 : 0);
+    }
+    sc->src_known = 1;
+    return TB_STORE_AGAIN;
+}
+
+static int copy_done(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
+{
+    int rc = error_in_200(s, r, h, e);
+    if (rc) return rc;
+    struct scratch *sc = r->be_scratch;
+    char et[200] = "";
+    struct onefield f = {"ETag", et, sizeof et, 0};
+    tb_xml_parse(h->resp, h->resp_len, field_cb, &f, NULL);
+    strip_quotes(et, r->info.etag, sizeof r->info.etag);
+    r->info.exists = 1;
+    if (sc && sc->src_known) {
+        r->info.size = sc->src_size;
+        for (int i = 0; i < sc->nmeta; i++) {
+            if (!strcmp(sc->meta[i][0], "x-amz-meta-sha256")) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", sc->meta[i][1]);
+            if (!strcmp(sc->meta[i][0], "x-amz-meta-mtime")) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", sc->meta[i][1]);
+        }
+    }
+    if (r->sha256 && *r->sha256) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", r->sha256);
+    if (r->meta_mtime && *r->meta_mtime) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", r->meta_mtime);
+    return 0;
+}
+
 static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
     char v[256];
+    if (r->op == TB_OP_COPY && r->be_scratch && ((struct scratch *)r->be_scratch)->head_sent) return copy_source_read(s, r, h, e);
     if (h->cls == TB_HTTP_NOTFOUND) {
         if (r->op == TB_OP_HEAD) { r->info.exists = 0; return 0; }
         if (r->op == TB_OP_DELETE || r->op == TB_OP_MP_ABORT) return 0;
@@ -410,7 +599,7 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     case TB_OP_GET:
         head_info(h, &r->info);
         if (!r->sink) {
-            r->data = h->resp ? h->resp : strdup("");
+            r->data = h->resp ? h->resp : tb_xstrdup("");
             r->data_len = h->resp_len;
             h->resp = NULL;
             h->resp_len = 0;
@@ -421,6 +610,7 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         r->info.size = r->body.len;
         if (tb_http_resp_header(h, "ETag", v, sizeof v) == 0) strip_quotes(v, r->info.etag, sizeof r->info.etag);
         if (r->sha256) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", r->sha256);
+        if (r->meta_mtime) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", r->meta_mtime);
         break;
     case TB_OP_MP_PART:
         if (tb_http_resp_header(h, "ETag", v, sizeof v) != 0)
@@ -447,16 +637,11 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
             return tb_fail(e, TB_EUNAVAIL, "create multipart upload of %s: no UploadId in the answer", r->key);
         break;
     }
+    case TB_OP_COPY:
+        return copy_done(s, r, h, e);
     case TB_OP_MP_COMPLETE: {
-        /* a 200 may still carry an <Error> (S3 sends it after keep-alive whitespace) */
-        char code[128], msg[512];
-        tb_http_xml_error(h->resp, h->resp_len, code, sizeof code, msg, sizeof msg);
-        if (code[0] && h->resp && strstr(h->resp, "<Error>")) {
-            char *u = tb_store_uri(s, r->key);
-            tb_fail(e, TB_EUNAVAIL, "complete multipart upload %s: %s: %s", u, code, msg);
-            free(u);
-            return TB_EUNAVAIL;
-        }
+        int rc = error_in_200(s, r, h, e);
+        if (rc) return rc;
         char et[200] = "";
         struct onefield f = {"ETag", et, sizeof et, 0};
         tb_xml_parse(h->resp, h->resp_len, field_cb, &f, NULL);
@@ -481,8 +666,7 @@ static int s3_presign(struct tb_store *s, const char *key, const char *method, l
     tb_sigv4_presign(&k, &sr, expires, &o);
     free(path);
     size_t n = strlen(c->scheme_host) + strlen(o.path) + strlen(o.query) + 2;
-    *url = malloc(n);
-    if (!*url) abort();
+    *url = tb_xmalloc(n);
     snprintf(*url, n, "%s%s?%s", c->scheme_host, o.path, o.query);
     tb_sigv4_out_free(&o);
     return 0;
@@ -500,4 +684,5 @@ static const struct tb_store_backend s3_backend = {
     .max_parts = 10000,
     .etag_is_md5 = 1,
     .signs_body = 1, /* x-amz-content-sha256, and x-amz-checksum-sha256 where flexible checksums are on */
+    .copy_max = 5ull << 30, /* CopyObject's limit; larger objects need UploadPartCopy */
 };

@@ -19,6 +19,7 @@
 enum xst {
     X_HASH, X_HEAD, X_PUT, X_CREATE, X_PARTS, X_COMPLETE, X_VERIFY, X_ABORT, /* uploads */
     X_GET_HEAD, X_GET,                                                       /* downloads, COPY's first half */
+    X_COPY,                                                                  /* a server-side COPY */
     X_DELETE, X_DONE, X_FAILED,
 };
 
@@ -232,8 +233,9 @@ static int upload_open(struct tb_xfer *x, struct xf *f, tb_err *e)
     return 0;
 }
 
-/* COPY: the one place a server-side copy will go (when the store can copy, submit it here instead).
- * For now the source comes down into an unnamed temp file, verified, and then goes up as an upload. */
+/* COPY: the source's HEAD first. Then, when the store copies objects of its size itself
+ * (caps.copy_max), one TB_OP_COPY and the verifying HEAD; otherwise the source comes down into an
+ * unnamed temp file, verified, and goes up as an upload (get_begin). */
 static void copy_start(struct xf *f)
 {
     f->name = f->src_uri;
@@ -307,6 +309,17 @@ static void get_begin(struct tb_xfer *x, struct xf *f, const struct tb_obj_info 
     }
     f->obj = *info;
     f->obj.key = NULL;
+    if (f->job->kind == TB_XFER_COPY && x->caps.copy_max && info->size <= x->caps.copy_max) {
+        /* the store copies it: nothing passes through here; the destination is then verified
+         * against the source's size and sha256 */
+        f->size = info->size;
+        snprintf(f->dg.sha256, sizeof f->dg.sha256, "%s", info->sha256);
+        snprintf(f->job->sha256, sizeof f->job->sha256, "%s", info->sha256);
+        f->uploading = 1; /* from here on its requests name the destination */
+        f->st = X_COPY;
+        f->next_op = TB_OP_COPY;
+        return;
+    }
     if (f->job->kind == TB_XFER_DOWNLOAD) {
         if (tb_afile_open(&f->af, f->job->path, ".partial", &e)) { job_fail(x, f, &e); return; }
         f->out = f->af.fp;
@@ -483,6 +496,11 @@ static void slot_done(struct tb_store_req *r)
         if (f->dg.part_sha256) snprintf(f->parts[sl->part].sha256, sizeof f->parts[sl->part].sha256, "%s", f->dg.part_sha256[sl->part]);
         if (++f->parts_done == f->nparts) { f->st = X_COMPLETE; f->next_op = TB_OP_MP_COMPLETE; }
         break;
+    case TB_OP_COPY:
+        snprintf(j->etag, sizeof j->etag, "%s", r->info.etag);
+        f->st = X_VERIFY;
+        f->next_op = TB_OP_HEAD;
+        break;
     case TB_OP_MP_COMPLETE:
         f->upload_id[0] = 0; /* completed: nothing to abort any more */
         snprintf(j->etag, sizeof j->etag, "%s", r->info.etag);
@@ -560,6 +578,12 @@ static void submit(struct tb_xfer *x, struct xf *f, int op, int part)
         break;
     case TB_OP_MP_ABORT:
         r->upload_id = f->upload_id;
+        break;
+    case TB_OP_COPY:
+        r->key = f->job->key;
+        r->copy_src = f->job->src_key;
+        r->meta_mtime = f->job->meta_mtime;
+        r->if_none_match = no_clobber;
         break;
     default:
         break;

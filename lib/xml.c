@@ -1,6 +1,6 @@
 /* xml: expat-driven element paths and text (see xml.h). */
 #include "xml.h"
-#include "grow.h"
+#include "alloc.h"
 #include <expat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +10,13 @@ struct xs {
     char *path;    /* "A/B/C" */
     size_t plen, pcap;
     size_t *marks; /* path length before each open element */
-    int depth, mcap;
+    int depth;
+    size_t mcap;
     char *text;
     size_t tlen, tcap;
     tb_xml_fn cb;
     void *ud;
     int rc;
-    int oom;
 };
 
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
@@ -25,16 +25,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     struct xs *s = ud;
     const char *local = strrchr(name, ':');
     local = local ? local + 1 : name;
-    if (s->depth == s->mcap) {
-        int c = s->mcap ? s->mcap * 2 : 16;
-        size_t *m = realloc(s->marks, c * sizeof *m);
-        if (!m) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
-        s->marks = m;
-        s->mcap = c;
-    }
+    tb_xgrow_n(&s->marks, &s->mcap, (size_t)s->depth + 1, sizeof *s->marks, 16);
     s->marks[s->depth++] = s->plen;
     size_t nl = strlen(local);
-    if (tb_grow_n(&s->path, &s->pcap, s->plen + nl + 2, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    tb_xgrow_n(&s->path, &s->pcap, s->plen + nl + 2, 1, 128);
     if (s->plen) s->path[s->plen++] = '/';
     memcpy(s->path + s->plen, local, nl);
     s->plen += nl;
@@ -45,7 +39,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_text(void *ud, const XML_Char *t, int n)
 {
     struct xs *s = ud;
-    if (tb_grow_n(&s->text, &s->tcap, s->tlen + (size_t)n + 1, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    tb_xgrow_n(&s->text, &s->tcap, s->tlen + (size_t)n + 1, 1, 128);
     memcpy(s->text + s->tlen, t, (size_t)n);
     s->tlen += (size_t)n;
 }
@@ -54,7 +48,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
     (void)name;
     struct xs *s = ud;
-    if (tb_grow_n(&s->text, &s->tcap, s->tlen + 1, 1, 128)) { s->oom = 1; XML_StopParser(s->p, XML_FALSE); return; }
+    tb_xgrow_n(&s->text, &s->tcap, s->tlen + 1, 1, 128);
     s->text[s->tlen] = 0;
     if (!s->rc) {
         int r = s->cb(s->ud, s->path, s->text, s->tlen);
@@ -71,14 +65,13 @@ int tb_xml_parse(const char *doc, size_t len, tb_xml_fn cb, void *ud, tb_err *e)
     s.cb = cb;
     s.ud = ud;
     s.p = XML_ParserCreate(NULL);
-    if (!s.p) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (!s.p) tb_oom(sizeof s); /* expat fails to create a parser only when out of memory */
     XML_SetUserData(s.p, &s);
     XML_SetElementHandler(s.p, on_start, on_end);
     XML_SetCharacterDataHandler(s.p, on_text);
     enum XML_Status st = XML_Parse(s.p, doc ? doc : "", (int)len, XML_TRUE);
     int rc = 0;
     if (s.rc) rc = s.rc;
-    else if (s.oom) rc = tb_fail(e, TB_ESOFTWARE, "out of memory parsing XML");
     else if (st != XML_STATUS_OK)
         rc = tb_fail(e, TB_EDATA, "malformed XML response: %s (line %lu)", XML_ErrorString(XML_GetErrorCode(s.p)),
                      (unsigned long)XML_GetCurrentLineNumber(s.p));
@@ -93,8 +86,7 @@ char *tb_xml_escape(const char *s)
 {
     size_t n = 0;
     for (const char *p = s; *p; p++) n += (*p == '&') ? 5 : (*p == '<' || *p == '>') ? 4 : (*p == '"' || *p == '\'') ? 6 : 1;
-    char *o = malloc(n + 1), *q = o;
-    if (!o) abort();
+    char *o = tb_xmalloc(n + 1), *q = o;
     for (const char *p = s; *p; p++) {
         switch (*p) {
         case '&': memcpy(q, "&amp;", 5); q += 5; break;

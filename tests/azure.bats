@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The Azure Blob backend (lib/store_azure over lib/http, lib/azkey) against a real Azurite, which
 # checks Shared Key signatures: through trainbox's own commands (upload, manifest, discover, presign)
-# wherever one does the job, and through build/unit/azure_store_cli (tests/unit/azure_store_cli.c:
+# wherever one does the job, and through build/drivers/store_cli (tests/drivers/store_cli.c:
 # lib/store's requests one by one) to read objects back, list page by page, create containers and
 # damage a dataset behind trainbox's back.
 bats_require_minimum_version 1.5.0
@@ -17,8 +17,8 @@ teardown_file() {
 }
 
 setup() {
-  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
-  [ -x "$S" ] || fail "azure_store_cli not built (make unit)"
+  S="$REPO/${TB_BUILD:-build}/drivers/store_cli"
+  [ -x "$S" ] || fail "store_cli not built (make unit)"
   export AZURE_STORAGE_CONNECTION_STRING="$AZ_CONN"
   CONT="c$BATS_TEST_NUMBER-test"
   U="az://devstoreaccount1/$CONT"
@@ -334,7 +334,7 @@ PRE p/"
   assert_failure 66
 }
 
-# ---- the lib/store backend (lib/store_azure.c) through lib/http, via build/unit/azure_store_cli ----
+# ---- the lib/store backend (lib/store_azure.c) through lib/http, via build/drivers/store_cli ----
 
 @test "azure store backend: put, head, get, ranges, list, delete of a small blob" {
   name='d/a b+c?#%20é.txt'

@@ -27,7 +27,7 @@ w(f"{d}/ckpt/step-99/.complete", 0)
 PY
   (cd "$T" && find . -type f | sed 's#^\./##' | sort > "$BATS_FILE_TMPDIR/files")
   (cd "$T" && trainbox upload --keep-dirs --jobs 16 s3://idx/t/ < "$BATS_FILE_TMPDIR/files" > "$BATS_FILE_TMPDIR/s3.records")
-  "$REPO/${TB_BUILD:-build}/unit/azure_store_cli" mkroot az://devstoreaccount1/idx 2>/dev/null
+  "$REPO/${TB_BUILD:-build}/drivers/store_cli" mkroot az://devstoreaccount1/idx 2>/dev/null
   (cd "$T" && trainbox upload --keep-dirs --jobs 16 az://devstoreaccount1/idx/t/ < "$BATS_FILE_TMPDIR/files" > "$BATS_FILE_TMPDIR/az.records")
 }
 
@@ -100,8 +100,8 @@ setup() {
       aws --endpoint-url "$MOTO_URL" s3 rm "$first" >/dev/null
       printf 'short' > short; aws --endpoint-url "$MOTO_URL" s3 cp short "$second" >/dev/null
     else
-      "$REPO/${TB_BUILD:-build}/unit/azure_store_cli" delete "$first" 2>/dev/null
-      printf 'short' > short; "$REPO/${TB_BUILD:-build}/unit/azure_store_cli" put "$second" short >/dev/null 2>&1
+      "$REPO/${TB_BUILD:-build}/drivers/store_cli" delete "$first" 2>/dev/null
+      printf 'short' > short; "$REPO/${TB_BUILD:-build}/drivers/store_cli" put "$second" short >/dev/null 2>&1
     fi
     run --separate-stderr trainbox manifest verify "$root/manifest.json"
     assert_failure 1

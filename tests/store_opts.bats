@@ -152,7 +152,7 @@ EOF
 @test "-v: Azure Shared Key requests on Azurite are logged without the key or the signature" {
   start_azurite
   export AZURE_STORAGE_CONNECTION_STRING="$AZ_CONN"
-  "$REPO/${TB_BUILD:-build}/unit/azure_store_cli" mkroot az://devstoreaccount1/vlog
+  "$REPO/${TB_BUILD:-build}/drivers/store_cli" mkroot az://devstoreaccount1/vlog
   printf 'az\n' > az.txt
   run --separate-stderr trainbox upload -v az://devstoreaccount1/vlog/ -- az.txt
   assert_success

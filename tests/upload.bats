@@ -379,7 +379,7 @@ EOF
   head -c 3000000 /dev/urandom >obj
   aws --endpoint-url "$MOTO_URL" s3 cp obj s3://tb-basic/get/obj >/dev/null
   start_proxy --rate 0.6 --faults truncate,reset --methods GET --seed 11
-  run env AWS_ENDPOINT_URL="$PROXY_URL" TB_TEST_S3_URI=s3://tb-basic/get/obj "$REPO/${TB_BUILD:-build}/unit/test_s3get"
+  run --separate-stderr env AWS_ENDPOINT_URL="$PROXY_URL" "$REPO/${TB_BUILD:-build}/drivers/store_cli" -r 20 sha s3://tb-basic/get/obj
   assert_success
   [ "${lines[0]}" = "3000000 $(sha256sum <obj | cut -d' ' -f1)" ]
   [ "${lines[1]}" = "1000 $(tail -c +1001 obj | head -c 1000 | sha256sum | cut -d' ' -f1)" ]
@@ -387,7 +387,7 @@ EOF
 }
 
 @test "store: CREATE_ROOT is a signed CreateBucket (with the region as location); again is not an error; public read is refused" {
-  S="$REPO/${TB_BUILD:-build}/unit/azure_store_cli"
+  S="$REPO/${TB_BUILD:-build}/drivers/store_cli"
   run s3util location tb-made
   assert_output NoSuchBucket
   run "$S" mkroot s3://tb-made

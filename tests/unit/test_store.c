@@ -1,10 +1,13 @@
 /* Unit tests for the store layer's pure parts: XML helpers, error classes, backoff bounds, the
- * credential chain, and the file backend through the synchronous API. */
+ * credential chain, opening S3 stores without a server, and the file backend through the
+ * synchronous API (mtime metadata, server-side copy). */
 #include "creds.h"
 #include "http.h"
+#include "mtime.h"
 #include "store.h"
 #include "tap.h"
 #include "xml.h"
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
@@ -157,6 +160,13 @@ static int count_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
     return 0;
 }
 
+static int first_mtime(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    char **found = ud;
+    if (!is_prefix && !*found) *found = strdup(info->meta_mtime);
+    return 0;
+}
+
 static void test_file_store(void)
 {
     char dir[] = "/tmp/tb-store-XXXXXX";
@@ -251,6 +261,182 @@ static void test_create_root(void)
     CHECK_INT(system(root), 0, "cleanup");
 }
 
+/* mtime metadata on a directory store: a write with meta_mtime sets the file's mtime, HEAD and
+ * LIST report st_mtim in rclone's form; a multipart upload takes MP_CREATE's value */
+static void test_file_mtime(void)
+{
+    char dir[] = "/tmp/tb-mtime-XXXXXX", key[300];
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    struct tb_uri u;
+    tb_err e = {0};
+    tb_uri_parse(dir, &u, &e);
+    struct tb_store *s;
+    tb_store_open(&s, &u, NULL, &e);
+    snprintf(key, sizeof key, "%s/m/a.bin", dir);
+    struct tb_store_req r = {0};
+    r.op = TB_OP_PUT;
+    r.key = key;
+    r.body = (struct tb_body){-1, "abc", 0, 3};
+    r.meta_mtime = "1735776000.25";
+    CHECK_INT(tb_store_run(s, &r, &e), 0, "PUT with meta_mtime");
+    CHECK_STR(r.info.meta_mtime, "1735776000.25", "PUT reports what it stored");
+    tb_store_req_clear(&r);
+    struct stat st;
+    stat(key, &st);
+    CHECK(st.st_mtim.tv_sec == 1735776000 && st.st_mtim.tv_nsec == 250000000, "the file's mtime is set");
+    struct tb_obj_info info;
+    tb_store_head(s, key, &info, &e);
+    CHECK_STR(info.meta_mtime, "1735776000.25", "HEAD reports st_mtim in rclone's form");
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {1700000000, 0}};
+    utimensat(AT_FDCWD, key, ts, 0);
+    tb_store_head(s, key, &info, &e);
+    CHECK_STR(info.meta_mtime, "1700000000", "a whole second has no fraction");
+    char *found = NULL;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/m/", dir);
+    CHECK_INT(tb_store_list_all(s, prefix, NULL, first_mtime, &found, &e), 0, "list");
+    CHECK_STR(found, "1700000000", "LIST reports it too");
+    free(found);
+    memset(&r, 0, sizeof r);
+    r.op = TB_OP_PUT;
+    r.key = key;
+    r.body = (struct tb_body){-1, "abc", 0, 3};
+    r.meta_mtime = "yesterday";
+    CHECK_INT(tb_store_run(s, &r, &e), TB_EUSAGE, "a meta_mtime that is not one is refused: %s", e.msg);
+    tb_store_req_clear(&r);
+    /* multipart: MP_CREATE's value, applied when the upload completes */
+    snprintf(key, sizeof key, "%s/m/mp.bin", dir);
+    struct tb_store_req c = {0}, p = {0}, done = {0};
+    c.op = TB_OP_MP_CREATE;
+    c.key = key;
+    c.meta_mtime = "1600000000.5";
+    CHECK_INT(tb_store_run(s, &c, &e), 0, "MP_CREATE with meta_mtime");
+    p.op = TB_OP_MP_PART;
+    p.key = key;
+    p.upload_id = c.upload_id_out;
+    p.part_num = 1;
+    p.body = (struct tb_body){-1, "hello", 0, 5};
+    CHECK_INT(tb_store_run(s, &p, &e), 0, "MP_PART");
+    struct tb_store_part part = {1, "", ""};
+    snprintf(part.etag, sizeof part.etag, "%s", p.part_etag);
+    done.op = TB_OP_MP_COMPLETE;
+    done.key = key;
+    done.upload_id = c.upload_id_out;
+    done.parts = &part;
+    done.nparts = 1;
+    CHECK_INT(tb_store_run(s, &done, &e), 0, "MP_COMPLETE");
+    CHECK_STR(done.info.meta_mtime, "1600000000.5", "the completed file has MP_CREATE's mtime");
+    tb_store_req_clear(&c);
+    tb_store_req_clear(&p);
+    tb_store_req_clear(&done);
+    tb_store_close(s);
+    tb_uri_free(&u);
+    snprintf(key, sizeof key, "rm -rf '%s'", dir);
+    CHECK_INT(system(key), 0, "cleanup");
+}
+
+/* TB_OP_COPY on a directory store: bytes, sha256 and mtime kept; new ones replace them; a
+ * missing source is 66 and leaves nothing behind */
+static void test_file_copy(void)
+{
+    char dir[] = "/tmp/tb-copy-XXXXXX", src[300], dst[300], cmd[400];
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    struct tb_uri u;
+    tb_err e = {0};
+    tb_uri_parse(dir, &u, &e);
+    struct tb_store *s;
+    tb_store_open(&s, &u, NULL, &e);
+    CHECK(s->be->copy_max == ~0ull, "file stores copy any size");
+    snprintf(src, sizeof src, "%s/a.bin", dir);
+    snprintf(dst, sizeof dst, "%s/deep/er/b.bin", dir);
+    const char *sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; /* sha256("abc") */
+    struct tb_store_req r = {0};
+    r.op = TB_OP_PUT;
+    r.key = src;
+    r.body = (struct tb_body){-1, "abc", 0, 3};
+    r.sha256 = sha;
+    r.meta_mtime = "1735776000.5";
+    tb_store_run(s, &r, &e);
+    tb_store_req_clear(&r);
+    memset(&r, 0, sizeof r);
+    r.op = TB_OP_COPY;
+    r.key = dst;
+    r.copy_src = src;
+    CHECK_INT(tb_store_run(s, &r, &e), 0, "COPY (creates parent dirs)");
+    CHECK(r.info.exists && r.info.size == 3, "COPY reports the object");
+    tb_store_req_clear(&r);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(tb_store_get_mem(s, dst, &data, &len, &e) == 0 && len == 3 && !memcmp(data, "abc", 3), "the bytes are copied");
+    free(data);
+    struct tb_obj_info info;
+    tb_store_head(s, dst, &info, &e);
+    CHECK_STR(info.meta_mtime, "1735776000.5", "the source's mtime is kept");
+    int xattrs = info.sha256[0] != 0; /* tmpfs without user xattrs keeps no sha256 */
+    if (xattrs) CHECK_STR(info.sha256, sha, "the source's sha256 is kept");
+    memset(&r, 0, sizeof r);
+    r.op = TB_OP_COPY;
+    r.key = dst;
+    r.copy_src = src;
+    r.meta_mtime = "1000000000";
+    CHECK_INT(tb_store_run(s, &r, &e), 0, "COPY over an existing object with a new mtime");
+    tb_store_req_clear(&r);
+    tb_store_head(s, dst, &info, &e);
+    CHECK_STR(info.meta_mtime, "1000000000", "the new mtime replaces the source's");
+    tb_store_head(s, src, &info, &e);
+    CHECK_STR(info.meta_mtime, "1735776000.5", "the source is untouched");
+    memset(&r, 0, sizeof r);
+    snprintf(src, sizeof src, "%s/missing", dir);
+    snprintf(dst, sizeof dst, "%s/c.bin", dir);
+    r.op = TB_OP_COPY;
+    r.key = dst;
+    r.copy_src = src;
+    CHECK_INT(tb_store_run(s, &r, &e), TB_ENOINPUT, "a missing source is 66: %s", e.msg);
+    tb_store_req_clear(&r);
+    tb_store_head(s, dst, &info, &e);
+    CHECK(!info.exists, "and nothing is written");
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -q tmp", dir);
+    CHECK(system(cmd) != 0, "no temp is left behind");
+    tb_store_close(s);
+    tb_uri_free(&u);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_INT(system(cmd), 0, "cleanup");
+}
+
+/* What needs no server: opening S3 stores, their URIs, missing credentials; COPY's caps */
+static void test_s3_open(void)
+{
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("TRAINBOX_S3_ENDPOINT");
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    struct tb_uri u;
+    tb_err e = {0};
+    tb_uri_parse("s3://bkt/some/key with space", &u, &e);
+    struct tb_store *s;
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open s3://bkt");
+    char *x = tb_store_uri(s, "a/b c.tar");
+    CHECK_STR(x, "s3://bkt/a/b c.tar", "object URIs keep keys literal");
+    free(x);
+    CHECK(s->be->copy_max == 5ull << 30, "S3 copies up to 5 GiB (CopyObject)");
+    tb_store_close(s);
+    tb_uri_free(&u);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    unsetenv("AWS_PROFILE");
+    tb_uri_parse("s3://bkt/k", &u, &e);
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), TB_ENOPERM, "no credentials: 77 (%s)", e.msg);
+    tb_uri_free(&u);
+    tb_uri_parse("r2://bkt/k", &u, &e);
+    setenv("R2_ACCESS_KEY_ID", "k", 1);
+    setenv("R2_SECRET_ACCESS_KEY", "s", 1);
+    unsetenv("R2_ACCOUNT_ID");
+    CHECK_INT(tb_store_open(&s, &u, NULL, &e), TB_EUSAGE, "r2:// without R2_ACCOUNT_ID: 64 (%s)", e.msg);
+    tb_uri_free(&u);
+}
+
 int main(void)
 {
     test_xml_time();
@@ -260,5 +446,8 @@ int main(void)
     test_creds();
     test_file_store();
     test_create_root();
+    test_file_mtime();
+    test_file_copy();
+    test_s3_open();
     return tap_done();
 }

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { NOPS = TB_OP_CREATE_ROOT + 1 };
+enum { NOPS = TB_OP_COPY + 1 }; /* TB_OP_COPY is the last op */
 enum fault_kind { F_NONE, F_ERROR, F_PRECOND, F_WRONG_SHA, F_MISSING, F_HEAD_SHA };
 
 /* The fake's state: per-op request counts, one armed fault, and what it checked. */
@@ -424,6 +424,8 @@ static void test_copy_delete(struct tb_store *s)
     snprintf(dst2, sizeof dst2, "%s", path_of("cp/dst2"));
     write_file(src, 1500000, 4); /* above the 1 MiB threshold: the upload half is multipart */
     reset_fault();
+    uint64_t copy_max = F.be.copy_max;
+    F.be.copy_max = 0; /* a store that cannot copy by itself */
     struct tb_xfer_job j = {0};
     j.kind = TB_XFER_COPY;
     j.src_key = src;
@@ -433,6 +435,22 @@ static void test_copy_delete(struct tb_store *s)
     CHECK_INT(j.status, 0, "copy: ok (%s)", j.err.msg);
     CHECK(same_file(src, dst), "copy: the destination has the source's bytes");
     CHECK(F.count[TB_OP_GET] == 1 && F.count[TB_OP_MP_COMPLETE] == 1, "copy: streamed through (GET, then a multipart upload)");
+
+    /* a store that copies: one COPY, then the verifying HEAD; no byte passes through */
+    F.be.copy_max = copy_max;
+    reset_fault();
+    unlink(dst);
+    run1(s, &j, 0);
+    CHECK_INT(j.status, 0, "server-side copy: ok (%s)", j.err.msg);
+    CHECK(same_file(src, dst), "server-side copy: the destination has the source's bytes");
+    CHECK(F.count[TB_OP_COPY] == 1 && F.count[TB_OP_GET] == 0 && F.count[TB_OP_PUT] == 0 && F.count[TB_OP_MP_CREATE] == 0,
+          "server-side copy: one COPY, no GET or upload");
+    CHECK(F.count[TB_OP_HEAD] == 2, "server-side copy: the source's HEAD and the verifying HEAD (%d)", F.count[TB_OP_HEAD]);
+    reset_fault();
+    arm(TB_OP_COPY, 1, F_ERROR, TB_EUNAVAIL);
+    unlink(dst);
+    run1(s, &j, 0);
+    CHECK(j.status == TB_EUNAVAIL && !exists(dst), "server-side copy: a failed COPY fails the job, nothing under the name");
 
     reset_fault();
     j.src_key = none;

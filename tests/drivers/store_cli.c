@@ -1,16 +1,21 @@
-/* azure_store_cli: drives lib/store_azure through lib/store's core (tb_store_open, tb_store_run, and
- * tb_store_submit + tb_store_perform for block parts in parallel on one multi handle), so
- * tests/azure.bats checks the backend against Azurite where no trainbox command reaches (reading an
- * object back, listing page by page, damaging a dataset behind trainbox's back). Not a unit test (it
- * needs a server), so `make unit` builds it but does not run it. It opens any store URI, so the
- * other suites use it too (mkroot on s3:// and file://).
- *   azure_store_cli [-p PART] [-r ATTEMPTS] [-j CONNS] [-m MAXKEYS] [-n] [-P] CMD URI [ARGS]
- *   head | get [OFF [LEN]] | getmem | presign [METHOD [SECONDS]] | put FILE | putmem TEXT |
- *   mput FILE (blocks of PART bytes) | list [DELIM] | delete | mkroot (-P: public read) | caps
- * put, putmem and mput store the body's sha256 and Content-MD5, as upload does.
- * Prints what the store answered; stderr ends with "retries=N precond=N". */
+/* store_cli: a test driver for lib/store: any store URI (s3://, az://, file://) through the store's
+ * core (tb_store_open, tb_store_run, and tb_store_submit + tb_store_perform for parts in parallel on
+ * one multi handle), so the bats suites check every backend against moto, Azurite and directories
+ * where no trainbox command reaches (reading an object back, listing page by page, server-side copy,
+ * mtime metadata, damaging a dataset behind trainbox's back). Not a unit test (it needs a server), so
+ * `make unit` builds it (build/drivers/store_cli) but scripts/run-tests.sh does not run it.
+ *   store_cli [-p PART] [-r ATTEMPTS] [-j CONNS] [-m MAXKEYS] [-n] [-P] [-M MTIME] [-S SHA256] [-T] CMD URI [ARGS]
+ *   head | get [OFF [LEN]] | getmem | sha | presign [METHOD [SECONDS]] | put FILE | putmem TEXT |
+ *   mput FILE (blocks of PART bytes) | copy SRCKEY | list [DELIM] | delete | mkroot (-P: public read) | caps
+ * put, putmem and mput store the body's sha256 and Content-MD5, as upload does; -M gives them (and
+ * copy) a meta_mtime (rclone's decimal seconds), -S gives copy a new sha256, -T adds each listed
+ * object's meta_mtime (or -) to list's lines. sha prints "SIZE SHA256"
+ * of the whole object (read through a callback) and then of bytes 1000..1999 (read into memory).
+ * Prints what the store answered (head and writes: one info line, with meta_mtime=V and its parsed
+ * value mtime_ns=SEC.NNNNNNNNN when the object has one); stderr ends with "retries=N precond=N". */
 #include "err.h"
 #include "hash.h"
+#include "mtime.h"
 #include "store.h"
 #include "uri.h"
 #include <fcntl.h>
@@ -27,13 +32,15 @@ static size_t out_sink(void *ud, const void *p, size_t n)
     return fwrite(p, 1, n, stdout);
 }
 
-static void md5_b64(int fd, uint64_t off, uint64_t len, char out[32])
+/* A part's base64 MD5 (Azure checks it) and hex SHA-256 (S3 signs it and lists it at completion). */
+static void part_hashes(int fd, uint64_t off, uint64_t len, char out[32], char sha[65])
 {
     unsigned char *buf = malloc(len ? len : 1), md[16];
     ssize_t got = pread(fd, buf, len, (off_t)off);
     unsigned ml = 0;
     EVP_Digest(buf, got > 0 ? (size_t)got : 0, md, &ml, EVP_md5(), NULL);
     EVP_EncodeBlock((unsigned char *)out, md, 16);
+    tb_sha256_hex(buf, got > 0 ? (size_t)got : 0, sha);
     free(buf);
 }
 
@@ -55,13 +62,63 @@ static void body_hashes(const char *path, const void *mem, size_t n, char sha[65
 
 static void print_info(const struct tb_obj_info *in)
 {
-    printf("exists=%d size=%llu md5=%s sha256=%s etag=%s mtime=%s\n", in->exists, (unsigned long long)in->size,
+    printf("exists=%d size=%llu md5=%s sha256=%s etag=%s mtime=%s", in->exists, (unsigned long long)in->size,
            in->content_md5, in->sha256, in->etag[0] ? "yes" : "no", in->mtime > 1000000000 ? "yes" : "no");
+    struct timespec ts;
+    if (in->meta_mtime[0] && tb_mtime_parse(in->meta_mtime, &ts) == 0) {
+        /* the parsed instant as a decimal with nine digits (stat -c %.9Y prints it so) */
+        int neg = ts.tv_sec < 0 && ts.tv_nsec > 0;
+        printf(" meta_mtime=%s mtime_ns=%s%lld.%09ld", in->meta_mtime, neg ? "-" : "",
+               neg ? -(long long)ts.tv_sec - 1 : (long long)ts.tv_sec, neg ? 1000000000L - ts.tv_nsec : ts.tv_nsec);
+    }
+    else if (in->meta_mtime[0])
+        printf(" meta_mtime=%s mtime_ns=unparsable", in->meta_mtime);
+    printf("\n");
+}
+
+/* "SIZE SHA256" of the whole object through a sink, then of bytes 1000..1999 into memory (a GET
+ * cut short by the network resumes with the remaining range: tests/upload.bats). */
+struct acc { struct tb_digest *d; uint64_t n; };
+
+static size_t sha_sink(void *ud, const void *p, size_t n)
+{
+    struct acc *a = ud;
+    tb_digest_update(a->d, p, n);
+    a->n += n;
+    return n;
+}
+
+static int sha(struct tb_store *s, const char *key, tb_err *e)
+{
+    struct acc a = {tb_digest_new(), 0};
+    struct tb_store_req r = {0};
+    r.op = TB_OP_GET;
+    r.key = key;
+    r.sink = sha_sink;
+    r.sink_ud = &a;
+    int rc = tb_store_run(s, &r, e);
+    char hex[65], md5hex[33];
+    tb_digest_final(a.d, hex, md5hex);
+    tb_digest_free(a.d);
+    if (!rc) printf("%llu %s\n", (unsigned long long)a.n, hex);
+    tb_store_req_clear(&r);
+    if (rc) return rc;
+    memset(&r, 0, sizeof r);
+    r.op = TB_OP_GET;
+    r.key = key;
+    r.range_off = 1000;
+    r.range_len = 1000;
+    if (!(rc = tb_store_run(s, &r, e))) {
+        tb_sha256_hex(r.data, r.data_len, hex);
+        printf("%zu %s\n", r.data_len, hex);
+    }
+    tb_store_req_clear(&r);
+    return rc;
 }
 
 /* Large upload as the upload pipeline would do it: MP_CREATE, every part submitted at once (lib/http
  * keeps max_conns in flight and queues the rest), MP_COMPLETE; MP_ABORT when a part failed. */
-static int mput(struct tb_store *s, const char *key, const char *path, uint64_t part, int nclob,
+static int mput(struct tb_store *s, const char *key, const char *path, uint64_t part, int nclob, const char *mtime,
                 struct tb_store_req *r, tb_err *e)
 {
     int fd = open(path, O_RDONLY);
@@ -75,11 +132,13 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
     cr.key = key;
     cr.sha256 = sha;
     cr.content_type = "application/x-tar";
+    cr.meta_mtime = mtime;
     cr.total_size = size;
     int rc = tb_store_run(s, &cr, e);
     struct tb_store_req *parts = calloc(np, sizeof *parts);
     struct tb_store_part *pl = calloc(np, sizeof *pl);
     char (*pmd5)[32] = calloc(np, 32);
+    char (*psha)[65] = calloc(np, 65);
     for (uint64_t i = 0; !rc && i < np; i++) {
         struct tb_store_req *p = &parts[i];
         p->op = TB_OP_MP_PART;
@@ -89,8 +148,9 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
         p->part_off = i * part;
         p->total_size = size;
         p->body = (struct tb_body){fd, NULL, i * part, size - i * part < part ? size - i * part : part};
-        md5_b64(fd, p->body.off, p->body.len, pmd5[i]);
+        part_hashes(fd, p->body.off, p->body.len, pmd5[i], psha[i]);
         p->content_md5 = pmd5[i];
+        p->body_sha256 = psha[i];
         if (tb_store_submit(s, p)) rc = tb_fail(e, TB_ESOFTWARE, "submit failed");
     }
     while (tb_store_perform(s, 100) > 0) {}
@@ -99,6 +159,7 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
         if (parts[i].status) { rc = parts[i].status; *e = parts[i].err; }
         pl[i].num = (int)i + 1;
         snprintf(pl[i].etag, sizeof pl[i].etag, "%s", parts[i].part_etag);
+        snprintf(pl[i].sha256, sizeof pl[i].sha256, "%s", psha[i]);
         retries += parts[i].retries;
     }
     if (!rc) {
@@ -127,6 +188,7 @@ static int mput(struct tb_store *s, const char *key, const char *path, uint64_t 
     free(parts);
     free(pl);
     free(pmd5);
+    free(psha);
     close(fd);
     return rc;
 }
@@ -135,11 +197,13 @@ int main(int argc, char **argv)
 {
     uint64_t part = 4u << 20;
     int c, maxkeys = 0, nclob = 0, public_read = 0;
+    const char *mtime = NULL, *newsha = NULL;
+    int list_mtime = 0;
     struct tb_store_cfg cfg;
     tb_store_cfg_defaults(&cfg);
     cfg.http.base_ms = 20;
     cfg.http.cap_ms = 200;
-    while ((c = getopt(argc, argv, "p:r:j:m:nP")) != -1) {
+    while ((c = getopt(argc, argv, "p:r:j:m:nPM:S:T")) != -1) {
         switch (c) {
         case 'p': part = strtoull(optarg, NULL, 10); break;
         case 'r': cfg.http.max_attempts = atoi(optarg); break;
@@ -147,22 +211,25 @@ int main(int argc, char **argv)
         case 'm': maxkeys = atoi(optarg); break;
         case 'n': nclob = 1; break;
         case 'P': public_read = 1; break;
+        case 'M': mtime = optarg; break;
+        case 'S': newsha = optarg; break;
+        case 'T': list_mtime = 1; break;
         default: return TB_EUSAGE;
         }
     }
-    if (argc - optind < 2) return tb_usage("azure_store_cli", "CMD URI [ARGS]");
+    if (argc - optind < 2) return tb_usage("store_cli", "CMD URI [ARGS]");
     const char *cmd = argv[optind], *uri = argv[optind + 1];
     const char *arg = argc - optind > 2 ? argv[optind + 2] : NULL;
     tb_err e = {0};
     struct tb_uri u;
-    if (tb_uri_parse(uri, &u, &e)) return tb_report("azure_store_cli", &e);
+    if (tb_uri_parse(uri, &u, &e)) return tb_report("store_cli", &e);
     struct tb_store *s = NULL;
     int rc = tb_store_open(&s, &u, &cfg, &e);
     if (rc) {
         tb_uri_free(&u);
-        return tb_report("azure_store_cli", &e);
+        return tb_report("store_cli", &e);
     }
-    const char *key = u.key;
+    const char *key = tb_store_key_of(&u);
     struct tb_store_req r = {0};
     r.key = key;
     if (strcmp(cmd, "head") == 0) {
@@ -200,9 +267,12 @@ int main(int argc, char **argv)
             r.max_keys = maxkeys;
             rc = tb_store_run(s, &r, &e);
             pages++;
-            for (size_t i = 0; !rc && i < r.nitems; i++)
-                printf("%s %llu %s %s\n", r.items[i].key, (unsigned long long)r.items[i].size, r.items[i].content_md5,
+            for (size_t i = 0; !rc && i < r.nitems; i++) {
+                printf("%s %llu %s %s", r.items[i].key, (unsigned long long)r.items[i].size, r.items[i].content_md5,
                        r.items[i].sha256[0] ? r.items[i].sha256 : "-");
+                if (list_mtime) printf(" %s", r.items[i].meta_mtime[0] ? r.items[i].meta_mtime : "-");
+                printf("\n");
+            }
             for (size_t i = 0; !rc && i < r.nprefixes; i++) printf("PRE %s\n", r.prefixes[i]);
             free(token);
             token = !rc && r.next_token ? strdup(r.next_token) : NULL;
@@ -223,6 +293,7 @@ int main(int argc, char **argv)
             r.content_md5 = md5;
             r.sha256 = sha;
             r.if_none_match = nclob;
+            r.meta_mtime = mtime;
             if (!(rc = tb_store_run(s, &r, &e))) print_info(&r.info);
         }
         if (fd >= 0) close(fd);
@@ -234,13 +305,23 @@ int main(int argc, char **argv)
         struct tb_store_caps caps;
         tb_store_caps(s, &caps);
         printf("create_root=%d public_root=%d presign=%d\n", caps.create_root, caps.public_root, caps.presign);
+        fprintf(stderr, "copy_max=%llu\n", (unsigned long long)s->be->copy_max); /* caps.copy_max once the lead wires it */
     } else if (strcmp(cmd, "mput") == 0 && arg) {
-        rc = mput(s, key, arg, part, nclob, &r, &e);
+        rc = mput(s, key, arg, part, nclob, mtime, &r, &e);
+    } else if (strcmp(cmd, "copy") == 0 && arg) {
+        /* the source: a key in the same store (for file stores, a path) */
+        r.op = TB_OP_COPY;
+        r.copy_src = arg;
+        r.meta_mtime = mtime;
+        r.sha256 = newsha;
+        if (!(rc = tb_store_run(s, &r, &e))) print_info(&r.info);
+    } else if (strcmp(cmd, "sha") == 0) {
+        rc = sha(s, key, &e);
     } else {
-        rc = tb_usage("azure_store_cli", "unknown command %s", cmd);
+        rc = tb_usage("store_cli", "unknown command %s", cmd);
         e.code = 0;
     }
-    if (rc && e.code) rc = tb_report("azure_store_cli", &e);
+    if (rc && e.code) rc = tb_report("store_cli", &e);
     fprintf(stderr, "retries=%d precond=%d\n", r.retries, r.precond_failed);
     tb_store_req_clear(&r);
     tb_store_close(s);
