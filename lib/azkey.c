@@ -1,6 +1,7 @@
 /* azkey: Azure Storage Shared Key authorization and credentials (see azkey.h). Written from the
  * "Authorize with Shared Key" reference: string-to-sign, canonicalized headers and resource. */
 #include "azkey.h"
+#include "base64.h"
 #include "hash.h"
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -37,24 +38,6 @@ static char *done(struct buf *b)
     if (b->oom) { free(b->p); return NULL; }
     if (!b->p) return strdup("");
     return b->p;
-}
-
-int tb_b64_decode(const char *in, unsigned char *out, size_t outcap)
-{
-    size_t n = strlen(in);
-    if (n == 0) return 0;
-    if (n % 4 || n / 4 * 3 > outcap) return -1;
-    int r = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (r < 0) return -1;
-    /* EVP_DecodeBlock counts the '=' padding as zero bytes */
-    if (in[n - 1] == '=') r--;
-    if (in[n - 2] == '=') r--;
-    return r;
-}
-
-void tb_b64_encode(const unsigned char *in, size_t n, char *out)
-{
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
 char *tb_az_encode(const char *s, int keep_slash)
@@ -230,7 +213,7 @@ void tb_azkey_signature(const unsigned char *key, size_t keylen, const char *sts
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)sts, strlen(sts), mac, &ml);
-    tb_b64_encode(mac, ml, out);
+    tb_base64_encode(mac, ml, out);
 }
 
 char *tb_azkey_authorization(const struct tb_azcred *c, const char *verb, const char *const *headers,
@@ -260,7 +243,8 @@ void tb_az_http_date(time_t t, char out[32])
 
 int tb_azcred_set_key(struct tb_azcred *c, const char *b64, tb_err *e)
 {
-    int n = tb_b64_decode(b64, c->key, sizeof c->key);
+    size_t len = strlen(b64);
+    long n = len / 4 * 3 <= sizeof c->key ? tb_base64_decode(b64, len, c->key) : -1;
     if (n <= 0) {
         c->keylen = 0;
         return tb_fail(e, TB_EUSAGE, "Azure account key is not valid base64");
@@ -388,7 +372,7 @@ void tb_az_block_id(unsigned i, char out[17])
 {
     char raw[13];
     snprintf(raw, sizeof raw, "blk-%08u", i % 100000000u);
-    tb_b64_encode((const unsigned char *)raw, 12, out);
+    tb_base64_encode((const unsigned char *)raw, 12, out);
 }
 
 long long tb_az_parse_http_date(const char *s)

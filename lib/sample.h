@@ -4,9 +4,10 @@
  *                     (string text, decoded {"$base64"}, or compact JSON text of any other value);
  *   inverse (cat):    members of one key -> one NDJSON line, chosen so that re-sharding the line
  *                     writes the very same member bytes.
- * Also the key and field-name rules, base64, and JSON compaction. */
+ * Also the key and field-name rules and JSON compaction ($base64 values: lib/base64). */
 #ifndef TB_SAMPLE_H
 #define TB_SAMPLE_H
+#include "base64.h" /* only for store_s3.c, which takes base64 from here: drop once it includes base64.h */
 #include "err.h"
 #include "json.h"
 #include <stddef.h>
@@ -59,10 +60,6 @@ long tb_member_split(const char *name, size_t n);
 /* Copy a valid JSON text without the whitespace outside strings; out has room for n bytes.
  * Returns the output length. */
 size_t tb_json_compact(const char *in, size_t n, char *out);
-/* Standard padded base64. out needs n / 4 * 3 bytes. Returns decoded length or -1 when invalid. */
-long tb_base64_decode(const char *in, size_t n, unsigned char *out);
-/* out needs 4 * ((n + 2) / 3) + 1 bytes; NUL-terminated. Returns the encoded length. */
-size_t tb_base64_encode(const unsigned char *in, size_t n, char *out);
 
 /* Is the field's last extension one WebDataset decodes as text (txt, text, json, cls, ...)? */
 int tb_text_ext(const char *field, size_t n);
