@@ -126,7 +126,13 @@ int tb_walk_next(struct tb_walk *w, struct tb_walk_ent *ent)
         w->descend = 0;
         int err = push_level(w);
         if (err) {
-            fill(w, ent, TB_WALK_ERROR, w->nlen); /* w->buf still names the directory */
+            /* w->buf still names the directory; its lstat data are still its item's */
+            const struct tb_walk_level *P = &w->levels[w->depth - 1];
+            const struct walk_item *it = &P->items[P->next - 1];
+            fill(w, ent, TB_WALK_ERROR, w->nlen);
+            ent->mode = it->mode;
+            ent->size = it->size;
+            ent->mtime = it->mtime;
             ent->err = err;
             return 1;
         }

@@ -52,7 +52,8 @@ struct tb_walk_ent {
     size_t len;              /* strlen(path) */
     const char *name;        /* the last component of path */
     const char *full;        /* the root joined with path: what to open (root "" gives path itself) */
-    mode_t mode;             /* lstat's st_mode (0 for TB_WALK_ERROR) */
+    mode_t mode;             /* lstat's st_mode; TB_WALK_ERROR: a directory's (S_ISDIR: it could not be
+                              * read), 0 when lstat itself failed */
     uint64_t size;           /* lstat's st_size */
     struct timespec mtime;   /* lstat's st_mtim */
     int err;                 /* TB_WALK_ERROR: the errno */
