@@ -3,6 +3,7 @@
 #include "azkey.h"
 #include "base64.h"
 #include "hash.h"
+#include "uri.h"
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -267,6 +268,16 @@ static void strip_slash(char *s)
     while (n && s[n - 1] == '/') s[--n] = 0;
 }
 
+/* Is s an http:// or https:// URL with a host (tb_uri_parse decides, as everywhere)? */
+static int is_http_url(const char *s)
+{
+    struct tb_uri u;
+    if (tb_uri_parse(s, &u, NULL)) return 0;
+    int ok = u.scheme == TB_URI_HTTP || u.scheme == TB_URI_HTTPS;
+    tb_uri_free(&u);
+    return ok;
+}
+
 int tb_azcred_parse_connstr(const char *s, struct tb_azcred *c, tb_err *e)
 {
     char proto[16] = "https", suffix[128] = "core.windows.net", key[256] = "", proxy[256] = "";
@@ -324,7 +335,7 @@ int tb_azcred_parse_connstr(const char *s, struct tb_azcred *c, tb_err *e)
         if (n < 0 || (size_t)n >= sizeof c->endpoint) return tb_fail(e, TB_EUSAGE, "Azure connection string: endpoint too long");
     }
     strip_slash(c->endpoint);
-    if (strncmp(c->endpoint, "http://", 7) && strncmp(c->endpoint, "https://", 8))
+    if (!is_http_url(c->endpoint))
         return tb_fail(e, TB_EUSAGE, "Azure connection string: BlobEndpoint must be an http(s) URL");
     return 0;
 }

@@ -106,10 +106,20 @@ bad:
     return rc;
 }
 
+/* A relative path (not an absolute one, not file:// nor any other location), as tb_uri_parse reads it. */
+static int relative_path(const char *v)
+{
+    struct tb_uri u;
+    if (!v || tb_uri_parse(v, &u, NULL)) return 0;
+    int rel = u.scheme == TB_URI_FILE && !u.explicit_file && u.path[0] != '/';
+    tb_uri_free(&u);
+    return rel;
+}
+
 static int rebase_field(cJSON *rec, const char *field, const char *from_dir, const char *to_dir, const char **out)
 {
     const char *v = *out;
-    if (!v || v[0] == '/' || strstr(v, "://")) return 0;
+    if (!relative_path(v)) return 0;
     char *nv = tb_path_rebase(v, from_dir, to_dir);
     if (!nv) return -1;
     cJSON *item = cJSON_GetObjectItemCaseSensitive(rec, field);
