@@ -1,5 +1,6 @@
 /* sample: NDJSON line <-> tar members (DESIGN.md "Samples"). */
 #include "sample.h"
+#include "alloc.h"
 #include "base64.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,16 +157,12 @@ int tb_sample_parse(struct tb_sample *s, const char *line, size_t len, uint64_t 
      * unescaped then decoded) fits in twice the line: size the arena once, pointers stay stable */
     size_t need = 2 * len + 64;
     if (s->arena_cap < need) {
-        char *na = realloc(s->arena, need);
-        if (!na) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        s->arena = na;
+        s->arena = tb_xrealloc(s->arena, need);
         s->arena_cap = need;
     }
     struct tb_jtok root = tb_json_tok(&s->j, 0);
     if (s->cap < root.size) {
-        struct tb_member *nm = realloc(s->m, sizeof *nm * (size_t)root.size);
-        if (!nm) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        s->m = nm;
+        s->m = tb_xrealloc(s->m, sizeof *s->m * (size_t)root.size);
         s->cap = root.size;
     }
     s->n = 0;
@@ -259,28 +256,20 @@ void tb_linebuf_free(struct tb_linebuf *b)
     memset(b, 0, sizeof *b);
 }
 
-static int reserve(struct tb_linebuf *b, size_t more, tb_err *e)
+static void reserve(struct tb_linebuf *b, size_t more)
 {
-    if (b->n + more + 1 <= b->cap) return 0;
-    size_t nc = b->cap ? b->cap : 4096;
-    while (nc < b->n + more + 1) nc *= 2;
-    char *np = realloc(b->p, nc);
-    if (!np) return tb_fail(e, TB_ESOFTWARE, "out of memory building a sample of %zu bytes", b->n + more);
-    b->p = np;
-    b->cap = nc;
-    return 0;
+    tb_xgrow(&b->p, &b->cap, b->n + more + 1);
 }
 
-static int put_quoted(struct tb_linebuf *b, const char *s, size_t n, tb_err *e)
+static void put_quoted(struct tb_linebuf *b, const char *s, size_t n)
 {
-    if (reserve(b, 6 * n + 2, e)) return TB_ESOFTWARE;
+    reserve(b, 6 * n + 2);
     b->n += tb_json_quote(s, n, b->p + b->n, b->cap - b->n);
-    return 0;
 }
 
-static int put(struct tb_linebuf *b, const char *s, size_t n, tb_err *e)
+static int put(struct tb_linebuf *b, const char *s, size_t n)
 {
-    if (reserve(b, n, e)) return TB_ESOFTWARE;
+    reserve(b, n);
     memcpy(b->p + b->n, s, n);
     b->n += n;
     return 0;
@@ -288,15 +277,20 @@ static int put(struct tb_linebuf *b, const char *s, size_t n, tb_err *e)
 
 int tb_line_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e)
 {
+    (void)e;
     b->n = 0;
-    if (put(b, "{\"__key__\":", 11, e)) return TB_ESOFTWARE;
-    return put_quoted(b, key, klen, e);
+    put(b, "{\"__key__\":", 11);
+    put_quoted(b, key, klen);
+    return 0;
 }
 
 int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
                 struct tb_json *scratch, tb_err *e)
 {
-    if (put(b, ",", 1, e) || put_quoted(b, field, flen, e) || put(b, ":", 1, e)) return TB_ESOFTWARE;
+    (void)e;
+    put(b, ",", 1);
+    put_quoted(b, field, flen);
+    put(b, ":", 1);
     const char *d = (const char *)data;
     if (is_json_ext(field, flen) && len > 0) {
         tb_err ignore;
@@ -304,19 +298,23 @@ int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsi
          * value is written unquoted) */
         if (tb_json_scan(scratch, d, len, &ignore) == 0 && tb_json_tok(scratch, 0).type != TB_JSON_STRING &&
             json_is_compact(d, len))
-            return put(b, d, len, e);
+            return put(b, d, len);
     }
-    if (tb_text_ext(field, flen) && tb_utf8_valid(data, len)) return put_quoted(b, d, len, e);
-    if (reserve(b, 4 * ((len + 2) / 3) + 16, e)) return TB_ESOFTWARE;
+    if (tb_text_ext(field, flen) && tb_utf8_valid(data, len)) {
+        put_quoted(b, d, len);
+        return 0;
+    }
+    reserve(b, TB_BASE64_ENCODED_SIZE(len) + 16);
     memcpy(b->p + b->n, "{\"$base64\":\"", 12);
     b->n += 12;
     b->n += tb_base64_encode(data, len, b->p + b->n);
-    return put(b, "\"}", 2, e);
+    return put(b, "\"}", 2);
 }
 
 int tb_line_end(struct tb_linebuf *b, tb_err *e)
 {
-    if (put(b, "}", 1, e)) return TB_ESOFTWARE;
+    (void)e;
+    put(b, "}", 1);
     b->p[b->n] = 0;
     return 0;
 }
