@@ -91,8 +91,8 @@ static int out_line(struct cat_ctx *c, const char *s, size_t n, tb_err *e)
 
 static int out_key(struct cat_ctx *c, const char *key, size_t klen, tb_err *e)
 {
-    int r = tb_line_begin(&c->lb, key, klen, e);
-    if (!r) r = tb_line_end(&c->lb, e);
+    int r = tb_linebuf_begin(&c->lb, key, klen, e);
+    if (!r) r = tb_linebuf_end(&c->lb, e);
     if (!r) r = out_line(c, c->lb.p, c->lb.n, e);
     return r;
 }
@@ -136,7 +136,7 @@ static int flush_sample(struct cat_ctx *c, tb_err *e)
     if (!c->pending) return 0;
     c->pending = 0;
     if (c->keys_only) return out_key(c, c->key, c->key_len, e);
-    int r = tb_line_end(&c->lb, e);
+    int r = tb_linebuf_end(&c->lb, e);
     return r ? r : out_line(c, c->lb.p, c->lb.n, e);
 }
 
@@ -163,10 +163,10 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
             tb_xgrow_n(&c->key, &c->key_cap, (size_t)kl + 1, 1, 64);
             memcpy(c->key, name, (size_t)kl);
             c->key_len = (size_t)kl;
-            if (!c->keys_only && (r = tb_line_begin(&c->lb, name, (size_t)kl, e))) break;
+            if (!c->keys_only && (r = tb_linebuf_begin(&c->lb, name, (size_t)kl, e))) break;
             c->pending = 1;
         }
-        if (!c->keys_only && (r = tb_line_add(&c->lb, name + kl + 1, nl - (size_t)kl - 1, data, len, &c->scratch, e))) break;
+        if (!c->keys_only && (r = tb_linebuf_add(&c->lb, name + kl + 1, nl - (size_t)kl - 1, data, len, &c->scratch, e))) break;
     }
     /* the sample in hand is complete only when the stream ended cleanly */
     if (!r && !c->done && k == 0) r = flush_sample(c, e);

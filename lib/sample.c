@@ -275,7 +275,7 @@ static int put(struct tb_linebuf *b, const char *s, size_t n)
     return 0;
 }
 
-int tb_line_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e)
+int tb_linebuf_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e)
 {
     (void)e;
     b->n = 0;
@@ -284,7 +284,7 @@ int tb_line_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e)
     return 0;
 }
 
-int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
+int tb_linebuf_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
                 struct tb_json *scratch, tb_err *e)
 {
     (void)e;
@@ -311,7 +311,7 @@ int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsi
     return put(b, "\"}", 2);
 }
 
-int tb_line_end(struct tb_linebuf *b, tb_err *e)
+int tb_linebuf_end(struct tb_linebuf *b, tb_err *e)
 {
     (void)e;
     put(b, "}", 1);

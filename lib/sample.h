@@ -72,12 +72,12 @@ struct tb_linebuf {
 };
 void tb_linebuf_free(struct tb_linebuf *b);
 /* Start a line {"__key__":KEY (b is reset). */
-int tb_line_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e);
+int tb_linebuf_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e);
 /* Add ,"FIELD":VALUE. A json member that is valid compact JSON other than a string is embedded as
  * it is; a text-extension member (json included) that is valid UTF-8 becomes a string; anything
  * else becomes {"$base64":...}. scratch is a reused scanner. */
-int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
+int tb_linebuf_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
                 struct tb_json *scratch, tb_err *e);
 /* Close the object (no newline). */
-int tb_line_end(struct tb_linebuf *b, tb_err *e);
+int tb_linebuf_end(struct tb_linebuf *b, tb_err *e);
 #endif

@@ -103,9 +103,9 @@ static const char *line_of(const char *field, const void *data, size_t len)
     static struct tb_linebuf b;
     static struct tb_json j;
     tb_err e;
-    tb_line_begin(&b, "k", 1, &e);
-    tb_line_add(&b, field, strlen(field), data, len, &j, &e);
-    tb_line_end(&b, &e);
+    tb_linebuf_begin(&b, "k", 1, &e);
+    tb_linebuf_add(&b, field, strlen(field), data, len, &j, &e);
+    tb_linebuf_end(&b, &e);
     return b.p;
 }
 
