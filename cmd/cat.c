@@ -3,6 +3,7 @@
  * then read by kind, so remote sources only need to provide another tb_src. Shard members are
  * grouped back into samples by lib/sample.c's inverse mapping: `cat | shard` rewrites the shards
  * byte for byte. */
+#include "alloc.h"
 #include "commands.h"
 #include "err.h"
 #include "json.h"
@@ -11,7 +12,8 @@
 #include "sample.h"
 #include "shardio.h"
 #include "src.h"
-#include <dirent.h>
+#include "uri.h"
+#include "walk.h"
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
@@ -37,9 +39,9 @@ const struct tb_cmd_spec tb_cmd_cat = {
     "cat", "stream samples from local NDJSON files and tar shards (remote sources: coming)", "[OPTIONS] URI...",
     "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
     "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
-    "recursively, in name order), globs or file:// URIs; - is NDJSON on stdin. Only local inputs are read in\n"
-    "this version: HTTP, bucket (s3://, r2://, gs://, az://) and Hugging Face (hf://) sources are coming,\n"
-    "and exit 69 until then.",
+    "recursively, in name order; symlinked directories are not entered), globs or file:// URIs; - is NDJSON\n"
+    "on stdin. Only local inputs are read in this version:\n"
+    "HTTP, bucket (s3://, r2://, gs://, az://) and Hugging Face (hf://) sources are coming, and exit 69 until then.",
     cat_opts, cmd_cat,
 };
 
@@ -89,8 +91,8 @@ static int out_line(struct cat_ctx *c, const char *s, size_t n, tb_err *e)
 
 static int out_key(struct cat_ctx *c, const char *key, size_t klen, tb_err *e)
 {
-    int r = tb_line_begin(&c->lb, key, klen, e);
-    if (!r) r = tb_line_end(&c->lb, e);
+    int r = tb_linebuf_begin(&c->lb, key, klen, e);
+    if (!r) r = tb_linebuf_end(&c->lb, e);
     if (!r) r = out_line(c, c->lb.p, c->lb.n, e);
     return r;
 }
@@ -98,7 +100,7 @@ static int out_key(struct cat_ctx *c, const char *key, size_t klen, tb_err *e)
 static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
 {
     struct tb_lines rd;
-    if (tb_lines_init(&rd, src, (size_t)c->max_line) != 0) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    tb_lines_init(&rd, src, (size_t)c->max_line);
     char *line;
     size_t len;
     int r = 0, k = 0;
@@ -134,7 +136,7 @@ static int flush_sample(struct cat_ctx *c, tb_err *e)
     if (!c->pending) return 0;
     c->pending = 0;
     if (c->keys_only) return out_key(c, c->key, c->key_len, e);
-    int r = tb_line_end(&c->lb, e);
+    int r = tb_linebuf_end(&c->lb, e);
     return r ? r : out_line(c, c->lb.p, c->lb.n, e);
 }
 
@@ -158,19 +160,13 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
         }
         if (!c->pending || (size_t)kl != c->key_len || memcmp(name, c->key, (size_t)kl) != 0) {
             if ((r = flush_sample(c, e)) || c->done) break;
-            if ((size_t)kl + 1 > c->key_cap) {
-                size_t nc = (size_t)kl + 64;
-                char *nk = realloc(c->key, nc);
-                if (!nk) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
-                c->key = nk;
-                c->key_cap = nc;
-            }
+            tb_xgrow_n(&c->key, &c->key_cap, (size_t)kl + 1, 1, 64);
             memcpy(c->key, name, (size_t)kl);
             c->key_len = (size_t)kl;
-            if (!c->keys_only && (r = tb_line_begin(&c->lb, name, (size_t)kl, e))) break;
+            if (!c->keys_only && (r = tb_linebuf_begin(&c->lb, name, (size_t)kl, e))) break;
             c->pending = 1;
         }
-        if (!c->keys_only && (r = tb_line_add(&c->lb, name + kl + 1, nl - (size_t)kl - 1, data, len, &c->scratch, e))) break;
+        if (!c->keys_only && (r = tb_linebuf_add(&c->lb, name + kl + 1, nl - (size_t)kl - 1, data, len, &c->scratch, e))) break;
     }
     /* the sample in hand is complete only when the stream ended cleanly */
     if (!r && !c->done && k == 0) r = flush_sample(c, e);
@@ -201,49 +197,50 @@ static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
     return r;
 }
 
+/* A directory: its inputs in the byte order of their paths (lib/walk), hidden names (".x") and
+ * names of no known kind left out. A symlink to a file is read; one to a directory is not entered
+ * (a walk never follows one: that could loop or leave the tree) and is said so, unless -q. */
 static int walk(struct cat_ctx *c, const char *dir, tb_err *e)
 {
-    struct dirent **list;
-    int n = scandir(dir, &list, NULL, alphasort);
-    if (n < 0) return tb_fail_errno(e, 0, "cannot read directory %s", dir);
+    struct tb_walk w;
+    struct tb_walk_ent ent;
+    tb_err oe = {0};
+    if (tb_walk_open(&w, dir, &oe)) return tb_fail_errno(e, 0, "cannot read directory %s", dir);
     int r = 0;
-    for (int i = 0; i < n; i++) {
-        const char *nm = list[i]->d_name;
-        if (!r && !c->done && nm[0] != '.') {
-            size_t pl = strlen(dir) + strlen(nm) + 2;
-            char *p = malloc(pl);
-            if (!p) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
-            else {
-                snprintf(p, pl, "%s%s%s", dir, ends(dir, "/") ? "" : "/", nm);
-                struct stat st;
-                if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) r = walk(c, p, e);
-                else if (kind_of(nm) >= 0) r = cat_file(c, p, kind_of(nm), e);
-                free(p);
-            }
+    while (!r && !c->done && tb_walk_next(&w, &ent)) {
+        if (ent.name[0] == '.') {
+            if (ent.type == TB_WALK_DIR) tb_walk_prune(&w);
+            continue;
         }
-        free(list[i]);
+        struct stat st;
+        if (ent.type == TB_WALK_ERROR) {
+            if (ent.err == ENOENT) continue; /* removed since its directory was read */
+            errno = ent.err;
+            r = tb_fail_errno(e, 0, S_ISDIR(ent.mode) ? "cannot read directory %s" : "cannot stat %s", ent.full);
+        } else if (ent.type == TB_WALK_SYMLINK && stat(ent.full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (!c->co.quiet) tb_warn("cat", "%s is a symlink to a directory: not followed", ent.full);
+        } else if (ent.type != TB_WALK_DIR && kind_of(ent.name) >= 0) {
+            /* a file, a link to one (a dangling link fails to open), a fifo */
+            r = cat_file(c, ent.full, kind_of(ent.name), e);
+        }
     }
-    free(list);
+    tb_walk_close(&w);
     return r;
 }
 
-static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
+static int cat_path(struct cat_ctx *c, const char *path, tb_err *e)
 {
-    if (strcmp(uri, "-") == 0) return cat_file(c, uri, K_NDJSON, e);
-    if (strncmp(uri, "file://", 7) == 0) uri += 7;
-    else if (strstr(uri, "://"))
-        return tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version (remote sources are coming)", uri);
     struct stat st;
-    if (stat(uri, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return walk(c, uri, e);
-        int k = kind_of(uri);
-        return cat_file(c, uri, k < 0 ? K_NDJSON : k, e);
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return walk(c, path, e);
+        int k = kind_of(path);
+        return cat_file(c, path, k < 0 ? K_NDJSON : k, e);
     }
-    if (strpbrk(uri, "*?[")) {
+    if (strpbrk(path, "*?[")) {
         glob_t g;
-        int gr = glob(uri, 0, NULL, &g);
-        if (gr == GLOB_NOMATCH) return tb_fail(e, TB_ENOINPUT, "no file matches %s", uri);
-        if (gr != 0) return tb_fail(e, TB_EIO, "cannot expand %s", uri);
+        int gr = glob(path, 0, NULL, &g);
+        if (gr == GLOB_NOMATCH) return tb_fail(e, TB_ENOINPUT, "no file matches %s", path);
+        if (gr != 0) return tb_fail(e, TB_EIO, "cannot expand %s", path);
         int r = 0;
         for (size_t i = 0; !r && i < g.gl_pathc; i++) {
             const char *p = g.gl_pathv[i];
@@ -253,7 +250,20 @@ static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
         globfree(&g);
         return r;
     }
-    return tb_fail_errno(e, 0, "cannot open %s", uri);
+    return tb_fail_errno(e, 0, "cannot open %s", path);
+}
+
+static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
+{
+    if (strcmp(uri, "-") == 0) return cat_file(c, uri, K_NDJSON, e);
+    struct tb_uri u;
+    int r = tb_uri_parse(uri, &u, e);
+    if (r) return r;
+    if (u.scheme != TB_URI_FILE)
+        r = tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version (remote sources are coming)", uri);
+    else r = cat_path(c, u.path, e);
+    tb_uri_free(&u);
+    return r;
 }
 
 static int cmd_cat(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* manifest: write the dataset's index from shard records, merge per-rank indexes, verify that every
  * shard an index names is stored intact, and summarize one. */
+#include "alloc.h"
 #include "blob.h"
 #include "commands.h"
 #include "err.h"
@@ -68,7 +69,6 @@ static int emit_doc(const struct mopts *o, const struct tb_manifest *m, tb_err *
     char created[32];
     tb_rfc3339_now(created);
     char *doc = o->format == 1 ? tb_manifest_wids(m, o->output) : o->format == 2 ? tb_manifest_shardlist(m) : tb_manifest_json(m, created);
-    if (!doc) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     int r = 0;
     if (o->output) {
         r = tb_blob_write(&o->store, o->output, doc, strlen(doc), o->format == 2 ? "text/plain" : "application/json", e);
@@ -85,15 +85,15 @@ static char *local_dir(const char *uri)
 {
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) return NULL;
-    if (!uri) return strdup(cwd);
+    if (!uri) return tb_xstrdup(cwd);
     struct tb_uri u;
     if (tb_uri_parse(uri, &u, NULL)) return NULL;
     char *d = NULL;
     if (u.scheme == TB_URI_FILE) {
         const char *sl = strrchr(u.path, '/');
         int n = sl ? (int)(sl - u.path) : 0;
-        if (u.path[0] == '/') d = sl == u.path ? strdup("/") : strndup(u.path, (size_t)n);
-        else if (asprintf(&d, "%s/%.*s", cwd, n, u.path) < 0) d = NULL;
+        if (u.path[0] == '/') d = sl == u.path ? tb_xstrdup("/") : tb_xstrndup(u.path, (size_t)n);
+        else d = tb_xasprintf("%s/%.*s", cwd, n, u.path);
     }
     tb_uri_free(&u);
     return d;
@@ -123,7 +123,7 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
 {
     struct tb_manifest m;
     tb_manifest_init(&m);
-    if (o->name) m.name = strdup(o->name);
+    if (o->name) m.name = tb_xstrdup(o->name);
     int need_uri = output_is_store(o->output);
     int r = 0, nsrc = nfiles ? nfiles : 1;
     for (int i = 0; i < nsrc && !r; i++) {
@@ -186,7 +186,7 @@ static int merge(const struct mopts *o, char **files, int nfiles, tb_err *e)
     if (nfiles < 1) return tb_usage("manifest", "merge needs at least one MANIFEST");
     struct tb_manifest all;
     tb_manifest_init(&all);
-    if (o->name) all.name = strdup(o->name);
+    if (o->name) all.name = tb_xstrdup(o->name);
     int r = 0;
     for (int i = 0; i < nfiles && !r; i++) {
         struct tb_manifest one;
@@ -265,11 +265,10 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
     int r = load(o, files[0], &m, NULL, e);
     if (r) return r;
     struct vjob j = {.m = &m, .o = o};
-    j.result = calloc(m.n + 1, sizeof *j.result);
-    j.actual_size = calloc(m.n + 1, sizeof *j.actual_size);
-    j.actual_sha = calloc(m.n + 1, sizeof *j.actual_sha);
-    j.errs = calloc(m.n + 1, sizeof *j.errs);
-    if (!j.result || !j.actual_size || !j.actual_sha || !j.errs) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+    j.result = tb_xcalloc(m.n + 1, sizeof *j.result);
+    j.actual_size = tb_xcalloc(m.n + 1, sizeof *j.actual_size);
+    j.actual_sha = tb_xcalloc(m.n + 1, sizeof *j.actual_sha);
+    j.errs = tb_xcalloc(m.n + 1, sizeof *j.errs);
     size_t nthreads = o->jobs ? o->jobs : 8;
     if (nthreads > m.n) nthreads = m.n ? m.n : 1;
     pthread_t th[64];
@@ -335,7 +334,6 @@ static int verify(const struct mopts *o, char **files, int nfiles, tb_err *e)
                                         bad, m.n, badsum, repair);
     else if (bad) r = tb_fail(e, TB_EPARTIAL, "%zu of %zu shards have problems", bad, m.n);
     else if (o->human) printf("all %zu shards ok%s\n", m.n, o->deep ? " (sizes and sha256)" : " (sizes)");
-out:
     free(j.result);
     free(j.actual_size);
     free(j.actual_sha);

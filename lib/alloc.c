@@ -2,6 +2,7 @@
 #include "alloc.h"
 #include "err.h"
 #include "grow.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,20 @@ char *tb_xstrndup(const char *s, size_t n)
     char *p = tb_xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = 0;
+    return p;
+}
+
+char *tb_xasprintf(const char *fmt, ...)
+{
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    tb_assert(n >= 0);
+    char *p = tb_xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, aq);
+    va_end(aq);
     return p;
 }
 

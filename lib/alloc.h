@@ -20,6 +20,8 @@ void *tb_xcalloc(size_t count, size_t size);
 void *tb_xrealloc(void *p, size_t n);
 char *tb_xstrdup(const char *s);
 char *tb_xstrndup(const char *s, size_t n); /* exactly n bytes of s (which may hold NULs), then a NUL */
+/* asprintf into a new string. */
+char *tb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* *buf (an array of `size`-byte elements, *cap of them) holds at least need elements afterwards,
  * doubling from `first` (lib/grow.h's tb_grow_n, but out of memory is tb_oom). */
 void tb_xgrow_n(void *buf, size_t *cap, size_t need, size_t size, size_t first);

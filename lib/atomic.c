@@ -1,5 +1,6 @@
 /* atomic: temp + fsync + rename files, and small file helpers. */
 #include "atomic.h"
+#include "alloc.h"
 #include "cleanup.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +16,8 @@ int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_
     f->fd = -1;
     char sfx[64];
     if (!suffix) { snprintf(sfx, sizeof sfx, ".tmp.%ld", (long)getpid()); suffix = sfx; }
-    f->final = strdup(final);
-    size_t n = strlen(final) + strlen(suffix) + 1;
-    f->tmp = malloc(n);
-    if (!f->final || !f->tmp) { tb_afile_abort(f); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
-    snprintf(f->tmp, n, "%s%s", final, suffix);
+    f->final = tb_xstrdup(final);
+    f->tmp = tb_xasprintf("%s%s", final, suffix);
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f->fd < 0) {
         int r = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot create %s", f->tmp);
@@ -30,8 +28,8 @@ int tb_afile_open(struct tb_afile *f, const char *final, const char *suffix, tb_
     tb_cleanup_add(f->tmp);
     f->fp = fdopen(f->fd, "wb");
     if (!f->fp) { int r = tb_fail_errno(e, TB_EIO, "cannot open %s", f->tmp); tb_afile_abort(f); return r; }
-    f->buf = malloc(1 << 20);
-    if (f->buf) setvbuf(f->fp, f->buf, _IOFBF, 1 << 20);
+    f->buf = tb_xmalloc(1 << 20);
+    setvbuf(f->fp, f->buf, _IOFBF, 1 << 20);
     return 0;
 }
 
@@ -43,8 +41,7 @@ void tb_afile_writeback(struct tb_afile *f)
 
 int tb_fsync_dir_of(const char *path, tb_err *e)
 {
-    char *copy = strdup(path);
-    if (!copy) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *copy = tb_xstrdup(path);
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(copy);
     if (fd < 0) return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot open directory of %s", path);
@@ -108,11 +105,10 @@ int tb_read_file(const char *path, char **data, size_t *len, tb_err *e)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return tb_fail_errno(e, 0, "cannot open %s", path);
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
     for (;;) {
-        if (!buf) { close(fd); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
-        if (n + 1 >= cap) { char *nb = realloc(buf, cap * 2); if (!nb) { free(buf); buf = NULL; continue; } buf = nb; cap *= 2; }
+        tb_xgrow(&buf, &cap, n + 2);
         ssize_t r = read(fd, buf + n, cap - 1 - n);
         if (r < 0) { if (errno == EINTR) continue; int c = tb_fail_errno(e, TB_EIO, "read of %s failed", path); free(buf); close(fd); return c; }
         if (r == 0) break;
@@ -127,8 +123,7 @@ int tb_read_file(const char *path, char **data, size_t *len, tb_err *e)
 
 int tb_mkdirs(const char *dir, tb_err *e)
 {
-    char *p = strdup(dir);
-    if (!p) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *p = tb_xstrdup(dir);
     for (char *s = p + 1; ; s++) {
         if (*s == '/' || *s == 0) {
             char c = *s;

@@ -1,7 +1,10 @@
 /* azkey: Azure Storage Shared Key authorization and credentials (see azkey.h). Written from the
  * "Authorize with Shared Key" reference: string-to-sign, canonicalized headers and resource. */
 #include "azkey.h"
+#include "alloc.h"
+#include "base64.h"
 #include "hash.h"
+#include "uri.h"
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,20 +16,11 @@
 struct buf {
     char *p;
     size_t n, cap;
-    int oom;
 };
 
 static void put(struct buf *b, const char *s, size_t n)
 {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
+    tb_xgrow_n(&b->p, &b->cap, b->n + n + 1, 1, 256);
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = 0;
@@ -34,27 +28,7 @@ static void put(struct buf *b, const char *s, size_t n)
 static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
 static char *done(struct buf *b)
 {
-    if (b->oom) { free(b->p); return NULL; }
-    if (!b->p) return strdup("");
-    return b->p;
-}
-
-int tb_b64_decode(const char *in, unsigned char *out, size_t outcap)
-{
-    size_t n = strlen(in);
-    if (n == 0) return 0;
-    if (n % 4 || n / 4 * 3 > outcap) return -1;
-    int r = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (r < 0) return -1;
-    /* EVP_DecodeBlock counts the '=' padding as zero bytes */
-    if (in[n - 1] == '=') r--;
-    if (in[n - 2] == '=') r--;
-    return r;
-}
-
-void tb_b64_encode(const unsigned char *in, size_t n, char *out)
-{
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return b->p ? b->p : tb_xstrdup("");
 }
 
 char *tb_az_encode(const char *s, int keep_slash)
@@ -75,8 +49,7 @@ char *tb_az_encode(const char *s, int keep_slash)
 /* Percent-decode n bytes of s into a new string (bad escapes are kept literally). */
 static char *decode(const char *s, size_t n)
 {
-    char *o = malloc(n + 1), *q = o;
-    if (!o) return NULL;
+    char *o = tb_xmalloc(n + 1), *q = o;
     for (size_t i = 0; i < n; i++) {
         int h, l;
         if (s[i] == '%' && i + 2 < n && (h = tb_hexval(s[i + 1])) >= 0 &&
@@ -123,18 +96,16 @@ static int kv_cmp(const void *a, const void *b)
  * one space and trimmed, each line ending in '\n'. */
 static void canon_headers(struct buf *b, const char *const *h, size_t n)
 {
-    struct kv *a = calloc(n ? n : 1, sizeof *a);
+    struct kv *a = tb_xcalloc(n ? n : 1, sizeof *a);
     size_t m = 0;
-    if (!a) { b->oom = 1; return; }
     for (size_t i = 0; i < n; i++) {
         if (strncasecmp(h[i], "x-ms-", 5) != 0) continue;
         const char *colon = strchr(h[i], ':');
         if (!colon) continue;
         size_t kl = (size_t)(colon - h[i]);
         while (kl && (h[i][kl - 1] == ' ' || h[i][kl - 1] == '\t')) kl--;
-        char *k = strndup(h[i], kl);
-        char *v = malloc(strlen(colon) + 1);
-        if (!k || !v) { free(k); free(v); b->oom = 1; break; }
+        char *k = tb_xstrndup(h[i], kl);
+        char *v = tb_xmalloc(strlen(colon) + 1);
         for (char *p = k; *p; p++) *p = (char)tolower((unsigned char)*p);
         char *q = v;
         int space = 0;
@@ -171,9 +142,8 @@ static void canon_resource(struct buf *b, const char *account, const char *path,
     if (!query || !*query) return;
     size_t n = 1;
     for (const char *p = query; *p; p++) n += *p == '&';
-    struct kv *a = calloc(n, sizeof *a);
+    struct kv *a = tb_xcalloc(n, sizeof *a);
     size_t m = 0;
-    if (!a) { b->oom = 1; return; }
     for (const char *p = query; *p;) {
         const char *end = strchr(p, '&');
         if (!end) end = p + strlen(p);
@@ -181,8 +151,7 @@ static void canon_resource(struct buf *b, const char *account, const char *path,
             const char *eq = memchr(p, '=', (size_t)(end - p));
             const char *ke = eq ? eq : end;
             a[m].k = decode(p, (size_t)(ke - p));
-            a[m].v = eq ? decode(eq + 1, (size_t)(end - eq - 1)) : strdup("");
-            if (!a[m].k || !a[m].v) { free(a[m].k); free(a[m].v); b->oom = 1; break; }
+            a[m].v = eq ? decode(eq + 1, (size_t)(end - eq - 1)) : tb_xstrdup("");
             for (char *q = a[m].k; *q; q++) *q = (char)tolower((unsigned char)*q);
             m++;
         }
@@ -230,7 +199,7 @@ void tb_azkey_signature(const unsigned char *key, size_t keylen, const char *sts
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)sts, strlen(sts), mac, &ml);
-    tb_b64_encode(mac, ml, out);
+    tb_base64_encode(mac, ml, out);
 }
 
 char *tb_azkey_authorization(const struct tb_azcred *c, const char *verb, const char *const *headers,
@@ -238,13 +207,10 @@ char *tb_azkey_authorization(const struct tb_azcred *c, const char *verb, const 
 {
     if (!c->keylen) return NULL;
     char *sts = tb_azkey_string_to_sign(verb, headers, n, c->account, path, query);
-    if (!sts) return NULL;
     char sig[64];
     tb_azkey_signature(c->key, c->keylen, sts, sig);
     free(sts);
-    char *out = NULL;
-    if (asprintf(&out, "Authorization: SharedKey %s:%s", c->account, sig) < 0) return NULL;
-    return out;
+    return tb_xasprintf("Authorization: SharedKey %s:%s", c->account, sig);
 }
 
 void tb_az_http_date(time_t t, char out[32])
@@ -260,7 +226,8 @@ void tb_az_http_date(time_t t, char out[32])
 
 int tb_azcred_set_key(struct tb_azcred *c, const char *b64, tb_err *e)
 {
-    int n = tb_b64_decode(b64, c->key, sizeof c->key);
+    size_t len = strlen(b64);
+    long n = len / 4 * 3 <= sizeof c->key ? tb_base64_decode(b64, len, c->key) : -1;
     if (n <= 0) {
         c->keylen = 0;
         return tb_fail(e, TB_EUSAGE, "Azure account key is not valid base64");
@@ -281,6 +248,16 @@ static void strip_slash(char *s)
 {
     size_t n = strlen(s);
     while (n && s[n - 1] == '/') s[--n] = 0;
+}
+
+/* Is s an http:// or https:// URL with a host (tb_uri_parse decides, as everywhere)? */
+static int is_http_url(const char *s)
+{
+    struct tb_uri u;
+    if (tb_uri_parse(s, &u, NULL)) return 0;
+    int ok = u.scheme == TB_URI_HTTP || u.scheme == TB_URI_HTTPS;
+    tb_uri_free(&u);
+    return ok;
 }
 
 int tb_azcred_parse_connstr(const char *s, struct tb_azcred *c, tb_err *e)
@@ -340,7 +317,7 @@ int tb_azcred_parse_connstr(const char *s, struct tb_azcred *c, tb_err *e)
         if (n < 0 || (size_t)n >= sizeof c->endpoint) return tb_fail(e, TB_EUSAGE, "Azure connection string: endpoint too long");
     }
     strip_slash(c->endpoint);
-    if (strncmp(c->endpoint, "http://", 7) && strncmp(c->endpoint, "https://", 8))
+    if (!is_http_url(c->endpoint))
         return tb_fail(e, TB_EUSAGE, "Azure connection string: BlobEndpoint must be an http(s) URL");
     return 0;
 }
@@ -388,7 +365,7 @@ void tb_az_block_id(unsigned i, char out[17])
 {
     char raw[13];
     snprintf(raw, sizeof raw, "blk-%08u", i % 100000000u);
-    tb_b64_encode((const unsigned char *)raw, 12, out);
+    tb_base64_encode((const unsigned char *)raw, 12, out);
 }
 
 long long tb_az_parse_http_date(const char *s)
@@ -422,14 +399,12 @@ char *tb_az_sas_blob(const struct tb_azcred *c, const char *container, const cha
     snprintf(se, sizeof se, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec);
     /* sp, st, se, resource, si, sip, spr, sv, sr, snapshot time, rscc, rscd, rsce, rscl, rsct */
-    char *sts = NULL;
-    if (asprintf(&sts, "%s\n\n%s\n/blob/%s/%s/%s\n\n\n\n%s\nb\n\n\n\n\n\n", perms, se, c->account, container, blob, sv) < 0)
-        return NULL;
+    char *sts = tb_xasprintf("%s\n\n%s\n/blob/%s/%s/%s\n\n\n\n%s\nb\n\n\n\n\n\n", perms, se, c->account, container, blob, sv);
     char sig[64];
     tb_azkey_signature(c->key, c->keylen, sts, sig);
     free(sts);
-    char *esig = tb_az_encode(sig, 0), *ese = tb_az_encode(se, 0), *out = NULL;
-    if (esig && ese && asprintf(&out, "sv=%s&se=%s&sr=b&sp=%s&sig=%s", sv, ese, perms, esig) < 0) out = NULL;
+    char *esig = tb_az_encode(sig, 0), *ese = tb_az_encode(se, 0);
+    char *out = tb_xasprintf("sv=%s&se=%s&sr=b&sp=%s&sig=%s", sv, ese, perms, esig);
     free(esig);
     free(ese);
     return out;

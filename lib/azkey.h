@@ -85,8 +85,4 @@ long long tb_az_parse_http_date(const char *s);
  * for path-style endpoints). */
 char *tb_az_sas_blob(const struct tb_azcred *c, const char *container, const char *blob, const char *perms,
                      time_t expiry);
-
-/* base64 helpers over OpenSSL (decode returns -1 on bad input, else the decoded length). */
-int tb_b64_decode(const char *in, unsigned char *out, size_t outcap);
-void tb_b64_encode(const unsigned char *in, size_t n, char *out); /* out: 4*ceil(n/3)+1 bytes */
 #endif

@@ -1,6 +1,7 @@
 /* bigline: a byte-at-a-time scanner over a line's pieces (any split: inside escapes, between a
  * field's "$base64" and its colon, ...), with runs of string bytes copied or decoded in bulk. */
 #include "bigline.h"
+#include "base64.h"
 #include "grow.h"
 #include <stdio.h>
 #include <stdlib.h>

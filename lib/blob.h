@@ -25,11 +25,12 @@ struct tb_listing {
     char *arena;           /* key storage */
     size_t arena_len, arena_cap;
 };
-/* Everything under prefix (recursively). A prefix not ending in '/' is treated as a directory. */
+/* Everything under prefix (recursively). A prefix not ending in '/' is treated as a directory; a
+ * local one must be one (a missing one: 66, a file: 64). */
 int tb_blob_list(const struct tb_store_cfg *cfg, const char *prefix_uri, struct tb_listing *out, tb_err *e);
 void tb_listing_free(struct tb_listing *l);
-/* Append one object (used by backends). */
-int tb_listing_add(struct tb_listing *l, const char *key, size_t klen, uint64_t size);
+/* Append one object. */
+void tb_listing_add(struct tb_listing *l, const char *key, size_t klen, uint64_t size);
 /* Make o->key pointers valid after all adds (arena may have moved) and sort. */
 void tb_listing_finish(struct tb_listing *l);
 #endif

@@ -1,6 +1,7 @@
 /* hash: SipHash-2-4, SplitMix64/xoshiro256**, EVP digests and the one-pass transfer digests. */
 #include "hash.h"
 #include "alloc.h"
+#include "base64.h"
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +189,7 @@ static void md_final(void *ctx, int md5, char *out)
     unsigned char b[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, b, &n);
-    if (md5) EVP_EncodeBlock((unsigned char *)out, b, (int)n); /* 16 bytes -> 24 characters */
+    if (md5) tb_base64_encode(b, n, out); /* 16 bytes -> 24 characters */
     else tb_hex(b, n, out);
     EVP_DigestInit_ex(ctx, md5 ? EVP_md5() : EVP_sha256(), NULL);
 }

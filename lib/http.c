@@ -51,7 +51,7 @@ void tb_http_cfg_defaults(struct tb_http_cfg *c)
 
 int tb_http_new(struct tb_http **out, const struct tb_http_cfg *cfg, tb_err *e)
 {
-    pthread_once(&curl_once, curl_init_once);
+    (void)e; /* nothing can fail here any more: libcurl is set up by the first request (open_multi) */
     struct tb_http *h = tb_xcalloc(1, sizeof *h);
     if (cfg) h->cfg = *cfg;
     else tb_http_cfg_defaults(&h->cfg);
@@ -59,12 +59,22 @@ int tb_http_new(struct tb_http **out, const struct tb_http_cfg *cfg, tb_err *e)
     if (h->cfg.max_conns < 1) h->cfg.max_conns = 1;
     if (h->cfg.base_ms <= 0) h->cfg.base_ms = 200;
     if (h->cfg.cap_ms <= 0) h->cfg.cap_ms = 20000;
-    h->multi = curl_multi_init();
-    if (!h->multi) { free(h); return tb_fail(e, TB_ESOFTWARE, "curl_multi_init failed"); }
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->cfg.max_conns);
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->cfg.max_conns + 2);
     h->rng = h->cfg.seed ? h->cfg.seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
     *out = h;
+    return 0;
+}
+
+/* libcurl is loaded and initialised by the first request that needs HTTP, not by tb_http_new: a
+ * file store's requests complete in prepare() and must not pay for it (it is most of the start-up
+ * time of a local `manifest show` or `discover`). 0, or -1 when curl cannot be set up. */
+static int open_multi(struct tb_http *h)
+{
+    if (h->multi) return 0;
+    pthread_once(&curl_once, curl_init_once);
+    h->multi = curl_multi_init();
+    if (!h->multi) return -1;
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->cfg.max_conns);
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->cfg.max_conns + 2);
     return 0;
 }
 
@@ -104,7 +114,7 @@ void tb_http_free(struct tb_http *h)
     /* requests still active belong to callers; detach their easy handles */
     for (size_t i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);
     free(h->pool);
-    curl_multi_cleanup(h->multi);
+    if (h->multi) curl_multi_cleanup(h->multi);
     free(h);
 }
 
@@ -112,7 +122,7 @@ static void reset_attempt(struct tb_http_req *r)
 {
     free(r->url);
     r->url = NULL;
-    curl_slist_free_all(r->headers);
+    if (r->headers) curl_slist_free_all(r->headers); /* not for a local request: it would load libcurl */
     r->headers = NULL;
     r->method = NULL;
     r->body = TB_BODY_NONE;
@@ -314,7 +324,7 @@ static void start_attempt(struct tb_http *h, struct tb_http_req *r)
         finish(h, r);
         return;
     }
-    CURL *c = h->npool ? h->pool[--h->npool] : curl_easy_init();
+    CURL *c = open_multi(h) ? NULL : h->npool ? h->pool[--h->npool] : curl_easy_init();
     if (!c) {
         r->cls = TB_HTTP_LOCAL;
         tb_fail(&r->err, TB_ESOFTWARE, "curl_easy_init failed");
@@ -640,7 +650,7 @@ int tb_http_perform(struct tb_http *h, int timeout_ms)
     long wait = start_due(h);
     if (h->done) { deliver_done(h); return pending(h); }
     int still = 0;
-    curl_multi_perform(h->multi, &still);
+    if (h->multi) curl_multi_perform(h->multi, &still);
     int t = timeout_ms;
     if (wait >= 0 && wait < t) t = (int)wait;
     if (h->active > 0 && t > 0) {
@@ -652,7 +662,7 @@ int tb_http_perform(struct tb_http *h, int timeout_ms)
     }
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(h->multi, &left))) {
+    while (h->multi && (m = curl_multi_info_read(h->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
         struct tb_http_req *r = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);

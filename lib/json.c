@@ -1,5 +1,6 @@
 /* json: strict jsmn scan plus the validation jsmn does not do. */
 #include "json.h"
+#include "alloc.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -293,17 +294,14 @@ int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e)
     j->len = len;
     if (!j->toks) {
         j->cap = 64;
-        j->toks = malloc(sizeof(jsmntok_t) * j->cap);
-        if (!j->toks) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        j->toks = tb_xmalloc(sizeof(jsmntok_t) * j->cap);
     }
     for (;;) {
         jsmn_parser p;
         jsmn_init(&p);
         int r = jsmn_parse(&p, text, len, j->toks, j->cap);
         if (r == JSMN_ERROR_NOMEM) {
-            void *nt = realloc(j->toks, sizeof(jsmntok_t) * j->cap * 2);
-            if (!nt) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-            j->toks = nt;
+            j->toks = tb_xrealloc(j->toks, sizeof(jsmntok_t) * j->cap * 2);
             j->cap *= 2;
             continue;
         }

@@ -1,6 +1,6 @@
 /* keyset: open addressing (linear probing) over SipHash of the key; load at most 1/2. */
 #include "keyset.h"
-#include "grow.h"
+#include "alloc.h"
 #include "hash.h"
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +16,9 @@ void tb_keyset_free(struct tb_keyset *s)
     memset(s, 0, sizeof *s);
 }
 
-static int rehash(struct tb_keyset *s, size_t ncap)
+static void rehash(struct tb_keyset *s, size_t ncap)
 {
-    struct tb_keyent *nt = calloc(ncap, sizeof *nt);
-    if (!nt) return -1;
+    struct tb_keyent *nt = tb_xcalloc(ncap, sizeof *nt);
     for (size_t i = 0; i < s->cap; i++) {
         if (!s->t[i].used) continue;
         size_t j = (size_t)s->t[i].hash & (ncap - 1);
@@ -29,14 +28,13 @@ static int rehash(struct tb_keyset *s, size_t ncap)
     free(s->t);
     s->t = nt;
     s->cap = ncap;
-    return 0;
 }
 
 int tb_keyset_add(struct tb_keyset *s, const char *key, size_t klen, uint64_t a, uint64_t b, const char *val,
                   uint64_t *pa, uint64_t *pb, const char **pval)
 {
     if (klen > UINT32_MAX) return -1;
-    if ((s->n + 1) * 2 > s->cap && rehash(s, s->cap ? s->cap * 2 : 64)) return -1;
+    if ((s->n + 1) * 2 > s->cap) rehash(s, s->cap ? s->cap * 2 : 64);
     uint64_t h = tb_siphash24(set_key, key, klen);
     size_t j = (size_t)h & (s->cap - 1);
     for (; s->t[j].used; j = (j + 1) & (s->cap - 1)) {
@@ -49,7 +47,7 @@ int tb_keyset_add(struct tb_keyset *s, const char *key, size_t klen, uint64_t a,
         }
     }
     size_t vlen = strlen(val);
-    if (tb_grow(&s->arena, &s->acap, s->alen + klen + vlen + 1)) return -1;
+    tb_xgrow(&s->arena, &s->acap, s->alen + klen + vlen + 1);
     struct tb_keyent *t = &s->t[j];
     t->hash = h;
     t->a = a;

@@ -18,7 +18,7 @@ void tb_keyset_init(struct tb_keyset *s);
 void tb_keyset_free(struct tb_keyset *s);
 /* Add key with payload (a, b, val). Returns 0 when the key was new (stored), 1 when it was there
  * already (nothing stored; *pa, *pb, *pval, when not NULL, get the first payload: *pval stays valid
- * until the set changes), -1 when out of memory. */
+ * until the set changes), -1 for a key over 4 GiB. Out of memory exits (lib/alloc). */
 int tb_keyset_add(struct tb_keyset *s, const char *key, size_t klen, uint64_t a, uint64_t b, const char *val,
                   uint64_t *pa, uint64_t *pb, const char **pval);
 #endif

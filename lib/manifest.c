@@ -1,5 +1,6 @@
 /* manifest: records -> manifest documents, parsing, merging (see manifest.h). */
 #include "manifest.h"
+#include "alloc.h"
 #include "uri.h"
 #include <ctype.h>
 #include <inttypes.h>
@@ -92,13 +93,7 @@ int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err
         cJSON_Delete(rec); /* the same shard again, e.g. re-emitted after a resume */
         return 0;
     }
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        struct tb_shard_rec *ns = realloc(m->shards, nc * sizeof *ns);
-        if (!ns) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto bad; }
-        m->shards = ns;
-        m->cap = nc;
-    }
+    tb_xgrow_n(&m->shards, &m->cap, m->n + 1, sizeof *m->shards, 64);
     m->shards[m->n++] = r;
     return 0;
 bad:
@@ -106,27 +101,36 @@ bad:
     return rc;
 }
 
-static int rebase_field(cJSON *rec, const char *field, const char *from_dir, const char *to_dir, const char **out)
+/* A relative path (not an absolute one, not file:// nor any other location), as tb_uri_parse reads it. */
+static int relative_path(const char *v)
+{
+    struct tb_uri u;
+    if (!v || tb_uri_parse(v, &u, NULL)) return 0;
+    int rel = u.scheme == TB_URI_FILE && !u.explicit_file && u.path[0] != '/';
+    tb_uri_free(&u);
+    return rel;
+}
+
+static void rebase_field(cJSON *rec, const char *field, const char *from_dir, const char *to_dir, const char **out)
 {
     const char *v = *out;
-    if (!v || v[0] == '/' || strstr(v, "://")) return 0;
+    if (!relative_path(v)) return;
     char *nv = tb_path_rebase(v, from_dir, to_dir);
-    if (!nv) return -1;
     cJSON *item = cJSON_GetObjectItemCaseSensitive(rec, field);
-    const char *set = cJSON_SetValuestring(item, nv);
+    const char *set = cJSON_SetValuestring(item, nv); /* item is the string v came from */
     free(nv);
-    if (!set) return -1;
+    if (!set) tb_oom(0); /* cJSON fails only for memory */
     *out = set;
-    return 0;
 }
 
 int tb_manifest_rebase(struct tb_manifest *m, const char *from_dir, const char *to_dir, tb_err *e)
 {
+    (void)e;
     if (strcmp(from_dir, to_dir) == 0) return 0;
     for (size_t i = 0; i < m->n; i++) {
         struct tb_shard_rec *r = &m->shards[i];
-        if (rebase_field(r->json, "path", from_dir, to_dir, &r->path) || rebase_field(r->json, "uri", from_dir, to_dir, &r->uri))
-            return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        rebase_field(r->json, "path", from_dir, to_dir, &r->path);
+        rebase_field(r->json, "uri", from_dir, to_dir, &r->uri);
         r->name = base_name(r->uri ? r->uri : r->path);
     }
     return 0;
@@ -174,8 +178,8 @@ int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_er
     else if (!cJSON_IsArray(shards)) rc = tb_fail(e, TB_EDATA, "manifest lacks a \"shards\" array");
     if (rc) { cJSON_Delete(doc); return rc; }
     const char *name = str_field(doc, "name"), *created = str_field(doc, "created");
-    if (name) m->name = strdup(name);
-    if (created) m->created = strdup(created);
+    if (name) m->name = tb_xstrdup(name);
+    if (created) m->created = tb_xstrdup(created);
     int i = 0;
     cJSON *s;
     while ((s = cJSON_DetachItemFromArray(shards, 0))) {
@@ -198,10 +202,10 @@ int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_er
 
 int tb_manifest_merge(struct tb_manifest *dst, const struct tb_manifest *src, tb_err *e)
 {
-    if (!dst->name && src->name) dst->name = strdup(src->name);
+    if (!dst->name && src->name) dst->name = tb_xstrdup(src->name);
     for (size_t i = 0; i < src->n; i++) {
         cJSON *copy = cJSON_Duplicate(src->shards[i].json, 1);
-        if (!copy) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (!copy) tb_oom(0); /* cJSON fails only for memory (and does not say how much) */
         int rc = tb_manifest_add_json(dst, copy, 0, e);
         if (rc) return rc;
     }
@@ -220,10 +224,9 @@ static char *print_doc(cJSON *doc)
 {
     char *s = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
-    if (!s) return NULL;
+    if (!s) tb_oom(0); /* cJSON fails only for memory */
     size_t n = strlen(s);
-    char *r = realloc(s, n + 2);
-    if (!r) { free(s); return NULL; }
+    char *r = tb_xrealloc(s, n + 2);
     r[n] = '\n';
     r[n + 1] = 0;
     return r;
@@ -308,32 +311,26 @@ char *tb_brace_range(const char *const *names, size_t n)
             strncmp(names[i], names[0], pre) != 0 || strcmp(names[i] + pre + d, suf0) != 0)
             return NULL;
     }
-    char *out = NULL;
-    if (asprintf(&out, "%.*s{%0*" PRIu64 "..%0*" PRIu64 "}%s", (int)pre0, names[0], (int)d0, first, (int)d0, first + n - 1, suf0) < 0)
-        return NULL;
-    return out;
+    return tb_xasprintf("%.*s{%0*" PRIu64 "..%0*" PRIu64 "}%s", (int)pre0, names[0], (int)d0, first, (int)d0, first + n - 1, suf0);
 }
 
 char *tb_manifest_shardlist(const struct tb_manifest *m)
 {
-    const char **names = malloc(sizeof *names * (m->n ? m->n : 1));
-    if (!names) return NULL;
+    const char **names = tb_xmalloc(sizeof *names * (m->n ? m->n : 1));
     size_t total = 2;
     for (size_t i = 0; i < m->n; i++) { names[i] = where(&m->shards[i]); total += strlen(names[i]) + 1; }
     char *br = tb_brace_range(names, m->n);
     char *out;
     if (br) {
         size_t n = strlen(br);
-        out = realloc(br, n + 2);
-        if (out) { out[n] = '\n'; out[n + 1] = 0; }
-        else free(br);
+        out = tb_xrealloc(br, n + 2);
+        out[n] = '\n';
+        out[n + 1] = 0;
     } else {
-        out = malloc(total);
-        if (out) {
-            size_t o = 0;
-            for (size_t i = 0; i < m->n; i++) o += (size_t)sprintf(out + o, "%s\n", names[i]);
-            out[o] = 0;
-        }
+        out = tb_xmalloc(total);
+        size_t o = 0;
+        for (size_t i = 0; i < m->n; i++) o += (size_t)sprintf(out + o, "%s\n", names[i]);
+        out[o] = 0;
     }
     free(names);
     return out;

@@ -1,5 +1,6 @@
 /* ndjson: bounded line reading and line writing. */
 #include "ndjson.h"
+#include "alloc.h"
 #include "json.h"
 #include <errno.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@ int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line)
     r->cap = INITIAL_CAP;
     if (r->cap > r->max_line + 2) r->cap = r->max_line + 2;
     if (r->cap < 4096) r->cap = 4096;
-    r->buf = malloc(r->cap);
-    return r->buf ? 0 : -1;
+    r->buf = tb_xmalloc(r->cap);
+    return 0;
 }
 
 void tb_lines_set_big(struct tb_lines *r, size_t big)
@@ -126,9 +127,7 @@ int tb_lines_next_slow(struct tb_lines *r, char **line, size_t *len, tb_err *e)
             }
             size_t ncap = r->cap * 2;
             if (ncap > r->max_line + 2) ncap = r->max_line + 2;
-            char *nb = realloc(r->buf, ncap);
-            if (!nb) { tb_fail(e, TB_ESOFTWARE, "out of memory reading line %llu", (unsigned long long)r->consumed + 1); return -1; }
-            r->buf = nb;
+            r->buf = tb_xrealloc(r->buf, ncap);
             r->cap = ncap;
         }
         ssize_t got = tb_src_read(r->src, r->buf + r->end, r->cap - 1 - r->end, e);

@@ -34,6 +34,7 @@ struct tb_lines {
  * nothing is consumed yet; read the line with tb_lines_big_next. */
 #define TB_LINE_BIG 3
 
+/* Returns 0 (out of memory exits: lib/alloc). */
 int tb_lines_init(struct tb_lines *r, struct tb_src *src, size_t max_line);
 /* Returns 1 with line and len set, 0 at end of input, TB_LINE_LONG (see above), -1 on error (*e
  * filled: line too long is TB_EDATA naming the line number; read errors TB_EIO). The span is valid

@@ -1,5 +1,6 @@
 /* opts: table-driven option parsing, --help text and completion scripts. */
 #include "opts.h"
+#include "alloc.h"
 #include "err.h"
 #include "progress.h"
 #include <ctype.h>
@@ -14,7 +15,7 @@ void tb_opts_init(struct tb_optparse *p, const struct tb_cmd_spec *spec, int arg
     p->argc = argc;
     p->argv = argv;
     p->i = 1;
-    p->pos = calloc((size_t)argc + 1, sizeof *p->pos);
+    p->pos = tb_xcalloc((size_t)argc + 1, sizeof *p->pos);
 }
 
 void tb_opts_free(struct tb_optparse *p)

@@ -4,7 +4,7 @@
  *                     (string text, decoded {"$base64"}, or compact JSON text of any other value);
  *   inverse (cat):    members of one key -> one NDJSON line, chosen so that re-sharding the line
  *                     writes the very same member bytes.
- * Also the key and field-name rules, base64, and JSON compaction. */
+ * Also the key and field-name rules and JSON compaction ($base64 values: lib/base64). */
 #ifndef TB_SAMPLE_H
 #define TB_SAMPLE_H
 #include "err.h"
@@ -59,27 +59,24 @@ long tb_member_split(const char *name, size_t n);
 /* Copy a valid JSON text without the whitespace outside strings; out has room for n bytes.
  * Returns the output length. */
 size_t tb_json_compact(const char *in, size_t n, char *out);
-/* Standard padded base64. out needs n / 4 * 3 bytes. Returns decoded length or -1 when invalid. */
-long tb_base64_decode(const char *in, size_t n, unsigned char *out);
-/* out needs 4 * ((n + 2) / 3) + 1 bytes; NUL-terminated. Returns the encoded length. */
-size_t tb_base64_encode(const unsigned char *in, size_t n, char *out);
 
 /* Is the field's last extension one WebDataset decodes as text (txt, text, json, cls, ...)? */
 int tb_text_ext(const char *field, size_t n);
 
-/* The inverse: build one NDJSON line from members, appended to a growable buffer. */
+/* The inverse: build one NDJSON line from members, appended to a growable buffer. These return 0
+ * (out of memory exits: lib/alloc); e is kept for the signature's sake. */
 struct tb_linebuf {
     char *p;
     size_t n, cap;
 };
 void tb_linebuf_free(struct tb_linebuf *b);
 /* Start a line {"__key__":KEY (b is reset). */
-int tb_line_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e);
+int tb_linebuf_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e);
 /* Add ,"FIELD":VALUE. A json member that is valid compact JSON other than a string is embedded as
  * it is; a text-extension member (json included) that is valid UTF-8 becomes a string; anything
  * else becomes {"$base64":...}. scratch is a reused scanner. */
-int tb_line_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
+int tb_linebuf_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
                 struct tb_json *scratch, tb_err *e);
 /* Close the object (no newline). */
-int tb_line_end(struct tb_linebuf *b, tb_err *e);
+int tb_linebuf_end(struct tb_linebuf *b, tb_err *e);
 #endif

@@ -1,5 +1,6 @@
 /* shardio: ustar/pax writing, libarchive compression filters and tar reading. */
 #include "shardio.h"
+#include "alloc.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -232,13 +233,12 @@ int tb_tarw_open(struct tb_tarw *w, int fd, const char *name, int compress, long
     snprintf(w->name, sizeof w->name, "%s", name);
     w->cap = WBUF;
     for (int i = 0; i < TB_TARW_NBUF; i++) {
-        w->bufs[i] = malloc(w->cap);
-        if (!w->bufs[i]) { tb_tarw_free(w); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        w->bufs[i] = tb_xmalloc(w->cap);
     }
     w->buf = w->bufs[0];
     if (compress != TB_COMPRESS_NONE) {
         struct archive *a = archive_write_new();
-        if (!a) { tb_tarw_free(w); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        if (!a) tb_oom(0); /* libarchive fails only for memory here */
         w->arc = a;
         int r = compress == TB_COMPRESS_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a);
         /* no timestamp in the gzip header: the same input must give the same bytes */
@@ -351,9 +351,9 @@ int tb_tarr_open(struct tb_tarr *r, struct tb_src *src, tb_err *e)
 {
     memset(r, 0, sizeof *r);
     r->src = src;
-    r->rbuf = malloc(RBUF);
+    r->rbuf = tb_xmalloc(RBUF);
     struct archive *a = archive_read_new();
-    if (!r->rbuf || !a) { free(r->rbuf); if (a) archive_read_free(a); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+    if (!a) tb_oom(0); /* libarchive fails only for memory here */
     r->arc = a;
     archive_read_support_filter_gzip(a);
     archive_read_support_filter_zstd(a);
@@ -418,14 +418,7 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
         }
         int64_t size = archive_entry_size_is_set(ent) ? archive_entry_size(ent) : 0;
         if (size < 0 || (uint64_t)size > (1ull << 40)) { tb_fail(e, TB_EDATA, "%s: member '%.200s' has a bad size", r->src->name, n); return -1; }
-        if ((size_t)size + 1 > r->cap) {
-            size_t nc = r->cap ? r->cap : 65536;
-            while (nc < (size_t)size + 1) nc *= 2;
-            unsigned char *nd = realloc(r->data, nc);
-            if (!nd) { tb_fail(e, TB_ESOFTWARE, "out of memory for member '%.200s' (%lld bytes)", n, (long long)size); return -1; }
-            r->data = nd;
-            r->cap = nc;
-        }
+        tb_xgrow_n(&r->data, &r->cap, (size_t)size + 1, 1, 65536);
         size_t got = 0;
         while (got < (size_t)size) {
             la_ssize_t k = archive_read_data(a, r->data + got, (size_t)size - got);
@@ -498,13 +491,12 @@ static void dz_close(void *ctx)
 
 int tb_src_decompress(struct tb_src *out, struct tb_src *in, tb_err *e)
 {
-    struct dz *z = calloc(1, sizeof *z);
-    if (!z) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    struct dz *z = tb_xcalloc(1, sizeof *z);
     z->in = *in;
     z->t.src = &z->in;
-    z->t.rbuf = malloc(RBUF);
+    z->t.rbuf = tb_xmalloc(RBUF);
     struct archive *a = archive_read_new();
-    if (!z->t.rbuf || !a) { free(z->t.rbuf); free(z); if (a) archive_read_free(a); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+    if (!a) tb_oom(0); /* libarchive fails only for memory here */
     z->t.arc = a;
     archive_read_support_filter_gzip(a);
     archive_read_support_filter_zstd(a);

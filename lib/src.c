@@ -1,5 +1,6 @@
 /* src: file and fd byte sources. */
 #include "src.h"
+#include "alloc.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,8 +31,7 @@ static void fd_close(void *ctx)
 
 void tb_src_from_fd(struct tb_src *s, int fd, int own, const char *name)
 {
-    struct fd_ctx *c = malloc(sizeof *c);
-    if (!c) abort();
+    struct fd_ctx *c = tb_xmalloc(sizeof *c);
     c->fd = fd;
     c->own = own;
     s->ctx = c;

@@ -11,7 +11,6 @@
 #include "hash.h"
 #include "mtime.h"
 #include "store.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -22,7 +21,9 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include "alloc.h"
 #include "atomic.h"
+#include "walk.h"
 
 #define XATTR "user.trainbox.sha256"
 
@@ -187,81 +188,84 @@ static int do_get(struct tb_store_req *r, tb_err *e)
     return rc;
 }
 
-struct lister { struct tb_store_req *r; const char *prefix; size_t cap, pcap; int delim; };
+/* LIST: every regular file whose path starts with the prefix, in the byte order of the path (an
+ * object store's order: lib/walk); with a delimiter, a directory right after the prefix is the
+ * common prefix "DIR/" instead of being entered. Symlinks (never followed: a listing stays under
+ * its prefix), other non-regular files and in-progress writes (.tb-mp-, .partial) are not objects.
+ * A missing start directory is an empty listing, as a bucket without such keys; a directory that
+ * cannot be read fails the listing (a file not seen is not a file that is not there). */
+struct lister { struct tb_store_req *r; const char *prefix; size_t plen, cap, pcap; int delim; };
 
-static void add_item(struct lister *l, const char *path, const struct stat *st)
+static void add_item(struct lister *l, const struct tb_walk_ent *ent)
 {
     struct tb_store_req *r = l->r;
     tb_xgrow_n(&r->items, &l->cap, r->nitems + 1, sizeof *r->items, 64);
     struct tb_obj_info *it = &r->items[r->nitems++];
     memset(it, 0, sizeof *it);
-    fill_info(path, st, it);
-    it->key = tb_xstrdup(path);
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_size = (off_t)ent->size;
+    st.st_mtim = ent->mtime;
+    fill_info(ent->full, &st, it);
+    it->key = tb_xstrdup(ent->full);
 }
 
-static void add_prefix(struct lister *l, const char *p)
+static void add_prefix(struct lister *l, const struct tb_walk_ent *ent)
 {
     struct tb_store_req *r = l->r;
-    for (size_t i = 0; i < r->nprefixes; i++) if (strcmp(r->prefixes[i], p) == 0) return;
     tb_xgrow_n(&r->prefixes, &l->pcap, r->nprefixes + 1, sizeof *r->prefixes, 16);
-    r->prefixes[r->nprefixes++] = tb_xstrdup(p);
+    char *p = tb_xmalloc(strlen(ent->full) + 2);
+    strcpy(stpcpy(p, ent->full), "/");
+    r->prefixes[r->nprefixes++] = p;
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Walk dir (a path ending without '/' or "" for the cwd), reporting files whose path starts with prefix. */
-static void walk(struct lister *l, const char *dir)
+/* One walk entry: 0, or an exit code for an error that fails the listing. */
+static int list_entry(struct lister *l, struct tb_walk *w, const struct tb_walk_ent *ent, tb_err *e)
 {
-    DIR *d = opendir(*dir ? dir : ".");
-    if (!d) return;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        tb_xgrow_n(&names, &cap, n + 1, sizeof *names, 32);
-        names[n++] = tb_xstrdup(de->d_name);
+    const char *p = ent->full;
+    size_t len = strlen(p);
+    int under = len >= l->plen && memcmp(p, l->prefix, l->plen) == 0;
+    switch (ent->type) {
+    case TB_WALK_DIR:
+        /* enter only what can hold keys under the prefix: a directory inside it, or one the
+         * prefix goes on into ("a/b" for the prefix "a/b/c") */
+        if (under && l->delim) { add_prefix(l, ent); tb_walk_prune(w); }
+        else if (!under && !(memcmp(p, l->prefix, len) == 0 && l->prefix[len] == '/')) tb_walk_prune(w);
+        return 0;
+    case TB_WALK_FILE:
+        if (under && !strstr(p, ".tb-mp-") && !strstr(p, ".partial")) add_item(l, ent);
+        return 0;
+    case TB_WALK_ERROR:
+        if (ent->err == ENOENT) return 0; /* gone since its directory was read */
+        errno = ent->err;
+        return S_ISDIR(ent->mode) ? tb_fail_errno(e, 0, "cannot list %s", p) : tb_fail_errno(e, 0, "cannot stat %s", p);
+    default:
+        return 0;
     }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
-    size_t plen = strlen(l->prefix);
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        if (!*dir) snprintf(path, sizeof path, "%s", names[i]);
-        else snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", names[i]);
-        free(names[i]);
-        struct stat st;
-        if (lstat(path, &st) != 0) continue;
-        size_t len = strlen(path);
-        size_t cmp = len < plen ? len : plen;
-        if (strncmp(path, l->prefix, cmp) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
-            if (l->delim && len >= plen) {
-                char p[4100];
-                snprintf(p, sizeof p, "%s/", path);
-                add_prefix(l, p);
-            } else walk(l, path);
-        } else if (S_ISREG(st.st_mode) && len >= plen) {
-            if (strstr(path, ".tb-mp-") || strstr(path, ".partial")) continue; /* in-progress writes */
-            add_item(l, path, &st);
-        }
-    }
-    free(names);
 }
 
 static int do_list(struct tb_store_req *r, tb_err *e)
 {
-    (void)e;
     const char *prefix = r->prefix ? r->prefix : "";
-    struct lister l = {r, prefix, 0, 0, r->delimiter && *r->delimiter};
-    /* start at the deepest directory the prefix names */
+    struct lister l = {r, prefix, strlen(prefix), 0, 0, r->delimiter && *r->delimiter};
+    /* start at the deepest directory the prefix names ("" is the current directory) */
     char *d = tb_xstrdup(prefix);
     char *slash = strrchr(d, '/');
     if (slash) { if (slash == d) slash[1] = 0; else *slash = 0; }
     else d[0] = 0;
-    walk(&l, d);
+    struct tb_walk w;
+    tb_err oe = {0};
+    int rc = tb_walk_open(&w, d, &oe);
     free(d);
-    return 0;
+    if (rc) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0; /* no such keys */
+        if (e) *e = oe;
+        return rc;
+    }
+    struct tb_walk_ent ent;
+    while (!rc && tb_walk_next(&w, &ent)) rc = list_entry(&l, &w, &ent, e);
+    tb_walk_close(&w);
+    return rc;
 }
 
 static int do_head(struct tb_store_req *r, tb_err *e)

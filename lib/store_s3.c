@@ -5,6 +5,7 @@
  * Bodies are signed with their SHA-256 (x-amz-content-sha256 = req->body_sha256, which upload computes
  * in the same pass as the file's sha256 metadata), so the store itself rejects a body that changed
  * on the way; with no body_sha256 a body goes as UNSIGNED-PAYLOAD (plus Content-MD5 when given). */
+#include "base64.h"
 #include "alloc.h"
 #include "creds.h"
 #include "hash.h"

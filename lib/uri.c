@@ -1,5 +1,6 @@
 /* uri: parsing and printing of file, s3, r2, gs, az, http(s) and hf locations. */
 #include "uri.h"
+#include "alloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +37,7 @@ void tb_uri_free(struct tb_uri *u)
     memset(u, 0, sizeof *u);
 }
 
-static char *dupn(const char *s, size_t n)
-{
-    char *r = malloc(n + 1);
-    if (!r) abort();
-    memcpy(r, s, n);
-    r[n] = 0;
-    return r;
-}
+static char *dupn(const char *s, size_t n) { return tb_xstrndup(s, n); }
 
 /* S3 bucket names: 3-63 of [a-z0-9.-]; we also accept '_' and uppercase as legacy/GCS-style names
  * and leave the final judgement to the store. */
@@ -73,7 +67,7 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
             if (c == colon) return tb_fail(e, TB_EUSAGE, "unsupported location scheme '%.*s://' in '%s'", (int)(colon - s), s, s);
         }
         u->scheme = TB_URI_FILE;
-        u->path = strdup(s);
+        u->path = tb_xstrdup(s);
         return 0;
     }
     u->scheme = schemes[i].s;
@@ -83,17 +77,17 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
         u->explicit_file = 1;
         if (strncmp(rest, "localhost/", 10) == 0) rest += 9;
         if (rest[0] != '/') return tb_fail(e, TB_EUSAGE, "file URI must be file:///absolute/path: '%s'", s);
-        u->path = strdup(rest);
+        u->path = tb_xstrdup(rest);
         return 0;
     case TB_URI_HTTP: case TB_URI_HTTPS:
         if (!*rest || *rest == '/') return tb_fail(e, TB_EUSAGE, "URL has no host: '%s'", s);
-        u->url = strdup(s);
+        u->url = tb_xstrdup(s);
         return 0;
     case TB_URI_S3: case TB_URI_R2: case TB_URI_GS: {
         size_t n = strcspn(rest, "/");
         if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad bucket name in '%s'", s);
         u->bucket = dupn(rest, n);
-        u->key = strdup(rest[n] ? rest + n + 1 : "");
+        u->key = tb_xstrdup(rest[n] ? rest + n + 1 : "");
         return 0;
     }
     case TB_URI_AZ: {
@@ -106,7 +100,7 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
         n = strcspn(rest, "/");
         if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad container name in '%s'", s);
         u->bucket = dupn(rest, n);
-        u->key = strdup(rest[n] ? rest + n + 1 : "");
+        u->key = tb_xstrdup(rest[n] ? rest + n + 1 : "");
         return 0;
     }
     case TB_URI_HF: {
@@ -132,7 +126,7 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
             u->hf_rev = dupn(at + 1, name - nlen - 1);
         }
         const char *p = nm + name;
-        u->key = strdup(*p == '/' ? p + 1 : "");
+        u->key = tb_xstrdup(*p == '/' ? p + 1 : "");
         return 0;
     }
     }
@@ -141,42 +135,30 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
 
 char *tb_uri_format(const struct tb_uri *u)
 {
-    char *out = NULL;
-    int r = -1;
     switch (u->scheme) {
     case TB_URI_FILE:
-        r = u->explicit_file ? asprintf(&out, "file://%s", u->path) : asprintf(&out, "%s", u->path);
-        break;
+        return u->explicit_file ? tb_xasprintf("file://%s", u->path) : tb_xstrdup(u->path);
     case TB_URI_HTTP: case TB_URI_HTTPS:
-        r = asprintf(&out, "%s", u->url);
-        break;
+        return tb_xstrdup(u->url);
     case TB_URI_S3: case TB_URI_R2: case TB_URI_GS:
-        r = asprintf(&out, "%s://%s/%s", tb_scheme_name(u->scheme), u->bucket, u->key);
-        break;
+        return tb_xasprintf("%s://%s/%s", tb_scheme_name(u->scheme), u->bucket, u->key);
     case TB_URI_AZ:
-        r = asprintf(&out, "az://%s/%s/%s", u->account, u->bucket, u->key);
-        break;
+        return tb_xasprintf("az://%s/%s/%s", u->account, u->bucket, u->key);
     case TB_URI_HF:
-        r = asprintf(&out, "hf://%s/%s%s%s/%s", u->hf_type, u->hf_repo, u->hf_rev ? "@" : "", u->hf_rev ? u->hf_rev : "", u->key);
-        break;
+        return tb_xasprintf("hf://%s/%s%s%s/%s", u->hf_type, u->hf_repo, u->hf_rev ? "@" : "", u->hf_rev ? u->hf_rev : "", u->key);
     }
-    return r < 0 ? NULL : out;
+    tb_assert_fail("u->scheme is a known scheme", __FILE__, __LINE__);
 }
 
 static char *join(const char *base, const char *name)
 {
-    char *out;
     size_t n = strlen(base);
-    int r;
-    if (n == 0 || base[n - 1] == '/') r = asprintf(&out, "%s%s", base, name);
-    else r = asprintf(&out, "%s/%s", base, name);
-    return r < 0 ? NULL : out;
+    return n == 0 || base[n - 1] == '/' ? tb_xasprintf("%s%s", base, name) : tb_xasprintf("%s/%s", base, name);
 }
 
 int tb_uri_join(const struct tb_uri *p, const char *name, struct tb_uri *o, tb_err *e)
 {
     char *s = tb_uri_format(p);
-    if (!s) return tb_fail(e, TB_ESOFTWARE, "out of memory");
     int r;
     if (p->scheme == TB_URI_HTTP || p->scheme == TB_URI_HTTPS) {
         char *j = join(s, name);
@@ -210,23 +192,19 @@ static size_t path_parts(char *buf, const char **v, size_t max)
 
 char *tb_path_rebase(const char *path, const char *from_dir, const char *to_dir)
 {
-    if (path[0] == '/') return strdup(path);
+    if (path[0] == '/') return tb_xstrdup(path);
     size_t fl = strlen(from_dir), pl = strlen(path), tl = strlen(to_dir);
-    char *full = malloc(fl + pl + 2), *to = strdup(to_dir);
-    const char **fv = malloc(sizeof *fv * (fl + pl + 2)), **tv = malloc(sizeof *tv * (tl + 1));
-    char *out = NULL;
-    if (full && to && fv && tv) {
-        snprintf(full, fl + pl + 2, "%s/%s", from_dir, path);
-        size_t fn = path_parts(full, fv, fl + pl + 2), tn = path_parts(to, tv, tl + 1), k = 0;
-        while (k < fn && k < tn && strcmp(fv[k], tv[k]) == 0) k++;
-        size_t cap = 3 * (tn - k) + fl + pl + 2;
-        if ((out = malloc(cap))) {
-            size_t o = 0;
-            for (size_t i = k; i < tn; i++) o += (size_t)snprintf(out + o, cap - o, "../");
-            for (size_t i = k; i < fn; i++) o += (size_t)snprintf(out + o, cap - o, "%s%s", fv[i], i + 1 < fn ? "/" : "");
-            if (o == 0) snprintf(out, cap, ".");
-        }
-    }
+    char *full = tb_xmalloc(fl + pl + 2), *to = tb_xstrdup(to_dir);
+    const char **fv = tb_xmalloc(sizeof *fv * (fl + pl + 2)), **tv = tb_xmalloc(sizeof *tv * (tl + 1));
+    snprintf(full, fl + pl + 2, "%s/%s", from_dir, path);
+    size_t fn = path_parts(full, fv, fl + pl + 2), tn = path_parts(to, tv, tl + 1), k = 0;
+    while (k < fn && k < tn && strcmp(fv[k], tv[k]) == 0) k++;
+    size_t cap = 3 * (tn - k) + fl + pl + 2;
+    char *out = tb_xmalloc(cap);
+    size_t o = 0;
+    for (size_t i = k; i < tn; i++) o += (size_t)snprintf(out + o, cap - o, "../");
+    for (size_t i = k; i < fn; i++) o += (size_t)snprintf(out + o, cap - o, "%s%s", fv[i], i + 1 < fn ? "/" : "");
+    if (o == 0) snprintf(out, cap, ".");
     free(full);
     free(to);
     free(fv);

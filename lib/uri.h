@@ -33,6 +33,6 @@ int tb_uri_is_bucket(const struct tb_uri *u);
 int tb_uri_join(const struct tb_uri *prefix, const char *name, struct tb_uri *out, tb_err *e);
 /* A relative path that names from_dir/path, written relative to to_dir instead (both directories
  * absolute); lexical: "." and ".." are folded, symlinks are not followed. An absolute path is
- * returned as is. malloc'd; NULL when out of memory. */
+ * returned as is. malloc'd. */
 char *tb_path_rebase(const char *path, const char *from_dir, const char *to_dir);
 #endif

@@ -209,3 +209,25 @@ EOF
   run grep -nE 'cat +(hf|https?|s3|r2|gs|az)://' "$REPO/README.md" "$REPO"/man/*.1
   assert_failure
 }
+
+# A directory is read in the byte order of its paths (the order a bucket lists keys in, so the same
+# tree reads the same locally and remotely): "a-b" and "a.b" before "a/...". Hidden names are left
+# out; a symlink to a file is read, one to a directory is not entered and is named on stderr.
+@test "directories: byte order of the full paths, hidden names skipped, symlinked directories not entered" {
+  mkdir -p d/a d/.hidden other
+  echo '{"n":"a/x"}' > d/a/x.jsonl
+  echo '{"n":"a-b"}' > d/a-b.jsonl
+  echo '{"n":"a.b"}' > d/a.b.jsonl
+  echo '{"n":"a0"}' > d/a0.jsonl
+  echo '{"n":"hidden"}' > d/.hidden/h.jsonl
+  echo '{"n":"dot"}' > d/.dot.jsonl
+  echo '{"n":"other"}' > other/o.jsonl
+  ln -s ../other d/b-dir
+  ln -s a0.jsonl d/c.jsonl
+  run --separate-stderr trainbox cat d
+  assert_success
+  [ "$output" = "$(printf '%s\n' '{"n":"a-b"}' '{"n":"a.b"}' '{"n":"a/x"}' '{"n":"a0"}' '{"n":"a0"}')" ] || fail "$output"
+  [[ "$stderr" == *"d/b-dir is a symlink to a directory: not followed"* ]] || fail "$stderr"
+  run --separate-stderr trainbox cat -q d
+  [ -z "$stderr" ]
+}

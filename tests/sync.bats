@@ -92,8 +92,8 @@ count_op() { jq -r "select(.op == \"$2\") | .op" <<<"$1" | wc -l; }
   start_azurite
   export AZURE_STORAGE_CONNECTION_STRING="$AZ_CONN"
   local d
-  for d in drivers unit; do
-    [ -x "$REPO/${TB_BUILD:-build}/$d/azure_store_cli" ] && "$REPO/${TB_BUILD:-build}/$d/azure_store_cli" mkroot az://devstoreaccount1/sync-ct && break
+  for d in drivers; do
+    [ -x "$REPO/${TB_BUILD:-build}/$d/store_cli" ] && "$REPO/${TB_BUILD:-build}/$d/store_cli" mkroot az://devstoreaccount1/sync-ct && break
   done
   mktree src
   run --separate-stderr trainbox sync src az://devstoreaccount1/sync-ct/ck/

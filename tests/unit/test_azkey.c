@@ -138,12 +138,15 @@ int main(void)
         CHECK_STR(d, "Thu, 01 Jan 1970 00:00:00 GMT", "epoch date");
     }
     {
-        unsigned char out[16];
-        CHECK_INT(tb_b64_decode("QUFB", out, sizeof out), 3, "b64 no padding");
-        CHECK_INT(tb_b64_decode("QUE=", out, sizeof out), 2, "b64 one pad");
-        CHECK_INT(tb_b64_decode("QQ==", out, sizeof out), 1, "b64 two pads");
-        CHECK_INT(tb_b64_decode("QQ=", out, sizeof out), -1, "b64 bad length");
-        CHECK_INT(tb_b64_decode("Q!==", out, sizeof out), -1, "b64 bad char");
+        struct tb_azcred c;
+        memset(&c, 0, sizeof c);
+        tb_err e = {0};
+        CHECK(tb_azcred_set_key(&c, "Q!==", &e) == TB_EUSAGE && c.keylen == 0, "a key that is not base64 is refused");
+        char big[200];
+        memset(big, 'A', 196);
+        big[196] = 0;
+        CHECK(tb_azcred_set_key(&c, big, &e) == TB_EUSAGE, "a key longer than 128 bytes is refused");
+        CHECK(tb_azcred_set_key(&c, "QUE=", &e) == 0 && c.keylen == 2, "a short key decodes");
     }
 
     /* connection strings */

@@ -1,5 +1,6 @@
 /* lib/bigline: a line fed in pieces of every size (split inside escapes, tokens and base64 quads)
  * gives the very members the whole-line parse gives, for every shape of sample. */
+#include "base64.h"
 #include "bigline.h"
 #include "sample.h"
 #include "tap.h"
