@@ -129,7 +129,8 @@ static int with_split_field(struct ctx *c, const char *line, size_t len, int s, 
 {
     const char *name = c->ratio.names[s];
     struct tb_json *json = &c->keyer.json;
-    tb_xgrow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16);
+    size_t need = len + strlen(name) + 16;
+    if (need > c->scratch_cap) tb_xgrow(&c->scratch, &c->scratch_cap, need);
     if ((json->text != line || json->len != len) && tb_json_scan_object(json, line, len, e)) return e->code;
     char *o = c->scratch;
     size_t n = 0;
@@ -184,7 +185,8 @@ static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 static void pend_add(struct ctx *c, const char *line, size_t len, int s)
 {
     uint32_t l = (uint32_t)len;
-    tb_xgrow(&c->pend, &c->pend_cap, c->pend_len + sizeof s + sizeof l + len);
+    size_t need = c->pend_len + sizeof s + sizeof l + len;
+    if (need > c->pend_cap) tb_xgrow(&c->pend, &c->pend_cap, need);
     memcpy(c->pend + c->pend_len, &s, sizeof s);
     memcpy(c->pend + c->pend_len + sizeof s, &l, sizeof l);
     memcpy(c->pend + c->pend_len + sizeof s + sizeof l, line, len);
@@ -320,8 +322,8 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     int s = split_of(c, key, klen);
 
     if (c->hold) {
-        tb_xgrow(&c->arena, &c->arena_cap, c->arena_len + len + klen);
-        tb_xgrow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096);
+        if (c->arena_len + len + klen > c->arena_cap) tb_xgrow(&c->arena, &c->arena_cap, c->arena_len + len + klen);
+        if (c->nitems == c->items_cap) tb_xgrow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096);
         if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu of %s too long to hold", (unsigned long long)lineno, c->src_name);
         struct item *it = &c->items[c->nitems++];
         it->off = c->arena_len;
