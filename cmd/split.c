@@ -75,7 +75,6 @@ struct item {               /* an item held for --sort/--shuffle/--balance */
     uint64_t bytes;
     uint64_t rank_hash;
     int split;
-    int is_obj;
 };
 
 struct ctx {
@@ -96,16 +95,15 @@ struct ctx {
     struct tb_fanout *fan;      /* --filter: the running children */
     struct tb_afile rejects;
     int rejects_open;
-    const char *cur_name;   /* the input being read, for --rejects entries */
     /* inputs, all opened before anything is written */
     struct tb_src *srcs;
     int nsrc;
     /* state */
     struct tb_keyer keyer;  /* the line's key; its scan is reused by record_bytes and with_split_field */
-    const char *src_name;   /* the input being read, named in every line's error */
+    const char *src_name;   /* the input being read, named in every line's error and --rejects entry */
     char *scratch;          /* the output line with a split field */
     size_t scratch_cap;
-    uint64_t index, invalid, emitted;
+    uint64_t index, invalid;
     uint32_t index_mod; /* index % world, kept without a division */
     uint64_t *rank_counts;
     uint32_t ranks_nonzero;
@@ -167,7 +165,6 @@ static int with_split_field(struct ctx *c, const char *line, size_t len, int s, 
 
 static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 {
-    c->emitted++;
     if (!c->have_ratio) return tb_write_line(stdout, line, len, e);
     if (c->outdir) {
         c->out_bytes[s] += len + 1;
@@ -231,8 +228,8 @@ static int reject_long(struct ctx *c, uint64_t lineno, uint64_t bytes, tb_err *e
         tb_warn("split", "line %llu: longer than --max-line (%llu bytes) (skipped)", (unsigned long long)lineno, c->max_line);
     if (!c->rejects_open) return 0;
     char ent[8192];
-    size_t n = tb_reject_long(ent, sizeof ent, c->cur_name, lineno, bytes, c->max_line);
-    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", c->cur_name);
+    size_t n = tb_reject_long(ent, sizeof ent, c->src_name, lineno, bytes, c->max_line);
+    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", c->src_name);
     return tb_write_line(c->rejects.fp, ent, n, e);
 }
 
@@ -306,14 +303,12 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
 {
     const char *key = NULL;
     size_t klen = 0;
-    int is_obj = 0;
     tb_err why; /* per line: no 1 KiB memset, only the fields read */
     why.code = 0;
     why.msg[0] = 0;
-    c->keyer.json.text = NULL; /* the scanner holds no line until tb_keyer_find scans this one */
     /* index-mode rank filtering alone needs no key: the line is passed on untouched, unparsed */
     int need_key = c->have_ratio || c->by_hash || c->hold;
-    if (need_key && tb_keyer_find(&c->keyer, line, len, &key, &klen, &is_obj, &why)) {
+    if (need_key && tb_keyer_find(&c->keyer, line, len, &key, &klen, &why)) {
         if (why.code != TB_EDATA) { *e = why; return why.code; }
         return reject(c, line, len, lineno, &why, e);
     }
@@ -332,7 +327,6 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
         it->bytes = bytes;
         it->rank_hash = c->by_hash ? tb_siphash24(c->key_rank, key, klen) : 0;
         it->split = s;
-        it->is_obj = is_obj;
         memcpy(c->arena + c->arena_len, line, len);
         memcpy(c->arena + c->arena_len + len, key, klen);
         c->arena_len += len + klen;
@@ -453,7 +447,6 @@ static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uin
     c->index = pk.index;
     c->index_mod = (uint32_t)(c->index % c->world);
     c->skip = pk.skip;
-    c->emitted += pk.emitted;
     lseek(fd, (off_t)(off + len), SEEK_SET); /* consumed, as reading would have */
     return 0;
 }
@@ -704,7 +697,6 @@ static int produce(struct ctx *c, tb_err *e)
     for (int i = 0; i < c->nsrc && !r; i++) {
         struct tb_src *src = &c->srcs[i];
         c->src_name = src->name;
-        c->cur_name = src->name;
         if (run_mapped(c, src, &r, e)) r = read_lines(c, src, e);
         if (r) name_input(e, src->name);
     }

@@ -47,11 +47,10 @@ static void classify_block(const struct tb_classify *cl, struct tb_keyer *k, con
             if (!c.len) goto next;
             const char *key;
             size_t klen;
-            int is_obj;
             tb_err why; /* per line: no 1 KiB memset, only the fields read */
             why.code = 0;
             why.msg[0] = 0;
-            if (tb_keyer_find(k, line, (size_t)c.len, &key, &klen, &is_obj, &why)) {
+            if (tb_keyer_find(k, line, (size_t)c.len, &key, &klen, &why)) {
                 c.s = CL_SERIAL;
             } else {
                 c.s = cl->ratio ? tb_ratio_pick(cl->ratio, tb_siphash24(cl->key_split, key, klen)) : 0;

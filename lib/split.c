@@ -141,12 +141,11 @@ void tb_keyer_free(struct tb_keyer *k)
     k->cap = 0;
 }
 
-int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, int *is_obj, tb_err *e)
+int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, tb_err *e)
 {
     size_t i = 0;
     k->json.text = NULL; /* the scanner holds no line until this one is scanned */
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
-    *is_obj = 0;
     if (i == len || line[i] != '{') {
         if (k->need_object) return tb_fail(e, TB_EDATA, "not a JSON object");
         *key = line;
@@ -154,7 +153,6 @@ int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char *
         return 0;
     }
     if (tb_json_scan_object(&k->json, line, len, e)) return e->code;
-    *is_obj = 1;
     const char *field = k->field ? k->field : "__key__";
     int v = tb_json_field(&k->json, field);
     if (v < 0) {

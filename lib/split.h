@@ -56,6 +56,6 @@ struct tb_keyer {
 };
 void tb_keyer_init(struct tb_keyer *k, const char *field, int need_object);
 void tb_keyer_free(struct tb_keyer *k);
-/* Set key/klen (pointing into line or into k's scratch) and is_obj; or TB_EDATA with the reason. */
-int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, int *is_obj, tb_err *e);
+/* Set key/klen (pointing into line or into k's scratch); or TB_EDATA with the reason. */
+int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, tb_err *e);
 #endif

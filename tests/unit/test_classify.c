@@ -134,9 +134,9 @@ static void reference(const struct tb_classify *cl, const char *p, size_t n, str
             if (len && p[ls + len - 1] == '\r') len--;
             const char *key;
             size_t klen;
-            int is_obj;
             if (!len) {
-            } else if (tb_keyer_find(&k, p + ls, len, &key, &klen, &is_obj, &e)) {
+                /* no item */
+            } else if (tb_keyer_find(&k, p + ls, len, &key, &klen, &e)) {
                 on_serial(out, p + ls, len, lineno, &e);
             } else {
                 int s = cl->ratio ? tb_ratio_pick(cl->ratio, tb_siphash24(cl->key_split, key, klen)) : 0;
