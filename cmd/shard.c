@@ -4,6 +4,7 @@
  * durable steps: shard fsynced and renamed -> state committed -> record printed. The record stream
  * ends with the trailer (lib/trailer.h) only when everything succeeded, so a failed or killed shard
  * never looks complete to upload and manifest. */
+#include "alloc.h"
 #include "atomic.h"
 #include "bigline.h"
 #include "commands.h"
@@ -60,20 +61,12 @@ const struct tb_cmd_spec tb_cmd_shard = {
 
 struct buf { char *p; size_t n, cap; };
 
-static int buf_set(struct buf *b, const char *s, size_t n, tb_err *e)
+static void buf_set(struct buf *b, const char *s, size_t n)
 {
-    if (n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < n + 1) nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        b->p = np;
-        b->cap = nc;
-    }
+    tb_xgrow_n(&b->p, &b->cap, n + 1, 1, 256);
     memcpy(b->p, s, n);
     b->p[n] = 0;
     b->n = n;
-    return 0;
 }
 
 struct shard_ctx {
@@ -81,8 +74,9 @@ struct shard_ctx {
     const char *dir, *prefix, *split, *state_path, *rejects_path;
     unsigned long long max_samples, max_bytes, max_line;
     long long mtime;
-    int compress, skip_invalid, dedupe;
+    int compress, skip_invalid, dedupe, restart, progress;
     const char *ext;
+    char *dir_buf, *state_buf;  /* the -o directory without trailing slashes; the default --state */
     /* running */
     struct tb_shardstate st;
     struct tb_sample smp;
@@ -125,7 +119,7 @@ static void abandon_shard(struct shard_ctx *c)
 static char *make_record(struct shard_ctx *c, const char *path, uint64_t bytes, const char *sha, const char *md5)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
+    if (!o) tb_oom(sizeof(cJSON));
     cJSON_AddStringToObject(o, "path", path);
     cJSON_AddNumberToObject(o, "bytes", (double)bytes);
     cJSON_AddStringToObject(o, "sha256", sha);
@@ -136,6 +130,7 @@ static char *make_record(struct shard_ctx *c, const char *path, uint64_t bytes, 
     if (c->split) cJSON_AddStringToObject(o, "split", c->split);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    if (!s) tb_oom(0);
     return s;
 }
 
@@ -161,16 +156,11 @@ static int close_shard(struct shard_ctx *c, uint64_t lines, uint64_t bytes, tb_e
     char sha[65], md5[33];
     int r = tb_tarw_finish(&c->tw, &size, sha, md5, e);
     tb_tarw_free(&c->tw);
-    char *path = strdup(c->af.final);
-    if (!r && !path) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
+    char *path = tb_xstrdup(c->af.final);
     if (!r) r = tb_afile_commit(&c->af, e);
     else tb_afile_abort(&c->af);
     c->open = 0;
-    char *rec = NULL;
-    if (!r) {
-        rec = make_record(c, path, size, sha, md5);
-        if (!rec) r = tb_fail(e, TB_ESOFTWARE, "out of memory");
-    }
+    char *rec = r ? NULL : make_record(c, path, size, sha, md5);
     free(path);
     if (!r) r = tb_shardstate_add_record(&c->st, rec, e);
     if (!r) {
@@ -262,8 +252,8 @@ static int add_line(struct shard_ctx *c, const char *file, uint64_t lineno, uint
         r = tb_tarw_add(&c->tw, s->key, s->key_len, s->m[i].field, s->m[i].field_len, s->m[i].data, s->m[i].len, e);
         if (r) return r;
     }
-    if (c->shard_samples == 0 && (r = buf_set(&c->first_key, s->key, s->key_len, e))) return r;
-    if ((r = buf_set(&c->last_key, s->key, s->key_len, e))) return r;
+    if (c->shard_samples == 0) buf_set(&c->first_key, s->key, s->key_len);
+    buf_set(&c->last_key, s->key, s->key_len);
     c->last_line = gline;
     c->shard_samples++;
     c->st.samples++;
@@ -293,8 +283,7 @@ static void options_hash(struct shard_ctx *c, char **files, int nfiles, char out
     /* what decides the output bytes and records; not --state, --restart, --progress */
     size_t cap = 4096, n = 0;
     for (int i = 0; i < nfiles; i++) cap += strlen(files[i]) + 1;
-    char *s = malloc(cap);
-    if (!s) abort();
+    char *s = tb_xmalloc(cap);
     n += (size_t)snprintf(s + n, cap - n, "dir=%s\nprefix=%s\nmax_samples=%llu\nmax_bytes=%llu\ncompress=%d\nmtime=%lld\n"
                           "split=%s\nskip_invalid=%d\nrejects=%s\nfiles=%d\n", c->dir, c->prefix, c->max_samples, c->max_bytes,
                           c->compress, c->mtime, c->split ? c->split : "", c->skip_invalid, c->rejects_path ? c->rejects_path : "", nfiles);
@@ -342,13 +331,13 @@ static int read_big(struct shard_ctx *c, struct tb_lines *rd, char *hash1, tb_er
 {
     tb_bigline_reset(&c->bl);
     struct tb_digest *d = hash1 ? tb_digest_new() : NULL;
-    if (hash1 && !d) { tb_fail(e, TB_ESOFTWARE, "out of memory"); return -1; }
+    if (hash1 && !d) tb_oom(0);
     const char *p;
     size_t n;
     int k;
     while ((k = tb_lines_big_next(rd, &p, &n, e)) == 1) {
         if (d) tb_digest_update(d, p, n);
-        if (tb_bigline_feed(&c->bl, p, n, e)) { k = -1; break; }
+        tb_bigline_feed(&c->bl, p, n);
     }
     if (d) {
         char md5[33];
@@ -378,7 +367,7 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
         struct tb_src src;
         if ((r = tb_src_open_file(&src, files[f], e))) break;
         struct tb_lines rd;
-        if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) { tb_src_close(&src); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+        if (tb_lines_init(&rd, &src, (size_t)c->max_line) != 0) tb_oom(rd.cap);
         rd.keep_empty = 1;
         rd.skip_long = c->skip_invalid;
         tb_lines_set_big(&rd, (size_t)big);
@@ -467,129 +456,160 @@ static int run_inputs(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
     return 0;
 }
 
+/* ---- the command: parse, check usage, open, act, report once ---- */
+
+static void shard_defaults(struct shard_ctx *c)
+{
+    memset(c, 0, sizeof *c);
+    c->prefix = "shard";
+    c->max_samples = 10000;
+    c->max_bytes = 1ull << 30;
+    c->max_line = TB_MAX_LINE_DEFAULT;
+    c->rejects_fd = -1;
+    c->progress = TB_PROGRESS_AUTO;
+    c->split = getenv("SPLIT");
+    if (c->split && !*c->split) c->split = NULL;
+    tb_shardstate_init(&c->st);
+    tb_sample_init(&c->smp);
+    tb_bigline_init(&c->bl);
+}
+
+/* Options and their usage checks: 0, or the exit code (usage printed; -1 after --help). */
+static int parse_args(struct shard_ctx *c, struct tb_optparse *p)
+{
+    static const char *const compress_names[] = {"none", "gzip", "zstd", NULL};
+    int o, bad = 0, prefix_given = 0;
+    unsigned long long v;
+    while (!bad && (o = tb_opts_next(p)) > 0) {
+        switch (o) {
+        case OPT_OUT: c->dir = p->arg; break;
+        case OPT_PREFIX: prefix_given = 1; c->prefix = p->arg; break;
+        case OPT_MAXS: bad = tb_opt_u64(p, &c->max_samples); break;
+        case OPT_MAXB: bad = tb_opt_size(p, &c->max_bytes); break;
+        case OPT_COMPRESS: bad = tb_opt_choice(p, compress_names, &c->compress); break;
+        case OPT_MTIME:
+            bad = tb_opt_u64(p, &v);
+            if (!bad && v > 077777777777ull) bad = tb_usage("shard", "--mtime %llu does not fit a ustar header", v);
+            c->mtime = (long long)v;
+            break;
+        case OPT_SPLIT: c->split = p->arg; break;
+        case OPT_STATE: c->state_path = p->arg; break;
+        case OPT_RESTART: c->restart = 1; break;
+        case OPT_SKIP: c->skip_invalid = 1; break;
+        case OPT_DEDUPE: c->dedupe = 1; break;
+        case OPT_REJECTS: c->rejects_path = p->arg; break;
+        case OPT_MAX_LINE: bad = tb_opt_max_line(p, &c->max_line); break;
+        case OPT_PROGRESS:
+            c->progress = tb_progress_parse(p->arg);
+            if (c->progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p->arg);
+            break;
+        default: tb_common_opt(p, o, &c->co); break;
+        }
+    }
+    if (bad) return bad;
+    if (o < 0) return o == TB_OPTS_HELP ? -1 : TB_EUSAGE;
+    if (!c->dir) return tb_usage("shard", "missing -o DIR");
+    /* shards of several splits uploaded under one prefix must not collide: name them after the split */
+    if (!prefix_given && c->split) c->prefix = c->split;
+    if (c->max_samples == 0) return tb_usage("shard", "--max-samples must be at least 1");
+    if (c->max_bytes < 2048) return tb_usage("shard", "--max-bytes must be at least 2048");
+    if (!*c->prefix || strchr(c->prefix, '/')) return tb_usage("shard", "--prefix must be a non-empty name without '/'");
+    if (c->rejects_path && !c->skip_invalid) return tb_usage("shard", "--rejects needs --skip-invalid");
+    c->ext = c->compress == TB_COMPRESS_GZIP ? ".tar.gz" : c->compress == TB_COMPRESS_ZSTD ? ".tar.zst" : ".tar";
+    /* the directory as given, without trailing slashes, so record paths read naturally */
+    c->dir_buf = tb_xstrdup(c->dir);
+    size_t dl = strlen(c->dir_buf);
+    while (dl > 1 && c->dir_buf[dl - 1] == '/') c->dir_buf[--dl] = 0;
+    c->dir = c->dir_buf;
+    if (!c->state_path) {
+        size_t n = dl + 32;
+        c->state_buf = tb_xmalloc(n);
+        snprintf(c->state_buf, n, "%s/.trainbox-shard.state", c->dir);
+        c->state_path = c->state_buf;
+    }
+    return 0;
+}
+
+/* The state: started over (--restart), or loaded and checked against this command line. */
+static int load_state(struct shard_ctx *c, char **files, int nfiles, tb_err *e)
+{
+    char opthash[65];
+    options_hash(c, files, nfiles, opthash);
+    int r = 0, found = 0;
+    if (c->restart) {
+        if (unlink(c->state_path) != 0 && errno != ENOENT) r = tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot remove %s", c->state_path);
+    } else {
+        r = tb_shardstate_load(c->state_path, &c->st, &found, e);
+        if (!r && found && strcmp(c->st.options, opthash) != 0)
+            r = tb_fail(e, TB_EDATA, "the state %s was written by a different command line: "
+                        "run the same command on the same input, or use --restart", c->state_path);
+    }
+    memcpy(c->st.options, opthash, sizeof opthash);
+    /* the repeated-key check goes on across the resume: against the last sample written before it */
+    if (!r && c->st.last_key) buf_set(&c->last_key, c->st.last_key, strlen(c->st.last_key));
+    return r;
+}
+
+/* Back to where the state says: no partial shards, the finished ones' records printed again (so a
+ * downstream that died too gets them), the rejects file cut to its committed length. */
+static int resume(struct shard_ctx *c, tb_err *e)
+{
+    remove_partials(c->dir, c->prefix);
+    for (size_t i = 0; i < c->st.nrec; i++) {
+        int r = tb_write_line(stdout, c->st.records[i], strlen(c->st.records[i]), e);
+        if (r) return r;
+    }
+    if (fflush(stdout) != 0) return tb_fail_errno(e, TB_EIO, "write to stdout failed");
+    if (c->rejects_path) {
+        c->rejects_fd = open(c->rejects_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (c->rejects_fd < 0) return tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cannot open %s", c->rejects_path);
+        c->rejects_bytes = c->st.rejects_bytes;
+        /* drop what a crashed run rejected after its last commit: it is rejected again below */
+        if (ftruncate(c->rejects_fd, (off_t)c->st.rejects_bytes) != 0 || lseek(c->rejects_fd, 0, SEEK_END) < 0)
+            return tb_fail_errno(e, 0, "cannot truncate %s", c->rejects_path);
+    }
+    return 0;
+}
+
+static void shard_free(struct shard_ctx *c)
+{
+    if (c->rejects_fd >= 0) close(c->rejects_fd);
+    tb_digest_free(c->dg);
+    tb_sample_free(&c->smp);
+    tb_bigline_free(&c->bl);
+    tb_shardstate_free(&c->st);
+    free(c->first_key.p);
+    free(c->last_key.p);
+    free(c->state_buf);
+    free(c->dir_buf);
+}
+
 static int cmd_shard(int argc, char **argv)
 {
     struct shard_ctx c;
-    memset(&c, 0, sizeof c);
-    c.prefix = "shard";
-    c.max_samples = 10000;
-    c.max_bytes = 1ull << 30;
-    c.max_line = TB_MAX_LINE_DEFAULT;
-    c.rejects_fd = -1;
-    c.split = getenv("SPLIT");
-    if (c.split && !*c.split) c.split = NULL;
-    int restart = 0, progress = TB_PROGRESS_AUTO, prefix_given = 0;
-    static const char *const compress_names[] = {"none", "gzip", "zstd", NULL};
-
+    shard_defaults(&c);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_shard, argc, argv);
-    int o, bad = 0;
-    unsigned long long v;
-    while (!bad && (o = tb_opts_next(&p)) > 0) {
-        switch (o) {
-        case OPT_OUT: c.dir = p.arg; break;
-        case OPT_PREFIX: prefix_given = 1; c.prefix = p.arg; break;
-        case OPT_MAXS: bad = tb_opt_u64(&p, &c.max_samples); break;
-        case OPT_MAXB: bad = tb_opt_size(&p, &c.max_bytes); break;
-        case OPT_COMPRESS: bad = tb_opt_choice(&p, compress_names, &c.compress); break;
-        case OPT_MTIME:
-            bad = tb_opt_u64(&p, &v);
-            if (!bad && v > 077777777777ull) bad = tb_usage("shard", "--mtime %llu does not fit a ustar header", v);
-            c.mtime = (long long)v;
-            break;
-        case OPT_SPLIT: c.split = p.arg; break;
-        case OPT_STATE: c.state_path = p.arg; break;
-        case OPT_RESTART: restart = 1; break;
-        case OPT_SKIP: c.skip_invalid = 1; break;
-        case OPT_DEDUPE: c.dedupe = 1; break;
-        case OPT_REJECTS: c.rejects_path = p.arg; break;
-        case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
-        case OPT_PROGRESS:
-            progress = tb_progress_parse(p.arg);
-            if (progress < 0) bad = tb_usage("shard", "--progress wants auto, bar, json or none, not '%s'", p.arg);
-            break;
-        default: tb_common_opt(&p, o, &c.co); break;
-        }
-    }
-    if (bad) { tb_opts_free(&p); return bad; }
-    if (o < 0) { tb_opts_free(&p); return tb_opts_exit(o); }
-    if (!c.dir) { tb_opts_free(&p); return tb_usage("shard", "missing -o DIR"); }
-    /* shards of several splits uploaded under one prefix must not collide: name them after the split */
-    if (!prefix_given && c.split) c.prefix = c.split;
-    if (c.max_samples == 0) { tb_opts_free(&p); return tb_usage("shard", "--max-samples must be at least 1"); }
-    if (c.max_bytes < 2048) { tb_opts_free(&p); return tb_usage("shard", "--max-bytes must be at least 2048"); }
-    if (!*c.prefix || strchr(c.prefix, '/')) { tb_opts_free(&p); return tb_usage("shard", "--prefix must be a non-empty name without '/'"); }
-    if (c.rejects_path && !c.skip_invalid) { tb_opts_free(&p); return tb_usage("shard", "--rejects needs --skip-invalid"); }
-    c.ext = c.compress == TB_COMPRESS_GZIP ? ".tar.gz" : c.compress == TB_COMPRESS_ZSTD ? ".tar.zst" : ".tar";
-
-    /* the directory as given, without trailing slashes, so record paths read naturally */
-    char *dir = strdup(c.dir);
-    size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/') dir[--dl] = 0;
-    c.dir = dir;
-    char *state_default = NULL;
-    if (!c.state_path) {
-        size_t n = dl + 32;
-        state_default = malloc(n);
-        snprintf(state_default, n, "%s/.trainbox-shard.state", dir);
-        c.state_path = state_default;
-    }
-
-    tb_err e = {0};
-    int r = tb_mkdirs(dir, &e);
-    char opthash[65];
-    options_hash(&c, p.pos, p.npos, opthash);
-    int found = 0;
-    tb_shardstate_init(&c.st);
-    if (!r && restart) {
-        if (unlink(c.state_path) != 0 && errno != ENOENT) r = tb_fail_errno(&e, TB_FROM_ERRNO_OUT, "cannot remove %s", c.state_path);
-    } else if (!r) {
-        r = tb_shardstate_load(c.state_path, &c.st, &found, &e);
-        if (!r && found && strcmp(c.st.options, opthash) != 0)
-            r = tb_fail(&e, TB_EDATA, "the state %s was written by a different command line: "
-                        "run the same command on the same input, or use --restart", c.state_path);
-    }
-    memcpy(c.st.options, opthash, sizeof opthash);
-    /* the repeated-key check goes on across the resume: against the last sample written before it */
-    if (!r && c.st.last_key) r = buf_set(&c.last_key, c.st.last_key, strlen(c.st.last_key), &e);
-    if (!r) remove_partials(dir, c.prefix);
-    /* re-emit what was already finished, so a downstream that died too gets it again */
-    for (size_t i = 0; !r && i < c.st.nrec; i++) r = tb_write_line(stdout, c.st.records[i], strlen(c.st.records[i]), &e);
-    if (!r && fflush(stdout) != 0) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
-    if (!r && c.rejects_path) {
-        c.rejects_fd = open(c.rejects_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (c.rejects_fd < 0) r = tb_fail_errno(&e, TB_FROM_ERRNO_OUT, "cannot open %s", c.rejects_path);
-        /* drop what a crashed run rejected after its last commit: it is rejected again below */
-        else if (ftruncate(c.rejects_fd, (off_t)c.st.rejects_bytes) != 0 || lseek(c.rejects_fd, 0, SEEK_END) < 0)
-            r = tb_fail_errno(&e, 0, "cannot truncate %s", c.rejects_path);
-        c.rejects_bytes = c.st.rejects_bytes;
-    }
+    int r = parse_args(&c, &p);
     if (!r) {
-        c.dg = tb_digest_new();
-        if (!c.dg) r = tb_fail(&e, TB_ESOFTWARE, "out of memory");
+        tb_err e = {0};
+        r = tb_mkdirs(c.dir, &e);
+        if (!r) r = load_state(&c, p.pos, p.npos, &e);
+        if (!r) r = resume(&c, &e);
+        if (!r && !(c.dg = tb_digest_new())) tb_oom(0);
+        tb_progress_init(&c.pg, "shard", tb_common_progress(&c.co, c.progress), "samples", "shards");
+        c.pg.done = c.st.next_shard;
+        if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
+        /* every record printed, the resumed ones included, is in the state */
+        if (!r) r = tb_trailer_write(stdout, c.st.nrec, &e);
+        abandon_shard(&c);
+        tb_progress_end(&c.pg);
+        if (!r && c.st.invalid && !c.co.quiet) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
+        if (!r && c.st.dupes && !c.co.quiet)
+            tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
+        if (r) r = tb_report("shard", &e);
     }
-    tb_sample_init(&c.smp);
-    tb_bigline_init(&c.bl);
-    tb_progress_init(&c.pg, "shard", tb_common_progress(&c.co, progress), "samples", "shards");
-    c.pg.done = c.st.next_shard;
-    if (!r) r = run_inputs(&c, p.pos, p.npos, &e);
-    /* every record printed, the resumed ones included, is in the state */
-    if (!r) r = tb_trailer_write(stdout, c.st.nrec, &e);
-    abandon_shard(&c);
-    tb_progress_end(&c.pg);
-    if (!r && c.st.invalid && !c.co.quiet) tb_warn("shard", "%llu invalid lines skipped", (unsigned long long)c.st.invalid);
-    if (!r && c.st.dupes && !c.co.quiet) tb_warn("shard", "%llu samples dropped: their key repeated the sample's before (--dedupe)", (unsigned long long)c.st.dupes);
-
-    if (c.rejects_fd >= 0) close(c.rejects_fd);
-    tb_digest_free(c.dg);
-    tb_sample_free(&c.smp);
-    tb_bigline_free(&c.bl);
-    tb_shardstate_free(&c.st);
-    free(c.first_key.p);
-    free(c.last_key.p);
-    free(state_default);
-    free(dir);
+    shard_free(&c);
     tb_opts_free(&p);
-    if (r) return tb_report("shard", &e);
-    return 0;
+    return r < 0 ? 0 : r;
 }

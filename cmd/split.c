@@ -1,33 +1,28 @@
 /* split: deterministic partitioning of NDJSON lines into named splits (--ratio) and into this rank's
- * share (--rank/--world-size), streaming unless --sort, --shuffle or --balance need every item. */
+ * share (--rank/--world-size), streaming unless --sort, --shuffle or --balance need every item.
+ * This file owns the options, the per-line path (key, split, rank, --skip, --require-each, output)
+ * and hold mode; regular files take the fast paths of lib/linepick (--by index) and lib/classify
+ * (key modes), and --filter's children are lib/fanout's. */
+#include "alloc.h"
 #include "atomic.h"
+#include "classify.h"
 #include "commands.h"
 #include "err.h"
-#include "grow.h"
+#include "fanout.h"
 #include "hash.h"
 #include "json.h"
 #include "linepick.h"
 #include "mapread.h"
-#include "nlscan.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
 #include "split.h"
 #include "trailer.h"
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sched.h>
-#include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#ifdef __SSE2__
-#endif
 
 enum {
     OPT_RATIO = 1, OPT_OUTPUT, OPT_FILTER, OPT_KEY, OPT_SEED, OPT_RANK, OPT_WORLD, OPT_BY, OPT_SORT,
@@ -74,29 +69,12 @@ const struct tb_cmd_spec tb_cmd_split = {
     cmd_split,
 };
 
-/* ---- filter children ---- */
-
-struct child {
-    pid_t pid;
-    int in_fd, out_fd;   /* our ends: write to its stdin, read its stdout */
-    char *wbuf;
-    size_t wlen, wcap;
-    char *rbuf;
-    size_t rlen, rcap;
-    int out_eof, broken;
-    /* its record stream: lines relayed, and its trailer, which is held back (split writes one for all) */
-    uint64_t lines, trailer_n;
-    int trailer;            /* 1: it wrote a valid trailer; -1: something was wrong with it (bad) */
-    tb_err bad;
-};
-
 struct item {               /* an item held for --sort/--shuffle/--balance */
     uint64_t off;           /* line text in the arena */
     uint32_t len, keylen;   /* key text follows the line in the arena */
     uint64_t bytes;
     uint64_t rank_hash;
     int split;
-    int is_obj;
 };
 
 struct ctx {
@@ -114,19 +92,18 @@ struct ctx {
     /* outputs */
     struct tb_afile *files;
     uint64_t out_bytes[TB_RATIO_MAX]; /* bytes since the last writeback hint, per split file */
-    struct child *kids;
-    int nkids;
-    int write_trailer;          /* the children's output was a complete record stream */
-    uint64_t trailer_records;   /* records in it */
+    struct tb_fanout *fan;      /* --filter: the running children */
     struct tb_afile rejects;
     int rejects_open;
-    const char *cur_name;   /* the input being read, for --rejects entries */
+    /* inputs, all opened before anything is written */
+    struct tb_src *srcs;
+    int nsrc;
     /* state */
-    struct tb_json json;
-    const char *src_name;   /* the input being read, named in every line's error */
-    char *scratch;          /* unescaped key; output line with a split field */
+    struct tb_keyer keyer;  /* the line's key; its scan is reused by record_bytes and with_split_field */
+    const char *src_name;   /* the input being read, named in every line's error and --rejects entry */
+    char *scratch;          /* the output line with a split field */
     size_t scratch_cap;
-    uint64_t index, invalid, emitted;
+    uint64_t index, invalid;
     uint32_t index_mod; /* index % world, kept without a division */
     uint64_t *rank_counts;
     uint32_t ranks_nonzero;
@@ -140,197 +117,8 @@ struct ctx {
     struct item *items;
     size_t nitems, items_cap;
     struct tb_progress prog;
+    int prog_started;
 };
-
-/* One complete line of a child's output: relayed, unless it is the child's trailer, which is only
- * noted (and checked: its count, and that nothing follows it). */
-static void forward_line(struct child *k, const char *line, size_t len)
-{
-    uint64_t n;
-    tb_err e;
-    int t = k->trailer < 0 ? 0 : tb_trailer_parse(line, len, &n, &e);
-    if (k->trailer == 1 && (len || t)) {
-        k->trailer = -1;
-        tb_fail(&k->bad, TB_EDATA, "a line after its trailer");
-    }
-    if (t < 0) {
-        k->trailer = -1;
-        k->bad = e;
-        return;
-    }
-    if (t == 1) {
-        if (k->trailer == 0 && n != k->lines) {
-            k->trailer = -1;
-            tb_fail(&k->bad, TB_EDATA, "its trailer counts %llu records, it printed %llu", (unsigned long long)n,
-                    (unsigned long long)k->lines);
-        } else if (k->trailer == 0) {
-            k->trailer = 1;
-            k->trailer_n = n;
-        }
-        return;
-    }
-    fwrite(line, 1, len, stdout);
-    fputc('\n', stdout);
-    if (len) k->lines++;
-}
-
-static void forward_lines(struct child *k, int final)
-{
-    size_t pos = 0;
-    for (;;) {
-        char *nl = memchr(k->rbuf + pos, '\n', k->rlen - pos);
-        if (!nl) break;
-        size_t n = (size_t)(nl - (k->rbuf + pos));
-        forward_line(k, k->rbuf + pos, n);
-        pos += n + 1;
-    }
-    /* a last line without newline: still passed through whole */
-    if (final && k->rlen > pos) { forward_line(k, k->rbuf + pos, k->rlen - pos); pos = k->rlen; }
-    if (!pos) return;
-    memmove(k->rbuf, k->rbuf + pos, k->rlen - pos);
-    k->rlen -= pos;
-}
-
-/* Move bytes between us and the children until child `wait_for` (or all, with -1) has at most
- * `low` bytes queued for its stdin; with drain, until every child's stdout reached EOF. */
-static int pump(struct ctx *c, int wait_for, size_t low, int drain, tb_err *e)
-{
-    struct pollfd pf[2 * TB_RATIO_MAX];
-    for (;;) {
-        int done = 1;
-        if (drain) {
-            for (int i = 0; i < c->nkids; i++) if (!c->kids[i].out_eof) done = 0;
-        } else {
-            for (int i = 0; i < c->nkids; i++)
-                if ((wait_for < 0 || wait_for == i) && !c->kids[i].broken && c->kids[i].wlen > low) done = 0;
-        }
-        if (done) return 0;
-        int n = 0;
-        for (int i = 0; i < c->nkids; i++) {
-            struct child *k = &c->kids[i];
-            if (k->in_fd >= 0 && k->wlen && !k->broken) pf[n++] = (struct pollfd){k->in_fd, POLLOUT, 0};
-            if (!k->out_eof) pf[n++] = (struct pollfd){k->out_fd, POLLIN, 0};
-        }
-        if (n == 0) return 0;
-        if (poll(pf, (nfds_t)n, -1) < 0) {
-            if (errno == EINTR) continue;
-            return tb_fail_errno(e, TB_EIO, "poll on filter pipes failed");
-        }
-        for (int p = 0; p < n; p++) {
-            if (!pf[p].revents) continue;
-            struct child *k = NULL;
-            int is_in = 0;
-            for (int i = 0; i < c->nkids; i++) {
-                if (c->kids[i].in_fd == pf[p].fd && pf[p].events == POLLOUT) { k = &c->kids[i]; is_in = 1; }
-                else if (c->kids[i].out_fd == pf[p].fd && pf[p].events == POLLIN) k = &c->kids[i];
-            }
-            if (!k) continue;
-            if (is_in) {
-                ssize_t w = write(k->in_fd, k->wbuf, k->wlen);
-                if (w < 0) {
-                    if (errno == EAGAIN || errno == EINTR) continue;
-                    k->broken = 1; /* the child stopped reading: its exit status tells why */
-                    k->wlen = 0;
-                    continue;
-                }
-                memmove(k->wbuf, k->wbuf + w, k->wlen - (size_t)w);
-                k->wlen -= (size_t)w;
-            } else {
-                if (tb_grow(&k->rbuf, &k->rcap, k->rlen + 65536)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-                ssize_t r = read(k->out_fd, k->rbuf + k->rlen, k->rcap - k->rlen);
-                if (r < 0) {
-                    if (errno == EAGAIN || errno == EINTR) continue;
-                    return tb_fail_errno(e, TB_EIO, "read from filter failed");
-                }
-                if (r == 0) { k->out_eof = 1; forward_lines(k, 1); continue; }
-                k->rlen += (size_t)r;
-                forward_lines(k, 0);
-            }
-        }
-    }
-}
-
-static int start_children(struct ctx *c, tb_err *e)
-{
-    signal(SIGPIPE, SIG_IGN);
-    fflush(stdout);
-    c->kids = calloc((size_t)c->ratio.n, sizeof *c->kids);
-    if (!c->kids) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    for (int i = 0; i < c->ratio.n; i++) {
-        int in[2], out[2];
-        if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) return tb_fail_errno(e, TB_ESOFTWARE, "pipe failed");
-        pid_t pid = fork();
-        if (pid < 0) return tb_fail_errno(e, TB_ESOFTWARE, "fork failed");
-        if (pid == 0) {
-            dup2(in[0], 0);
-            dup2(out[1], 1);
-            setenv("SPLIT", c->ratio.names[i], 1);
-            signal(SIGPIPE, SIG_DFL);
-            execl("/bin/sh", "sh", "-c", c->filter, (char *)NULL);
-            _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        fcntl(in[1], F_SETFL, O_NONBLOCK);
-        fcntl(out[0], F_SETFL, O_NONBLOCK);
-        c->kids[i] = (struct child){.pid = pid, .in_fd = in[1], .out_fd = out[0]};
-        c->nkids++;
-    }
-    return 0;
-}
-
-static void kill_children(struct ctx *c)
-{
-    for (int i = 0; i < c->nkids; i++) {
-        struct child *k = &c->kids[i];
-        if (k->in_fd >= 0) close(k->in_fd);
-        k->in_fd = -1;
-        kill(k->pid, SIGTERM);
-    }
-    for (int i = 0; i < c->nkids; i++) waitpid(c->kids[i].pid, NULL, 0);
-    c->nkids = 0;
-}
-
-static int finish_children(struct ctx *c, tb_err *e)
-{
-    int r = pump(c, -1, 0, 0, e);
-    if (r) return r;
-    for (int i = 0; i < c->nkids; i++) { close(c->kids[i].in_fd); c->kids[i].in_fd = -1; }
-    r = pump(c, -1, 0, 1, e);
-    if (r) return r;
-    int worst = 0;
-    for (int i = 0; i < c->nkids; i++) {
-        int st;
-        while (waitpid(c->kids[i].pid, &st, 0) < 0 && errno == EINTR) {}
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (code && !worst) {
-            worst = code;
-            tb_fail(e, code > 125 ? TB_ESOFTWARE : code, "filter for split '%s' %s %d", c->ratio.names[i],
-                    WIFEXITED(st) ? "exited with status" : "was killed by signal", WIFEXITED(st) ? code : WTERMSIG(st));
-        }
-    }
-    c->nkids = 0;
-    if (worst) return e->code;
-    /* The children's output is a record stream when any of them ended it with a trailer (shard
-     * does): then each must have, and split writes one for all. Children that print no trailer at
-     * all (a filter writing files, or passing samples on) make no record stream: no trailer. */
-    int any = 0;
-    for (int i = 0; i < c->ratio.n; i++) {
-        struct child *k = &c->kids[i];
-        if (k->trailer < 0)
-            return tb_fail(e, TB_EDATA, "filter for split '%s' wrote a bad record stream: %s", c->ratio.names[i], k->bad.msg);
-        if (k->trailer) any = 1;
-    }
-    for (int i = 0; any && i < c->ratio.n; i++) {
-        struct child *k = &c->kids[i];
-        if (!k->trailer)
-            return tb_fail(e, TB_EDATA, "filter for split '%s' ended without a trailer after %llu records: its output is incomplete",
-                           c->ratio.names[i], (unsigned long long)k->lines);
-        c->trailer_records += k->trailer_n;
-    }
-    c->write_trailer = any;
-    return 0;
-}
 
 /* ---- emitting ---- */
 
@@ -338,16 +126,17 @@ static int finish_children(struct ctx *c, tb_err *e)
 static int with_split_field(struct ctx *c, const char *line, size_t len, int s, const char **out, size_t *outlen, tb_err *e)
 {
     const char *name = c->ratio.names[s];
-    if (tb_grow(&c->scratch, &c->scratch_cap, len + strlen(name) + 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    if ((c->json.text != line || c->json.len != len) && tb_json_scan_object(&c->json, line, len, e)) return e->code;
+    struct tb_json *json = &c->keyer.json;
+    size_t need = len + strlen(name) + 16;
+    if (need > c->scratch_cap) tb_xgrow(&c->scratch, &c->scratch_cap, need);
+    if ((json->text != line || json->len != len) && tb_json_scan_object(json, line, len, e)) return e->code;
     char *o = c->scratch;
     size_t n = 0;
-    int v = tb_json_field(&c->json, "split");
+    int v = tb_json_field(json, "split");
     size_t cut_a = 0, cut_b = 0; /* remove line[cut_a, cut_b) */
     if (v > 0) {
-        struct tb_jtok kt = tb_json_tok(&c->json, v - 1);
-        int nx = tb_json_skip(&c->json, v);
-        struct tb_jtok vt = tb_json_tok(&c->json, v);
+        struct tb_jtok kt = tb_json_tok(json, v - 1);
+        struct tb_jtok vt = tb_json_tok(json, v);
         cut_a = (size_t)kt.start - 1;
         cut_b = (size_t)vt.end + (vt.type == TB_JSON_STRING);
         /* take the following comma, or else the preceding one */
@@ -359,9 +148,8 @@ static int with_split_field(struct ctx *c, const char *line, size_t len, int s, 
             while (a > 0 && (line[a - 1] == ' ' || line[a - 1] == '\t')) a--;
             if (a > 0 && line[a - 1] == ',') cut_a = a - 1;
         }
-        (void)nx;
     }
-    struct tb_jtok root = tb_json_tok(&c->json, 0);
+    struct tb_jtok root = tb_json_tok(json, 0);
     size_t close = (size_t)root.end - 1; /* the closing brace */
     for (size_t i = 0; i < close; i++) if (i < cut_a || i >= cut_b) o[n++] = line[i];
     /* does anything remain inside the braces? */
@@ -377,23 +165,13 @@ static int with_split_field(struct ctx *c, const char *line, size_t len, int s, 
 
 static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
 {
-    c->emitted++;
     if (!c->have_ratio) return tb_write_line(stdout, line, len, e);
     if (c->outdir) {
         c->out_bytes[s] += len + 1;
         if (c->out_bytes[s] >= (64u << 20)) { c->out_bytes[s] = 0; tb_afile_writeback(&c->files[s]); }
         return tb_write_line(c->files[s].fp, line, len, e);
     }
-    if (c->filter) {
-        struct child *k = &c->kids[s];
-        if (k->broken) return 0;
-        if (tb_grow(&k->wbuf, &k->wcap, k->wlen + len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        memcpy(k->wbuf + k->wlen, line, len);
-        k->wbuf[k->wlen + len] = '\n';
-        k->wlen += len + 1;
-        if (k->wlen > (1u << 20)) return pump(c, s, 1u << 16, 0, e);
-        return 0;
-    }
+    if (c->filter) return tb_fanout_put(c->fan, s, line, len, e);
     const char *o = NULL;
     size_t on = 0;
     int r = with_split_field(c, line, len, s, &o, &on, e);
@@ -401,15 +179,15 @@ static int emit(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
     return tb_write_line(stdout, o, on, e);
 }
 
-static int pend_add(struct ctx *c, const char *line, size_t len, int s, tb_err *e)
+static void pend_add(struct ctx *c, const char *line, size_t len, int s)
 {
     uint32_t l = (uint32_t)len;
-    if (tb_grow(&c->pend, &c->pend_cap, c->pend_len + sizeof s + sizeof l + len)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    size_t need = c->pend_len + sizeof s + sizeof l + len;
+    if (need > c->pend_cap) tb_xgrow(&c->pend, &c->pend_cap, need);
     memcpy(c->pend + c->pend_len, &s, sizeof s);
     memcpy(c->pend + c->pend_len + sizeof s, &l, sizeof l);
     memcpy(c->pend + c->pend_len + sizeof s + sizeof l, line, len);
     c->pend_len += sizeof s + sizeof l + len;
-    return 0;
 }
 
 static int pend_flush(struct ctx *c, tb_err *e)
@@ -450,55 +228,18 @@ static int reject_long(struct ctx *c, uint64_t lineno, uint64_t bytes, tb_err *e
         tb_warn("split", "line %llu: longer than --max-line (%llu bytes) (skipped)", (unsigned long long)lineno, c->max_line);
     if (!c->rejects_open) return 0;
     char ent[8192];
-    size_t n = tb_reject_long(ent, sizeof ent, c->cur_name, lineno, bytes, c->max_line);
-    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", c->cur_name);
+    size_t n = tb_reject_long(ent, sizeof ent, c->src_name, lineno, bytes, c->max_line);
+    if (n >= sizeof ent) return tb_fail(e, TB_ESOFTWARE, "file name too long: %s", c->src_name);
     return tb_write_line(c->rejects.fp, ent, n, e);
-}
-
-/* Find the key bytes of a line. Returns 0 and sets key/klen/is_obj, or TB_EDATA with the reason. */
-static int line_key(const struct ctx *c, struct tb_json *json, char **scratch, size_t *scap, const char *line, size_t len,
-                    const char **key, size_t *klen, int *is_obj, tb_err *e)
-{
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
-    *is_obj = 0;
-    int need_json = c->keyfield || (c->have_ratio && !c->outdir && !c->filter) || c->balance;
-    if (i == len || line[i] != '{') {
-        if (need_json) return tb_fail(e, TB_EDATA, "not a JSON object");
-        *key = line;
-        *klen = len;
-        return 0;
-    }
-    if (tb_json_scan_object(json, line, len, e)) return e->code;
-    *is_obj = 1;
-    const char *field = c->keyfield ? c->keyfield : "__key__";
-    int v = tb_json_field(json, field);
-    if (v < 0) {
-        if (c->keyfield) return tb_fail(e, TB_EDATA, "no field \"%s\" (--key)", c->keyfield);
-        *key = line;
-        *klen = len;
-        return 0;
-    }
-    struct tb_jtok t = tb_json_tok(json, v);
-    if (t.type == TB_JSON_STRING) {
-        size_t raw = (size_t)(t.end - t.start);
-        if (!memchr(line + t.start, '\\', raw)) { *key = line + t.start; *klen = raw; return 0; }
-        if (tb_grow(scratch, scap, raw + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        long n = tb_json_unescape(json, v, *scratch, *scap);
-        *key = *scratch;
-        *klen = (size_t)n;
-        return 0;
-    }
-    if (t.type == TB_JSON_PRIMITIVE) { *key = line + t.start; *klen = (size_t)(t.end - t.start); return 0; }
-    return tb_fail(e, TB_EDATA, "field \"%s\" is not a string or number", field);
 }
 
 static int record_bytes(struct ctx *c, uint64_t *out, tb_err *e)
 {
-    int v = tb_json_field(&c->json, "bytes");
+    const struct tb_json *json = &c->keyer.json;
+    int v = tb_json_field(json, "bytes");
     if (v < 0) return tb_fail(e, TB_EDATA, "no \"bytes\" field (needed by --balance bytes)");
-    struct tb_jtok t = tb_json_tok(&c->json, v);
-    const char *s = c->json.text + t.start;
+    struct tb_jtok t = tb_json_tok(json, v);
+    const char *s = json->text + t.start;
     uint64_t x = 0;
     int n = t.end - t.start;
     if (t.type != TB_JSON_PRIMITIVE || n == 0 || n > 19) return tb_fail(e, TB_EDATA, "\"bytes\" is not a non-negative integer");
@@ -515,7 +256,17 @@ static void count_rank(struct ctx *c, uint32_t r)
     if (c->rank_counts[r]++ == 0) c->ranks_nonzero++;
 }
 
-/* The split of a key (--ratio), and its rank by hash (--by hash): the same on either thread. */
+/* --require-each, once every item was counted: fails naming the first rank that got none. */
+static int check_each(const struct ctx *c, uint64_t items, tb_err *e)
+{
+    for (uint32_t k = 0; k < c->world; k++)
+        if (!c->rank_counts[k])
+            return tb_fail(e, TB_EDATA, "--require-each: rank %u of %u would get nothing (%llu items for %u ranks)", k,
+                           c->world, (unsigned long long)items, c->world);
+    return 0;
+}
+
+/* The split of a key (--ratio), and its rank by hash (--by hash), as lib/classify finds them. */
 static int split_of(const struct ctx *c, const char *key, size_t klen)
 {
     return c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
@@ -526,7 +277,6 @@ static uint32_t hash_rank_of(const struct ctx *c, const char *key, size_t klen)
     return c->by_hash ? tb_hash_below(tb_siphash24(c->key_rank, key, klen), c->world) : 0;
 }
 
-/* Make room for `need` elements of `size` bytes in *buf (capacity *cap, doubling from `first`). */
 /* A streaming line whose split s (and, by hash, rank rh) is known: rank filter, --skip, hold-back
  * for --require-each, then out. */
 static int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
@@ -542,8 +292,7 @@ static int route(struct ctx *c, const char *line, size_t len, int s, uint32_t rh
     }
     if (c->skip) { c->skip--; return 0; }
     if (c->pending_mode) {
-        int r = pend_add(c, line, len, s, e);
-        if (r) return r;
+        pend_add(c, line, len, s);
         if (c->ranks_nonzero == c->world) return pend_flush(c, e);
         return 0;
     }
@@ -554,14 +303,12 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
 {
     const char *key = NULL;
     size_t klen = 0;
-    int is_obj = 0;
     tb_err why; /* per line: no 1 KiB memset, only the fields read */
     why.code = 0;
     why.msg[0] = 0;
-    c->json.text = NULL; /* the scanner holds no line until line_key scans this one */
     /* index-mode rank filtering alone needs no key: the line is passed on untouched, unparsed */
     int need_key = c->have_ratio || c->by_hash || c->hold;
-    if (need_key && line_key(c, &c->json, &c->scratch, &c->scratch_cap, line, len, &key, &klen, &is_obj, &why)) {
+    if (need_key && tb_keyer_find(&c->keyer, line, len, &key, &klen, &why)) {
         if (why.code != TB_EDATA) { *e = why; return why.code; }
         return reject(c, line, len, lineno, &why, e);
     }
@@ -570,8 +317,8 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
     int s = split_of(c, key, klen);
 
     if (c->hold) {
-        if (tb_grow(&c->arena, &c->arena_cap, c->arena_len + len + klen)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        if (tb_grow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (c->arena_len + len + klen > c->arena_cap) tb_xgrow(&c->arena, &c->arena_cap, c->arena_len + len + klen);
+        if (c->nitems == c->items_cap) tb_xgrow_n(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items, 4096);
         if (len > UINT32_MAX || klen > UINT32_MAX) return tb_fail(e, TB_EDATA, "line %llu of %s too long to hold", (unsigned long long)lineno, c->src_name);
         struct item *it = &c->items[c->nitems++];
         it->off = c->arena_len;
@@ -580,7 +327,6 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
         it->bytes = bytes;
         it->rank_hash = c->by_hash ? tb_siphash24(c->key_rank, key, klen) : 0;
         it->split = s;
-        it->is_obj = is_obj;
         memcpy(c->arena + c->arena_len, line, len);
         memcpy(c->arena + c->arena_len + len, key, klen);
         c->arena_len += len + klen;
@@ -610,19 +356,17 @@ static int run_hold(struct ctx *c, tb_err *e)
 {
     size_t n = c->nitems;
     if (n > UINT32_MAX) return tb_fail(e, TB_EDATA, "too many items to hold (%zu)", n);
-    uint32_t *order = malloc(sizeof *order * (n ? n : 1));
-    uint32_t *rank = malloc(sizeof *rank * (n ? n : 1));
-    uint64_t *bytes = c->balance ? malloc(sizeof *bytes * (n ? n : 1)) : NULL;
+    uint32_t *order = tb_xmalloc(sizeof *order * n);
+    uint32_t *rank = tb_xmalloc(sizeof *rank * n);
+    uint64_t *bytes = c->balance ? tb_xmalloc(sizeof *bytes * n) : NULL;
     int r = 0;
-    if (!order || !rank || (c->balance && !bytes)) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
     if (c->sort) qsort_r(order, n, sizeof *order, cmp_items, c);
     /* rank of each item (indexed by item): balance works on the (sorted) input order, hash on keys */
     if (c->balance) {
-        uint32_t *pos_rank = malloc(sizeof *pos_rank * (n ? n : 1));
-        if (!pos_rank) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        uint32_t *pos_rank = tb_xmalloc(sizeof *pos_rank * n);
         for (size_t p = 0; p < n; p++) bytes[p] = c->items[order[p]].bytes;
-        if (tb_balance(bytes, n, c->world, pos_rank)) { free(pos_rank); r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        tb_balance(bytes, n, c->world, pos_rank);
         for (size_t p = 0; p < n; p++) rank[order[p]] = pos_rank[p];
         free(pos_rank);
     } else if (c->by_hash) {
@@ -636,230 +380,21 @@ static int run_hold(struct ctx *c, tb_err *e)
         for (size_t p = 0; p < n; p++) rank[order[p]] = (uint32_t)(p % c->world);
     if (c->require_each) {
         for (size_t i = 0; i < n; i++) count_rank(c, rank[i]);
-        if (c->ranks_nonzero < c->world) goto empty_rank;
+        r = check_each(c, n, e);
     }
     size_t m = 0;
-    for (size_t p = 0; p < n; p++) if (rank[order[p]] == c->rank) order[m++] = order[p];
-    for (size_t p = c->skip < m ? c->skip : m; p < m; p++) {
+    for (size_t p = 0; !r && p < n; p++) if (rank[order[p]] == c->rank) order[m++] = order[p];
+    for (size_t p = c->skip < m ? c->skip : m; !r && p < m; p++) {
         const struct item *it = &c->items[order[p]];
         r = emit(c, c->arena + it->off, it->len, it->split, e);
-        if (r) goto out;
     }
-    goto out;
-empty_rank:
-    for (uint32_t k = 0; k < c->world; k++) {
-        if (!c->rank_counts[k]) {
-            r = tb_fail(e, TB_EDATA, "--require-each: rank %u of %u would get nothing (%zu items for %u ranks)", k, c->world, n, c->world);
-            break;
-        }
-    }
-out:
     free(order);
     free(rank);
     free(bytes);
     return r;
 }
 
-/* ---- mapped input: a regular file is read through a map, in blocks ---- */
-
-/* Index-mode filtering (no key: every line once, no parse) is lib/linepick's, on two threads.
- * A regular file needs no read() copy: its lines are found straight in the page cache, sixty-four
- * bytes per step. Modes that parse every line
- * (a key for --ratio or --by hash) classify blocks of lines on two threads: a worker classifies
- * every other block while this thread classifies the rest and writes all of them, in input order,
- * so the output is the same as from one thread. A line the classifier cannot handle (invalid JSON,
- * no key, ...) is flagged and goes through process_line here, with its exact line number: errors,
- * --skip-invalid and --rejects behave as on the streaming path. */
-
-#define MAP_BLOCK (1u << 20)
-
-/* An input error that does not say which input yet (the line reader's own) gets its name. */
-static void name_input(tb_err *e, const char *name)
-{
-    if (e->code == TB_EDATA && !strstr(e->msg, name)) tb_err_wrap(e, "%s", name);
-}
-
-struct mapjob {
-    struct ctx *c;
-    struct tb_map m;
-};
-
-struct cline {
-    uint64_t off, len; /* in the block; len without a trailing '\r' */
-    uint32_t pidx;     /* physical line index in the block */
-    int32_t s;         /* split, or CL_SERIAL / CL_LONG */
-    uint32_t rh;       /* rank by hash */
-};
-enum { CL_SERIAL = -1, CL_LONG = -2 };
-
-struct cjob {
-    size_t start, end; /* [start, end) of the map: whole lines */
-    struct cline *v;
-    size_t n, cap;
-    uint32_t phys;     /* physical lines (empty ones too) */
-};
-
-struct keyer {
-    struct tb_json json;
-    char *scratch;
-    size_t cap;
-};
-
-static int classify_block(const struct ctx *c, struct keyer *k, const struct tb_map *m, struct cjob *j, tb_err *e)
-{
-    j->n = 0;
-    j->phys = 0;
-    size_t n = j->end - j->start, ls = 0;
-    struct tb_nlscan sc;
-    tb_nlscan_init(&sc, m->p + j->start, n);
-    for (;;) {
-        size_t nl = tb_nl_next(&sc);
-        if (nl == TB_NL_NONE && ls >= n) break;
-        size_t end = nl == TB_NL_NONE ? n : nl;
-        struct cline cl = {ls, end - ls, j->phys++, 0, 0};
-        const char *line = sc.p + ls;
-        if (cl.len > (uint64_t)c->max_line) {
-            cl.s = CL_LONG;
-        } else {
-            if (cl.len && line[cl.len - 1] == '\r') cl.len--;
-            if (!cl.len) goto next;
-            const char *key;
-            size_t klen;
-            int is_obj;
-            tb_err why;
-            why.code = 0;
-            why.msg[0] = 0;
-            k->json.text = NULL;
-            if (line_key(c, &k->json, &k->scratch, &k->cap, line, (size_t)cl.len, &key, &klen, &is_obj, &why)) {
-                cl.s = CL_SERIAL;
-            } else {
-                cl.s = split_of(c, key, klen);
-                cl.rh = hash_rank_of(c, key, klen);
-            }
-        }
-        if (tb_grow_n(&j->v, &j->cap, j->n + 1, sizeof *j->v, 8192)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        j->v[j->n++] = cl;
-    next:
-        if (nl == TB_NL_NONE) break;
-        ls = nl + 1;
-    }
-    return 0;
-}
-
-static int emit_block(struct ctx *c, const struct tb_map *m, const struct cjob *j, uint64_t *lineno, tb_err *e)
-{
-    for (size_t i = 0; i < j->n; i++) {
-        const struct cline *cl = &j->v[i];
-        uint64_t ln = *lineno + cl->pidx + 1;
-        const char *line = m->p + j->start + cl->off;
-        int r;
-        if (cl->s == CL_LONG) r = reject_long(c, ln, cl->len, e);
-        else if (cl->s == CL_SERIAL) r = process_line(c, line, (size_t)cl->len, ln, e);
-        else r = route(c, line, (size_t)cl->len, cl->s, cl->rh, e);
-        if (r) return r;
-        if ((++c->prog.items & 1023) == 0) { c->prog.bytes = j->start + cl->off; tb_progress_tick(&c->prog); }
-    }
-    *lineno += j->phys;
-    return 0;
-}
-
-struct worker {
-    pthread_t th;
-    sem_t go, done;
-    int running, quit, posted;
-    const struct ctx *c;
-    const struct tb_map *m;
-    struct keyer k;
-    struct cjob *job;
-    int rc;
-    tb_err err;
-};
-
-static int worker_classify(void *ud, tb_err *e)
-{
-    struct worker *w = ud;
-    return classify_block(w->c, &w->k, w->m, w->job, e);
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    for (;;) {
-        while (sem_wait(&w->go) != 0) {}
-        if (w->quit) break;
-        w->rc = tb_map_guarded(worker_classify, w, w->m->name, &w->err);
-        sem_post(&w->done);
-    }
-    return NULL;
-}
-
-/* Hand job to the worker (or, without one, classify it now). */
-static int post(struct worker *w, struct cjob *job, tb_err *e)
-{
-    w->job = job;
-    if (!w->running) return classify_block(w->c, &w->k, w->m, job, e);
-    w->posted = 1;
-    sem_post(&w->go);
-    return 0;
-}
-
-static int wait_worker(struct worker *w, tb_err *e)
-{
-    if (!w->posted) return 0;
-    while (sem_wait(&w->done) != 0) {}
-    w->posted = 0;
-    if (w->rc) { *e = w->err; return w->rc; }
-    return 0;
-}
-
-struct classjob {
-    struct mapjob mj;
-    struct worker w;
-    struct keyer k;         /* this thread's */
-    struct cjob a, b[2];
-};
-
-/* The next block of whole lines from *pos (empty at the end). */
-static int plan(struct tb_map *m, size_t *pos, struct cjob *j, tb_err *e)
-{
-    j->start = j->end = *pos;
-    if (*pos >= m->len) return 0;
-    int r = tb_map_need(m, *pos + MAP_BLOCK, e);
-    if (r) return r;
-    if (m->len - *pos <= MAP_BLOCK) {
-        j->end = m->len;
-    } else {
-        const char *q = memchr(m->p + *pos + MAP_BLOCK - 1, '\n', m->len - (*pos + MAP_BLOCK - 1));
-        j->end = q ? (size_t)(q - m->p) + 1 : m->len;
-    }
-    *pos = j->end;
-    return 0;
-}
-
-static int classify_mapped(void *ud, tb_err *e)
-{
-    struct classjob *cj = ud;
-    struct ctx *c = cj->mj.c;
-    struct tb_map *m = &cj->mj.m;
-    size_t pos = 0;
-    uint64_t lineno = 0;
-    int cur = 0, r;
-    if ((r = plan(m, &pos, &cj->a, e)) || (r = plan(m, &pos, &cj->b[cur], e))) return r;
-    if (cj->b[cur].end > cj->b[cur].start && (r = post(&cj->w, &cj->b[cur], e))) return r;
-    while (cj->a.end > cj->a.start) {
-        if ((r = classify_block(c, &cj->k, m, &cj->a, e)) || (r = emit_block(c, m, &cj->a, &lineno, e))) return r;
-        if ((r = wait_worker(&cj->w, e))) return r;
-        struct cjob *b = &cj->b[cur];
-        cur ^= 1;
-        /* the next pair goes out before b is written, so the worker is busy meanwhile */
-        if ((r = plan(m, &pos, &cj->a, e)) || (r = plan(m, &pos, &cj->b[cur], e))) return r;
-        if (cj->b[cur].end > cj->b[cur].start && (r = post(&cj->w, &cj->b[cur], e))) return r;
-        if (b->end > b->start && (r = emit_block(c, m, b, &lineno, e))) return r;
-        tb_map_drop(m, cj->a.start);
-    }
-    c->prog.bytes = m->len;
-    return 0;
-}
+/* ---- regular files: lib/linepick and lib/classify ---- */
 
 static long ncpus(void)
 {
@@ -881,7 +416,7 @@ static void pick_tick(void *ud, uint64_t items, uint64_t bytes)
     tb_progress_tick(&pp->c->prog);
 }
 
-static int pick_reject(void *ud, uint64_t lineno, uint64_t bytes, tb_err *e)
+static int reject_long_cb(void *ud, uint64_t lineno, uint64_t bytes, tb_err *e)
 {
     return reject_long(ud, lineno, bytes, e);
 }
@@ -895,7 +430,7 @@ static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uin
     pk.rank = c->rank;
     pk.max_line = c->max_line;
     pk.skip_long = c->skip_invalid;
-    pk.reject = pick_reject;
+    pk.reject = reject_long_cb;
     pk.reject_ud = c;
     pk.threads = ncpus() > 1 ? 2 : 1;
     const char *ch = getenv("TRAINBOX_SPLIT_CHUNK"); /* for the tests: many chunk edges in a small file */
@@ -912,8 +447,55 @@ static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uin
     c->index = pk.index;
     c->index_mod = (uint32_t)(c->index % c->world);
     c->skip = pk.skip;
-    c->emitted += pk.emitted;
     lseek(fd, (off_t)(off + len), SEEK_SET); /* consumed, as reading would have */
+    return 0;
+}
+
+static int classified_line(void *ud, const char *line, size_t len, int s, uint32_t rh, tb_err *e)
+{
+    return route(ud, line, len, s, rh, e);
+}
+
+static int serial_line(void *ud, const char *line, size_t len, uint64_t lineno, tb_err *e)
+{
+    return process_line(ud, line, len, lineno, e);
+}
+
+static void classify_tick(void *ud, uint64_t items, uint64_t bytes)
+{
+    struct ctx *c = ud;
+    c->prog.items = items;
+    c->prog.bytes = bytes;
+    tb_progress_tick(&c->prog);
+}
+
+/* Key modes over a regular file: lib/classify, through a map; 1 when it cannot be mapped (read it). */
+static int run_classify(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uint64_t len, int *r, tb_err *e)
+{
+    struct tb_map m;
+    if (tb_map_open(&m, fd, off, (size_t)len, src->name, e)) return 1; /* fall back to read() */
+    struct tb_classify cl;
+    memset(&cl, 0, sizeof cl);
+    cl.keyfield = c->keyer.field;
+    cl.need_object = c->keyer.need_object;
+    cl.ratio = c->have_ratio ? &c->ratio : NULL;
+    memcpy(cl.key_split, c->key_split, sizeof cl.key_split);
+    cl.by_hash = c->by_hash;
+    cl.world = c->world;
+    memcpy(cl.key_rank, c->key_rank, sizeof cl.key_rank);
+    cl.max_line = c->max_line;
+    cl.threads = ncpus() > 1 ? 2 : 1;
+    cl.line = classified_line;
+    cl.serial = serial_line;
+    cl.too_long = reject_long_cb;
+    cl.ud = c;
+    cl.tick = classify_tick;
+    cl.items = c->prog.items;
+    *r = tb_classify_map(&m, &cl, e);
+    c->prog.items = cl.items;
+    if (!*r) c->prog.bytes = m.len;
+    tb_map_close(&m);
+    if (!*r) lseek(fd, (off_t)(off + len), SEEK_SET); /* consumed, as reading would have */
     return 0;
 }
 
@@ -931,39 +513,7 @@ static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
         if (c->pending_mode) return 1; /* --require-each holds the output back: the reader's path */
         return run_pick(c, src, fd, off, len, r, e);
     }
-    struct classjob cj;
-    memset(&cj, 0, sizeof cj);
-    cj.mj.c = c;
-    if (tb_map_open(&cj.mj.m, fd, off, (size_t)len, src->name, e)) return 1; /* fall back to read() */
-    {
-        tb_json_init(&cj.k.json);
-        tb_json_init(&cj.w.k.json);
-        cj.w.c = c;
-        cj.w.m = &cj.mj.m;
-        if (ncpus() > 1 && sem_init(&cj.w.go, 0, 0) == 0 && sem_init(&cj.w.done, 0, 0) == 0 &&
-            pthread_create(&cj.w.th, NULL, worker_main, &cj.w) == 0)
-            cj.w.running = 1;
-        *r = tb_map_guarded(classify_mapped, &cj, src->name, e);
-        if (cj.w.running) {
-            tb_err ignore;
-            wait_worker(&cj.w, &ignore); /* an error here left it busy */
-            cj.w.quit = 1;
-            sem_post(&cj.w.go);
-            pthread_join(cj.w.th, NULL);
-            sem_destroy(&cj.w.go);
-            sem_destroy(&cj.w.done);
-        }
-        tb_json_free(&cj.k.json);
-        tb_json_free(&cj.w.k.json);
-        free(cj.k.scratch);
-        free(cj.w.k.scratch);
-        free(cj.a.v);
-        free(cj.b[0].v);
-        free(cj.b[1].v);
-    }
-    tb_map_close(&cj.mj.m);
-    if (!*r) lseek(fd, (off_t)(off + len), SEEK_SET); /* consumed, as reading would have */
-    return 0;
+    return run_classify(c, src, fd, off, len, r, e);
 }
 
 /* ---- options and environment ---- */
@@ -1069,6 +619,8 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
     if (c->epoch && !c->shuffle) return tb_usage("split", "--epoch goes with --shuffle");
     if (c->balance && c->by_hash) return tb_usage("split", "--balance and --by hash exclude each other");
     c->hold = c->sort || c->shuffle || c->balance;
+    /* a line must be an object to name a --key field, to get a "split" field, or to have "bytes" */
+    tb_keyer_init(&c->keyer, c->keyfield, c->keyfield || (c->have_ratio && !c->outdir && !c->filter) || c->balance);
     tb_split_key(c->seed, TB_HASH_SPLIT, c->key_split);
     tb_split_key(c->seed, TB_HASH_RANK, c->key_rank);
     *files = p->pos;
@@ -1076,128 +628,155 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
     return 0;
 }
 
-static int run(struct ctx *c, char **files, int nfiles, tb_err *e)
+/* ---- open, act, finish ---- */
+
+/* Every input and output, before anything is written: a missing input fails first. */
+static int open_all(struct ctx *c, char **files, int nfiles, tb_err *e)
 {
-    int r = 0;
-    /* open every input first: a missing one fails before anything is written */
-    int nsrc = nfiles ? nfiles : 1;
-    struct tb_src *srcs = calloc((size_t)nsrc, sizeof *srcs);
-    if (!srcs) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    int opened = 0;
-    for (int i = 0; i < nsrc; i++) {
-        r = tb_src_open_file(&srcs[i], nfiles ? files[i] : "-", e);
-        if (r) goto out;
-        opened++;
+    c->nsrc = nfiles ? nfiles : 1;
+    c->srcs = tb_xcalloc((size_t)c->nsrc, sizeof *c->srcs);
+    for (int i = 0; i < c->nsrc; i++) {
+        int r = tb_src_open_file(&c->srcs[i], nfiles ? files[i] : "-", e);
+        if (r) { c->nsrc = i; return r; }
     }
-    c->rank_counts = calloc(c->world, sizeof *c->rank_counts);
-    if (!c->rank_counts) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+    c->rank_counts = tb_xcalloc(c->world, sizeof *c->rank_counts);
     c->pending_mode = c->require_each && !c->hold;
     if (c->outdir) {
-        r = tb_mkdirs(c->outdir, e);
-        if (r) goto out;
-        c->files = calloc((size_t)c->ratio.n, sizeof *c->files);
-        if (!c->files) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto out; }
+        int r = tb_mkdirs(c->outdir, e);
+        if (r) return r;
+        c->files = tb_xcalloc((size_t)c->ratio.n, sizeof *c->files);
         for (int i = 0; i < c->ratio.n; i++) c->files[i].fd = -1;
         for (int i = 0; i < c->ratio.n; i++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s.jsonl", c->outdir, c->ratio.names[i]);
-            r = tb_afile_open(&c->files[i], path, NULL, e);
-            if (r) goto out;
+            if ((r = tb_afile_open(&c->files[i], path, NULL, e))) return r;
         }
     }
     if (c->rejects_path) {
-        r = tb_afile_open(&c->rejects, c->rejects_path, NULL, e);
-        if (r) goto out;
+        int r = tb_afile_open(&c->rejects, c->rejects_path, NULL, e);
+        if (r) return r;
         c->rejects_open = 1;
     }
-    if (c->filter && (r = start_children(c, e))) goto out;
+    return 0;
+}
+
+/* An input error that does not say which input yet (the line reader's own) gets its name. */
+static void name_input(tb_err *e, const char *name)
+{
+    if (e->code == TB_EDATA && !strstr(e->msg, name)) tb_err_wrap(e, "%s", name);
+}
+
+/* One input that no fast path takes, through the line reader. */
+static int read_lines(struct ctx *c, struct tb_src *src, tb_err *e)
+{
+    struct tb_lines lr;
+    if (tb_lines_init(&lr, src, c->max_line)) tb_oom(lr.cap);
+    lr.skip_long = c->skip_invalid;
+    char *line;
+    size_t len;
+    int got, r = 0;
+    while ((got = tb_lines_next(&lr, &line, &len, e)) > 0) {
+        if (got == TB_LINE_LONG) r = reject_long(c, lr.lineno, lr.long_len, e);
+        else r = process_line(c, line, len, lr.lineno, e);
+        if (r) break;
+        c->prog.items++;
+        c->prog.bytes = lr.bytes;
+        if ((c->prog.items & 1023) == 0) tb_progress_tick(&c->prog);
+    }
+    if (got < 0) r = e->code;
+    tb_lines_free(&lr);
+    return r;
+}
+
+/* Every input, then the held items (--sort, --shuffle, --balance) and --require-each's last check. */
+static int produce(struct ctx *c, tb_err *e)
+{
+    int r = 0;
     tb_progress_init(&c->prog, "split", tb_common_progress(&c->co, c->progress_mode), "lines", NULL);
-    for (int i = 0; i < nsrc && !r; i++) {
-        c->src_name = srcs[i].name;
-        c->cur_name = srcs[i].name;
-        if (!run_mapped(c, &srcs[i], &r, e)) {
-            if (r) name_input(e, srcs[i].name);
-            continue;
-        }
-        struct tb_lines lr;
-        if (tb_lines_init(&lr, &srcs[i], c->max_line)) { r = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
-        lr.skip_long = c->skip_invalid;
-        char *line;
-        size_t len;
-        int got;
-        while ((got = tb_lines_next(&lr, &line, &len, e)) > 0) {
-            if (got == TB_LINE_LONG) r = reject_long(c, lr.lineno, lr.long_len, e);
-            else r = process_line(c, line, len, lr.lineno, e);
-            if (r) break;
-            c->prog.items++;
-            c->prog.bytes = lr.bytes;
-            if ((c->prog.items & 1023) == 0) tb_progress_tick(&c->prog);
-        }
-        if (got < 0) r = e->code;
-        if (r) name_input(e, srcs[i].name);
-        tb_lines_free(&lr);
+    c->prog_started = 1;
+    for (int i = 0; i < c->nsrc && !r; i++) {
+        struct tb_src *src = &c->srcs[i];
+        c->src_name = src->name;
+        if (run_mapped(c, src, &r, e)) r = read_lines(c, src, e);
+        if (r) name_input(e, src->name);
     }
     if (!r && c->hold) r = run_hold(c, e);
-    if (!r && c->pending_mode) {
-        for (uint32_t k = 0; k < c->world; k++) {
-            if (!c->rank_counts[k]) {
-                r = tb_fail(e, TB_EDATA, "--require-each: rank %u of %u would get nothing (%llu items for %u ranks)", k,
-                            c->world, (unsigned long long)c->index, c->world);
-                break;
-            }
-        }
-    }
-    if (!r && c->filter) r = finish_children(c, e);
-    if (!r && c->outdir) {
-        for (int i = 0; i < c->ratio.n && !r; i++) r = tb_afile_commit(&c->files[i], e);
-    }
-    if (!r && c->rejects_open) { r = tb_afile_commit(&c->rejects, e); c->rejects_open = 0; }
-    if (!r && c->write_trailer) r = tb_trailer_write(stdout, c->trailer_records, e);
-    if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
-    tb_progress_end(&c->prog);
-    if (!r && c->invalid && !c->co.quiet) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");
-out:
-    if (r) {
-        if (c->nkids) kill_children(c);
-        if (c->files) for (int i = 0; i < c->ratio.n; i++) tb_afile_abort(&c->files[i]);
-        if (c->rejects_open) tb_afile_abort(&c->rejects);
-    }
-    for (int i = 0; i < opened; i++) tb_src_close(&srcs[i]);
-    free(srcs);
+    if (!r && c->pending_mode) r = check_each(c, c->index, e);
     return r;
+}
+
+static int produce_into(void *ud, struct tb_fanout *f, tb_err *e)
+{
+    struct ctx *c = ud;
+    c->fan = f;
+    return produce(c, e);
+}
+
+/* Produce, into the --filter children or straight out; then commit the outputs, the trailer last. */
+static int act(struct ctx *c, tb_err *e)
+{
+    int r, trailer = 0;
+    uint64_t records = 0;
+    if (c->filter) {
+        const char *names[TB_RATIO_MAX];
+        for (int i = 0; i < c->ratio.n; i++) names[i] = c->ratio.names[i];
+        struct tb_fanout f = {.cmd = c->filter, .n = c->ratio.n, .names = names, .env = "SPLIT", .noun = "split",
+                              .out = stdout, .produce = produce_into, .ud = c};
+        r = tb_fanout_run(&f, e);
+        c->fan = NULL;
+        trailer = f.stream; /* the children's records: one trailer for all, once everything else is done */
+        records = f.records;
+    } else {
+        r = produce(c, e);
+    }
+    for (int i = 0; c->outdir && i < c->ratio.n && !r; i++) r = tb_afile_commit(&c->files[i], e);
+    if (!r && c->rejects_open) { r = tb_afile_commit(&c->rejects, e); c->rejects_open = 0; }
+    if (!r && trailer) r = tb_trailer_write(stdout, records, e);
+    if (!r && fflush(stdout) != 0) r = tb_fail_errno(e, TB_EIO, "write to stdout failed");
+    if (c->prog_started) tb_progress_end(&c->prog);
+    if (!r && c->invalid && !c->co.quiet) tb_warn("split", "skipped %llu invalid line%s", (unsigned long long)c->invalid, c->invalid == 1 ? "" : "s");
+    return r;
+}
+
+/* After an error: no output appears under its final name. */
+static void abort_outputs(struct ctx *c)
+{
+    if (c->files) for (int i = 0; i < c->ratio.n; i++) tb_afile_abort(&c->files[i]);
+    if (c->rejects_open) tb_afile_abort(&c->rejects);
 }
 
 static void ctx_free(struct ctx *c)
 {
-    if (c->kids) for (int i = 0; i < c->ratio.n; i++) { free(c->kids[i].wbuf); free(c->kids[i].rbuf); if (c->kids[i].out_fd > 0) close(c->kids[i].out_fd); }
-    free(c->kids);
+    for (int i = 0; i < c->nsrc; i++) tb_src_close(&c->srcs[i]);
+    free(c->srcs);
     free(c->files);
     free(c->scratch);
     free(c->rank_counts);
     free(c->pend);
     free(c->arena);
     free(c->items);
-    tb_json_free(&c->json);
+    tb_keyer_free(&c->keyer);
 }
 
 static int cmd_split(int argc, char **argv)
 {
     struct ctx c;
     memset(&c, 0, sizeof c);
-    tb_json_init(&c.json);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_split, argc, argv);
     char **files = NULL;
     int nfiles = 0;
-    int r = parse_args(&c, &p, &files, &nfiles);
-    if (r) {
-        tb_opts_free(&p);
-        return r < 0 ? 0 : r;
+    int r = parse_args(&c, &p, &files, &nfiles); /* parse and check usage: -1 after --help */
+    if (!r) {
+        tb_err e = {0};
+        r = open_all(&c, files, nfiles, &e);
+        if (!r) r = act(&c, &e);
+        if (r) {
+            abort_outputs(&c);
+            tb_report("split", &e);
+        }
     }
-    tb_err e = {0};
-    r = run(&c, files, nfiles, &e);
-    if (r) tb_report("split", &e);
-    tb_opts_free(&p);
     ctx_free(&c);
-    return r;
+    tb_opts_free(&p);
+    return r < 0 ? 0 : r;
 }

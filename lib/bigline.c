@@ -1,8 +1,8 @@
 /* bigline: a byte-at-a-time scanner over a line's pieces (any split: inside escapes, between a
  * field's "$base64" and its colon, ...), with runs of string bytes copied or decoded in bulk. */
 #include "bigline.h"
+#include "alloc.h"
 #include "base64.h"
-#include "grow.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,26 +33,23 @@ void tb_bigline_reset(struct tb_bigline *b)
     b->padded = b->bad = b->nue = 0;
 }
 
-static int put(struct tb_bigline *b, const char *p, size_t n)
+static void put(struct tb_bigline *b, const char *p, size_t n)
 {
-    if (tb_grow(&b->line, &b->cap, b->len + n + 1)) return -1;
+    if (b->len + n + 1 > b->cap) tb_xgrow(&b->line, &b->cap, b->len + n + 1); /* tested inline: put runs per byte */
     memcpy(b->line + b->len, p, n);
     b->len += n;
-    return 0;
 }
 
 /* Decode the queued base64 characters (final: the string ended) into the blob. */
-static int flush(struct tb_bigline *b, int final)
+static void flush(struct tb_bigline *b, int final)
 {
-    if (b->nq == 0 || b->bad) { b->nq = 0; return 0; }
-    if (b->padded || (final && b->nq % 4)) { b->bad = 1; b->nq = 0; return 0; }
+    if (b->nq == 0 || b->bad) { b->nq = 0; return; }
+    if (b->padded || (final && b->nq % 4)) { b->bad = 1; b->nq = 0; return; }
     size_t need = b->blen + b->nq / 4 * 3;
     if (need > b->bcap) {
         size_t nc = b->bcap ? b->bcap : (1u << 20);
         while (nc < need) nc *= 2;
-        unsigned char *nb = realloc(b->blob, nc); /* large blocks are mremap'ed: no copy, no double RSS */
-        if (!nb) return -1;
-        b->blob = nb;
+        b->blob = tb_xrealloc(b->blob, nc); /* large blocks are mremap'ed: no copy, no double RSS */
         b->bcap = nc;
     }
     long d = tb_base64_decode(b->q, b->nq, b->blob + b->blen);
@@ -60,10 +57,9 @@ static int flush(struct tb_bigline *b, int final)
     else b->blen += (size_t)d;
     if (b->q[b->nq - 1] == '=') b->padded = 1;
     b->nq = 0;
-    return 0;
 }
 
-static int push(struct tb_bigline *b, const char *p, size_t n)
+static void push(struct tb_bigline *b, const char *p, size_t n)
 {
     while (n > 0) {
         size_t k = TB_BIGLINE_QCAP - b->nq < n ? TB_BIGLINE_QCAP - b->nq : n;
@@ -71,12 +67,11 @@ static int push(struct tb_bigline *b, const char *p, size_t n)
         b->nq += k;
         p += k;
         n -= k;
-        if (b->nq == TB_BIGLINE_QCAP && flush(b, 0)) return -1;
+        if (b->nq == TB_BIGLINE_QCAP) flush(b, 0);
     }
-    return 0;
 }
 
-static int copy_byte(struct tb_bigline *b, char c)
+static void copy_byte(struct tb_bigline *b, char c)
 {
     if (b->in_str) {
         if (b->esc) b->esc = 0;
@@ -96,35 +91,33 @@ static int copy_byte(struct tb_bigline *b, char c)
     } else if (!is_ws(c)) {
         b->valpos = 0;
     }
-    return put(b, &c, 1);
+    put(b, &c, 1);
 }
 
 /* Not {"$base64": "...: what was held back is ordinary text. */
-static int abandon(struct tb_bigline *b)
+static void abandon(struct tb_bigline *b)
 {
     b->st = ST_COPY;
     b->valpos = 0;
     size_t n = b->npend;
     b->npend = 0;
-    for (size_t i = 0; i < n; i++)
-        if (copy_byte(b, b->pend[i])) return -1;
-    return 0;
+    for (size_t i = 0; i < n; i++) copy_byte(b, b->pend[i]);
 }
 
-static int cand_byte(struct tb_bigline *b, char c)
+static void cand_byte(struct tb_bigline *b, char c)
 {
     static const char pat[] = "$base64\"";
-    if (b->npend == sizeof b->pend) return abandon(b) || copy_byte(b, c);
+    if (b->npend == sizeof b->pend) { abandon(b); copy_byte(b, c); return; }
     b->pend[b->npend++] = c;
     if (b->step == 0) {
         if (c == '"') b->step = 1;
-        else if (!is_ws(c)) return abandon(b);
+        else if (!is_ws(c)) abandon(b);
     } else if (b->step <= 8) {
-        if (c != pat[b->step - 1]) return abandon(b);
-        b->step++;
+        if (c != pat[b->step - 1]) abandon(b);
+        else b->step++;
     } else if (b->step == 9) {
         if (c == ':') b->step = 10;
-        else if (!is_ws(c)) return abandon(b);
+        else if (!is_ws(c)) abandon(b);
     } else {
         if (c == '"') {
             b->st = ST_B64;
@@ -134,14 +127,13 @@ static int cand_byte(struct tb_bigline *b, char c)
             b->padded = b->bad = b->nue = b->esc = 0;
             struct tb_blob sp = {b->blen, 0};
             size_t cap = (size_t)b->spcap;
-            if (tb_grow_n(&b->spans, &cap, (size_t)b->nspans + 1, sizeof *b->spans, 8)) return -1;
+            tb_xgrow_n(&b->spans, &cap, (size_t)b->nspans + 1, sizeof *b->spans, 8);
             b->spcap = (int)cap;
             b->spans[b->nspans] = sp; /* its length is set when the string ends */
         } else if (!is_ws(c)) {
-            return abandon(b);
+            abandon(b);
         }
     }
-    return 0;
 }
 
 static int hexv(char c)
@@ -152,7 +144,7 @@ static int hexv(char c)
     return -1;
 }
 
-int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
+void tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n)
 {
     b->raw += n;
     size_t i = 0;
@@ -164,7 +156,7 @@ int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
                 size_t j = i;
                 while (j < n && p[j] != '"' && p[j] != '\\') j++;
                 if (j > i) {
-                    if (put(b, p + i, j - i)) goto oom;
+                    put(b, p + i, j - i);
                     i = j;
                     continue;
                 }
@@ -176,10 +168,10 @@ int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
                 b->pend[b->npend++] = c;
                 break;
             }
-            if (copy_byte(b, c)) goto oom;
+            copy_byte(b, c);
             break;
         case ST_CAND:
-            if (cand_byte(b, c)) goto oom;
+            cand_byte(b, c);
             break;
         case ST_B64:
             if (c != '"' || b->esc || b->nue) { /* the string's text, while it fits */
@@ -201,23 +193,23 @@ int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
                     int v = (b->ue[0] << 12) | (b->ue[1] << 8) | (b->ue[2] << 4) | b->ue[3];
                     char ch = (char)v;
                     if (v >= 0x80 || v < 0) b->bad = 1;
-                    else if (push(b, &ch, 1)) goto oom;
+                    else push(b, &ch, 1);
                     b->nue = 0;
                 }
             } else if (b->esc) {
                 b->esc = 0;
                 if (c == 'u') b->nue = 1;
-                else if (c == '/') { if (push(b, "/", 1)) goto oom; }
+                else if (c == '/') push(b, "/", 1);
                 else b->bad = 1; /* no other escape is a base64 character */
             } else if (c == '\\') {
                 b->esc = 1;
             } else if (c == '"') {
-                if (flush(b, 1)) goto oom;
+                flush(b, 1);
                 b->st = ST_AFTER;
             } else {
                 size_t j = i;
                 while (j < n && p[j] != '"' && p[j] != '\\') j++;
-                if (push(b, p + i, j - i)) goto oom;
+                push(b, p + i, j - i);
                 i = j;
                 continue;
             }
@@ -230,7 +222,7 @@ int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
                 if (!b->bad) { sp->len = b->blen - sp->off; idx = b->nspans++; }
                 else b->blen = sp->off;
                 int k = snprintf(ph, sizeof ph, "{\"$base64\":%d}", idx);
-                if (put(b, ph, (size_t)k)) goto oom;
+                put(b, ph, (size_t)k);
                 b->npend = 0;
                 b->st = ST_COPY;
                 b->valpos = 0;
@@ -242,23 +234,23 @@ int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e)
                 b->in_str = b->esc = 0;
                 b->valpos = 0;
                 if (b->rawover) b->unsupported = 1;
-                if (put(b, b->pend, b->npend) || put(b, b->rawtxt, b->nraw) || put(b, "\"", 1) || copy_byte(b, c)) goto oom;
+                put(b, b->pend, b->npend);
+                put(b, b->rawtxt, b->nraw);
+                put(b, "\"", 1);
+                copy_byte(b, c);
                 b->npend = 0;
             }
             break;
         }
         i++;
     }
-    return 0;
-oom:
-    return tb_fail(e, TB_ESOFTWARE, "out of memory reading a line of %llu bytes", (unsigned long long)b->raw);
 }
 
 int tb_bigline_end(struct tb_bigline *b, tb_err *e)
 {
-    if (b->st == ST_CAND && abandon(b)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (b->st == ST_CAND) abandon(b);
     while (b->len && is_ws(b->line[b->len - 1])) b->len--;
-    if (tb_grow(&b->line, &b->cap, b->len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    tb_xgrow(&b->line, &b->cap, b->len + 1);
     b->line[b->len] = 0;
     if (b->unsupported)
         return tb_fail(e, TB_EDATA, "a {\"$base64\": ...} object with other fields in a line this long is not supported");

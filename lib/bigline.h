@@ -41,10 +41,10 @@ struct tb_bigline {
 void tb_bigline_init(struct tb_bigline *b);
 void tb_bigline_free(struct tb_bigline *b);
 void tb_bigline_reset(struct tb_bigline *b);
-/* Take the next piece of the line. 0, or TB_ESOFTWARE when out of memory. */
-int tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n, tb_err *e);
-/* The line ended: finish the compact line. 0 or TB_ESOFTWARE, or TB_EDATA for a $base64 object
- * with other fields (its text was not kept). */
+/* Take the next piece of the line. */
+void tb_bigline_feed(struct tb_bigline *b, const char *p, size_t n);
+/* The line ended: finish the compact line. 0, or TB_EDATA for a $base64 object with other fields
+ * (its text was not kept). */
 int tb_bigline_end(struct tb_bigline *b, tb_err *e);
 /* Point s at the blobs (for the tb_sample_parse of b->line), or detach them (b NULL). */
 void tb_bigline_attach(const struct tb_bigline *b, struct tb_sample *s);

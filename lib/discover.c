@@ -1,5 +1,6 @@
 /* discover: shard groups and checkpoints from a listing (see discover.h). */
 #include "discover.h"
+#include "alloc.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +70,9 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
     struct tb_group_stats dummy;
     if (!st) st = &dummy;
     memset(st, 0, sizeof *st);
-    struct gk *v = malloc(sizeof *v * (n ? n : 1));
-    uint64_t *sizes = malloc(sizeof *sizes * (n ? n : 1));
-    if (!v || !sizes) { free(v); free(sizes); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+    (void)e; /* no error is possible: out of memory is lib/alloc's */
+    struct gk *v = tb_xmalloc(sizeof *v * n);
+    uint64_t *sizes = tb_xmalloc(sizeof *sizes * n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         struct gk g = {objs[i].key, 0, 0, 0, objs[i].size};
@@ -80,7 +81,6 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
     st->numbered = m;
     qsort(v, m, sizeof *v, gk_cmp);
     size_t cap = 0;
-    int rc = 0;
     for (size_t i = 0; i < m;) {
         size_t j = i + 1;
         while (j < m && same_group(&v[i], &v[j])) j++;
@@ -94,16 +94,11 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
                 st->light++;
                 if (median > st->light_median) st->light_median = median;
             } else {
-                if (*nout == cap) {
-                    cap = cap ? cap * 2 : 8;
-                    struct tb_group *ng = realloc(*out, cap * sizeof *ng);
-                    if (!ng) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
-                    *out = ng;
-                }
+                tb_xgrow_n(out, &cap, *nout + 1, sizeof **out, 8);
                 struct tb_group *g = &(*out)[(*nout)++];
                 memset(g, 0, sizeof *g);
-                g->head = strndup(v[i].key, v[i].head);
-                g->tail = strdup(v[i].key + v[i].head + v[i].width);
+                g->head = tb_xstrndup(v[i].key, v[i].head);
+                g->tail = tb_xstrdup(v[i].key + v[i].head + v[i].width);
                 g->width = (int)v[i].width;
                 g->first = v[i].num;
                 g->last = v[j - 1].num;
@@ -113,8 +108,7 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
                 uint64_t span = g->last - g->first + 1;
                 if (span > cnt) {
                     size_t want = span - cnt > 10000 ? 10000 : (size_t)(span - cnt);
-                    g->missing = malloc(sizeof *g->missing * want);
-                    if (!g->missing) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); break; }
+                    g->missing = tb_xmalloc(sizeof *g->missing * want);
                     uint64_t expect = g->first;
                     for (size_t k = i; k < j && g->nmissing < want; k++) {
                         while (expect < v[k].num && g->nmissing < want) g->missing[g->nmissing++] = expect++;
@@ -127,8 +121,7 @@ int tb_find_groups(const struct tb_obj *objs, size_t n, size_t min_count, uint64
     }
     free(v);
     free(sizes);
-    if (rc) { tb_groups_free(*out, *nout); *out = NULL; *nout = 0; }
-    return rc;
+    return 0;
 }
 
 static int word_at(const char *s, size_t len, size_t i, const char *w)
@@ -169,7 +162,6 @@ int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker
 {
     struct tb_ckpt *c = NULL;
     size_t nc = 0, cap = 0;
-    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         const char *k = objs[i].key;
         /* the first path component that names a checkpoint */
@@ -184,14 +176,9 @@ int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker
                 size_t f;
                 for (f = 0; f < nc; f++) if (strlen(c[f].path) == plen && strncmp(c[f].path, k, plen) == 0) break;
                 if (f == nc) {
-                    if (nc == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        struct tb_ckpt *cc = realloc(c, cap * sizeof *cc);
-                        if (!cc) { rc = tb_fail(e, TB_ESOFTWARE, "out of memory"); goto done; }
-                        c = cc;
-                    }
+                    tb_xgrow_n(&c, &cap, nc + 1, sizeof *c, 16);
                     memset(&c[nc], 0, sizeof c[nc]);
-                    c[nc].path = strndup(k, plen);
+                    c[nc].path = tb_xstrndup(k, plen);
                     c[nc].step = step;
                     nc++;
                 }
@@ -212,10 +199,13 @@ int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker
         if (any_marked ? !c[f].marked : c[f].bytes == 0) continue;
         if (best < 0 || c[f].step > c[best].step || (c[f].step == c[best].step && strcmp(c[f].path, c[best].path) > 0)) best = (ssize_t)f;
     }
-    if (best < 0) { rc = tb_fail(e, TB_ENOINPUT, any_marked || nc ? "no complete checkpoint" : "no checkpoint"); goto done; }
-    *out = c[best];
-    c[best].path = NULL;
-done:
+    int rc = 0;
+    if (best < 0) {
+        rc = tb_fail(e, TB_ENOINPUT, any_marked || nc ? "no complete checkpoint" : "no checkpoint");
+    } else {
+        *out = c[best];
+        c[best].path = NULL;
+    }
     for (size_t f = 0; f < nc; f++) free(c[f].path);
     free(c);
     return rc;

@@ -1,6 +1,6 @@
 /* linepick: every N-th item of a regular file, read in cached chunks on one or two threads. */
 #include "linepick.h"
-#include "grow.h"
+#include "alloc.h"
 #include "ndjson.h"
 #include "nlscan.h"
 #include <errno.h>
@@ -94,18 +94,18 @@ struct worker {
     pthread_t th;
 };
 
-static int grow_buf(struct worker *w, size_t need)
+/* The read buffer, 64-byte aligned for the newline masks. */
+static void grow_buf(struct worker *w, size_t need)
 {
-    if (need <= w->cap) return 0;
+    if (need <= w->cap) return;
     size_t n = w->cap ? w->cap : 4096;
     while (n < need) n *= 2;
     void *p;
-    if (posix_memalign(&p, 64, n)) return -1;
+    if (posix_memalign(&p, 64, n)) tb_oom(n);
     if (w->buf) memcpy(p, w->buf, w->cap);
     free(w->buf);
     w->buf = p;
     w->cap = n;
-    return 0;
 }
 
 /* Read at least min and at most max bytes at pos; *got says how many. */
@@ -144,7 +144,7 @@ static int extend(struct worker *w, uint64_t co, size_t n, size_t ls, size_t *en
         if (step < (1u << 20)) step *= 2;
         size_t want = step;
         if (want > s->len - pos) want = (size_t)(s->len - pos);
-        if (grow_buf(w, CTX + w->have + want)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        grow_buf(w, CTX + w->have + want);
         int r = read_at(s, w->buf + CTX + w->have, want, pos, e);
         if (r) return r;
         q = memchr(w->buf + CTX + w->have, '\n', want);
@@ -186,7 +186,7 @@ static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
     const struct tb_pick *pk = s->pk;
     size_t pre = co < CTX ? (size_t)co : CTX;
     size_t slack = s->len - co - n < SLACK ? (size_t)(s->len - co - n) : SLACK;
-    if (grow_buf(w, CTX + n + slack)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    grow_buf(w, CTX + n + slack);
     char *p = w->buf + CTX;
     p[-1] = '\n'; /* before the input: as after a newline */
     size_t got;
@@ -222,7 +222,7 @@ static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
                 if ((r = rest_len(s, co + w->have, &more, e))) return r;
                 bytes += more;
             }
-            if (tb_grow_n(&w->bad, &w->badcap, w->nbad + 1, sizeof *w->bad, 16)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+            tb_xgrow_n(&w->bad, &w->badcap, w->nbad + 1, sizeof *w->bad, 16);
             w->bad[w->nbad].line = w->nlines;
             w->bad[w->nbad].bytes = bytes;
             w->nbad++;
@@ -232,7 +232,7 @@ static int scan(struct worker *w, uint64_t co, size_t n, tb_err *e)
         }
         if (len && line[len - 1] == '\r') len--;
         if (len) {
-            if (tb_grow_n(&w->ent, &w->entcap, w->nent + 1, sizeof *w->ent, 4096)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+            if (w->nent == w->entcap) tb_xgrow_n(&w->ent, &w->entcap, w->nent + 1, sizeof *w->ent, 4096);
             w->ent[w->nent].off = ls;
             w->ent[w->nent].len = len;
             w->nent++;
@@ -253,7 +253,7 @@ static int pick(struct worker *w, uint64_t items, uint64_t lines, tb_err *e)
     for (; j < w->nent; j += pk->world) {
         if (items + j < s->skip_until) { w->skipped++; continue; }
         const struct ent *t = &w->ent[j];
-        if (tb_grow(&w->obuf, &w->ocap, w->olen + t->len + 1)) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+        if (w->olen + t->len + 1 > w->ocap) tb_xgrow(&w->obuf, &w->ocap, w->olen + t->len + 1);
         memcpy(w->obuf + w->olen, w->buf + CTX + t->off, t->len);
         w->obuf[w->olen + t->len] = '\n';
         w->olen += t->len + 1;

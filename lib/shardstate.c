@@ -1,5 +1,6 @@
 /* shardstate: the resume checkpoint of shard, as one small JSON file. */
 #include "shardstate.h"
+#include "alloc.h"
 #include "atomic.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -19,25 +20,16 @@ void tb_shardstate_free(struct tb_shardstate *s)
 
 int tb_shardstate_add_record(struct tb_shardstate *s, const char *line, tb_err *e)
 {
-    if (s->nrec == s->caprec) {
-        size_t nc = s->caprec ? s->caprec * 2 : 64;
-        char **nr = realloc(s->records, nc * sizeof *nr);
-        if (!nr) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-        s->records = nr;
-        s->caprec = nc;
-    }
-    char *c = strdup(line);
-    if (!c) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    s->records[s->nrec++] = c;
+    (void)e; /* no error is possible: out of memory is lib/alloc's */
+    tb_xgrow_n(&s->records, &s->caprec, s->nrec + 1, sizeof *s->records, 64);
+    s->records[s->nrec++] = tb_xstrdup(line);
     return 0;
 }
 
 int tb_shardstate_set_last_key(struct tb_shardstate *s, const char *key, size_t n, tb_err *e)
 {
-    char *c = malloc(n + 1);
-    if (!c) return tb_fail(e, TB_ESOFTWARE, "out of memory");
-    memcpy(c, key, n);
-    c[n] = 0;
+    (void)e;
+    char *c = tb_xstrndup(key, n);
     free(s->last_key);
     s->last_key = c;
     return 0;
@@ -100,7 +92,7 @@ int tb_shardstate_save(const char *path, const struct tb_shardstate *s, tb_err *
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *recs = cJSON_CreateArray();
-    if (!o || !recs) { cJSON_Delete(o); cJSON_Delete(recs); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+    if (!o || !recs) tb_oom(sizeof(cJSON));
     cJSON_AddStringToObject(o, "format", STATE_FORMAT);
     cJSON_AddNumberToObject(o, "version", 1);
     cJSON_AddStringToObject(o, "options", s->options);
@@ -119,11 +111,9 @@ int tb_shardstate_save(const char *path, const struct tb_shardstate *s, tb_err *
     cJSON_AddItemToObject(o, "records", recs);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!text) return tb_fail(e, TB_ESOFTWARE, "out of memory");
+    if (!text) tb_oom(0);
     size_t n = strlen(text);
-    text[n] = 0;
-    char *withnl = realloc(text, n + 2);
-    if (!withnl) { free(text); return tb_fail(e, TB_ESOFTWARE, "out of memory"); }
+    char *withnl = tb_xrealloc(text, n + 2);
     withnl[n] = '\n';
     withnl[n + 1] = 0;
     int r = tb_atomic_write(path, withnl, n + 1, e);

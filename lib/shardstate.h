@@ -32,6 +32,7 @@ void tb_shardstate_free(struct tb_shardstate *s);
  * TB_EDATA naming the file. */
 int tb_shardstate_load(const char *path, struct tb_shardstate *s, int *found, tb_err *e);
 int tb_shardstate_save(const char *path, const struct tb_shardstate *s, tb_err *e);
+/* These two return 0 (out of memory is lib/alloc's exit); e stays for the callers' error chains. */
 int tb_shardstate_add_record(struct tb_shardstate *s, const char *line, tb_err *e);
 int tb_shardstate_set_last_key(struct tb_shardstate *s, const char *key, size_t n, tb_err *e);
 #endif

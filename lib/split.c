@@ -1,5 +1,6 @@
 /* split: ratio parsing, keyed assignment, balancing and shuffling (see split.h for the rules). */
 #include "split.h"
+#include "alloc.h"
 #include "hash.h"
 #include <stdlib.h>
 #include <string.h>
@@ -91,11 +92,10 @@ static int by_size_desc(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-int tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
+void tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
 {
-    struct bal_item *it = malloc(sizeof *it * (n ? n : 1));
-    uint64_t *load = calloc(world, sizeof *load);
-    if (!it || !load) { free(it); free(load); return -1; }
+    struct bal_item *it = tb_xcalloc(n, sizeof *it);
+    uint64_t *load = tb_xcalloc(world, sizeof *load);
     for (size_t i = 0; i < n; i++) { it[i].bytes = bytes[i]; it[i].idx = i; }
     qsort(it, n, sizeof *it, by_size_desc);
     /* world is small (ranks): a linear scan for the lightest rank is fine and keeps ties explicit */
@@ -107,7 +107,6 @@ int tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
     }
     free(it);
     free(load);
-    return 0;
 }
 
 void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
@@ -124,4 +123,54 @@ void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
+}
+
+void tb_keyer_init(struct tb_keyer *k, const char *field, int need_object)
+{
+    memset(k, 0, sizeof *k);
+    k->field = field;
+    k->need_object = need_object;
+    tb_json_init(&k->json);
+}
+
+void tb_keyer_free(struct tb_keyer *k)
+{
+    tb_json_free(&k->json);
+    free(k->scratch);
+    k->scratch = NULL;
+    k->cap = 0;
+}
+
+int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, tb_err *e)
+{
+    size_t i = 0;
+    k->json.text = NULL; /* the scanner holds no line until this one is scanned */
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == len || line[i] != '{') {
+        if (k->need_object) return tb_fail(e, TB_EDATA, "not a JSON object");
+        *key = line;
+        *klen = len;
+        return 0;
+    }
+    if (tb_json_scan_object(&k->json, line, len, e)) return e->code;
+    const char *field = k->field ? k->field : "__key__";
+    int v = tb_json_field(&k->json, field);
+    if (v < 0) {
+        if (k->field) return tb_fail(e, TB_EDATA, "no field \"%s\" (--key)", k->field);
+        *key = line;
+        *klen = len;
+        return 0;
+    }
+    struct tb_jtok t = tb_json_tok(&k->json, v);
+    if (t.type == TB_JSON_STRING) {
+        size_t raw = (size_t)(t.end - t.start);
+        if (!memchr(line + t.start, '\\', raw)) { *key = line + t.start; *klen = raw; return 0; }
+        tb_xgrow(&k->scratch, &k->cap, raw + 1);
+        long n = tb_json_unescape(&k->json, v, k->scratch, k->cap);
+        *key = k->scratch;
+        *klen = (size_t)n;
+        return 0;
+    }
+    if (t.type == TB_JSON_PRIMITIVE) { *key = line + t.start; *klen = (size_t)(t.end - t.start); return 0; }
+    return tb_fail(e, TB_EDATA, "field \"%s\" is not a string or number", field);
 }

@@ -1,5 +1,5 @@
-/* split: the pure logic of `trainbox split`: ratio specs, keyed assignment of items to splits and
- * ranks, byte balancing and the per-epoch shuffle. Everything here is a deterministic function of its
+/* split: the pure logic of `trainbox split`: ratio specs, the key of a line, keyed assignment of items
+ * to splits and ranks, byte balancing and the per-epoch shuffle. Everything here is a deterministic function of its
  * inputs, identical on every machine:
  * - hashes are SipHash-2-4 of the key bytes under a 128-bit key derived from --seed, with a different
  *   derivation per purpose so the split a key lands in is independent of its rank;
@@ -8,6 +8,7 @@
 #ifndef TB_SPLIT_H
 #define TB_SPLIT_H
 #include "err.h"
+#include "json.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,9 +37,25 @@ static inline uint32_t tb_hash_below(uint64_t h, uint32_t n)
     return (uint32_t)(((unsigned __int128)h * n) >> 64);
 }
 /* Greedy longest-first assignment of items with sizes to ranks: items in descending size (ties by
- * index) each go to the rank with the fewest bytes so far (ties: the lowest rank). out[i] = rank.
- * Returns 0, or -1 when out of memory. */
-int tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out);
+ * index) each go to the rank with the fewest bytes so far (ties: the lowest rank). out[i] = rank. */
+void tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out);
 /* In-place deterministic shuffle of idx[0..n). */
 void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch);
+
+/* The key of a line, the bytes its hashes are taken of. A line that is a JSON object has the
+ * string (unescaped) or number value of `field` as its key (NULL: "__key__"); without that field,
+ * its key is the whole line when field is NULL, and the line is invalid when a field was named. A
+ * line that is not an object is its own key, or invalid when need_object is set. One keyer per
+ * thread: split's per-line path and lib/classify's block classifier both find keys through it. */
+struct tb_keyer {
+    const char *field;      /* in: --key, or NULL */
+    int need_object;        /* in: only JSON objects are valid lines */
+    struct tb_json json;    /* after tb_keyer_find: the line's scan when it was an object, else text NULL */
+    char *scratch;          /* an unescaped key */
+    size_t cap;
+};
+void tb_keyer_init(struct tb_keyer *k, const char *field, int need_object);
+void tb_keyer_free(struct tb_keyer *k);
+/* Set key/klen (pointing into line or into k's scratch); or TB_EDATA with the reason. */
+int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char **key, size_t *klen, tb_err *e);
 #endif
