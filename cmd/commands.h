@@ -10,4 +10,5 @@ extern const struct tb_cmd_spec tb_cmd_cat;
 extern const struct tb_cmd_spec tb_cmd_shard;
 extern const struct tb_cmd_spec tb_cmd_upload;
 extern const struct tb_cmd_spec tb_cmd_presign;
+extern const struct tb_cmd_spec tb_cmd_sync;
 #endif

@@ -62,6 +62,17 @@ discover | missing source bucket         | -      | trainbox discover s3://tb-no
 discover | wrong credentials             | auth   | trainbox discover s3://tb-exit                               | 77
 discover | unreachable endpoint          | -      | AWS_ENDPOINT_URL=http://127.0.0.1:$CLOSED trainbox discover {R} s3://tb-exit | 69
 discover | usage error                   | -      | trainbox discover                                            | 64
+sync     | missing source                | -      | trainbox sync nope o/sy1                                     | 66
+sync     | unreadable input              | nobody | trainbox sync locked rw/sy2                                  | 77
+sync     | read-only output directory    | nobody | trainbox sync locked2 ro                                     | 77
+sync     | read-only file system         | rofs   | trainbox sync locked2 rofs                                   | 77
+sync     | output dir cannot be created  | -      | trainbox sync locked2 afile/sub                              | 73
+sync     | missing destination bucket    | -      | trainbox sync locked2 s3://tb-no-such-bucket/p/              | 73
+sync     | missing source bucket         | -      | trainbox sync s3://tb-no-such-bucket/p/ o/sy3                | 66
+sync     | wrong credentials             | auth   | trainbox sync locked2 s3://tb-exit/sy/                       | 77
+sync     | unreachable endpoint          | -      | trainbox sync {R} --endpoint http://127.0.0.1:$CLOSED locked2 s3://tb-exit/sy/ | 69
+sync     | empty source with --delete    | -      | trainbox sync locked2 s3://tb-exit/sy2/ >/dev/null && trainbox sync --delete emptydir s3://tb-exit/sy2/ | 66
+sync     | usage error                   | -      | trainbox sync onlyone                                        | 64
 presign  | no credentials                | -      | env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY trainbox presign s3://tb-exit/k | 77
 presign  | usage error                   | -      | trainbox presign                                             | 64
 '
@@ -86,6 +97,7 @@ setup_file() {
   printf '{"__key__":"a","txt":"x"}\n{"__key__":"b",\n' > bad.jsonl
   cp good.jsonl secret.jsonl; chmod 000 secret.jsonl
   touch afile locked/x/y-000.tar
+  mkdir -p locked2 emptydir; cp good.jsonl locked2/   # locked2: a readable source tree
   chmod 555 ro; chmod 1777 rw; chmod 700 locked
   printf '{"path":"good.jsonl","bytes":%d}\n' "$(stat -c %s good.jsonl)" > rec.jsonl
   printf '{"uri":"s3://tb-exit/good.jsonl","bytes":%d}\n' "$(stat -c %s good.jsonl)" > urirec.jsonl
@@ -153,6 +165,7 @@ run_rows() {
 @test "exit codes: manifest" { run_rows manifest; }
 @test "exit codes: discover" { run_rows discover; }
 @test "exit codes: presign" { run_rows presign; }
+@test "exit codes: sync" { run_rows sync; }
 
 # the codes listed under EXIT STATUS in a man page
 man_codes() {
