@@ -1,7 +1,7 @@
 /* cat: stream samples as NDJSON from NDJSON files (plain, .gz, .zst) and tar shards (plain, .gz,
  * .zst), given as files, directories or globs. Every input is opened as a tb_src byte stream and
  * then read by kind, so remote sources only need to provide another tb_src. Shard members are
- * grouped back into samples by lib/sample.c's inverse mapping: `cat | shard` rewrites the shards
+ * grouped back into samples by lib/shard_sample.c's inverse mapping: `cat | shard` rewrites the shards
  * byte for byte. */
 #include "alloc.h"
 #include "commands.h"
@@ -9,8 +9,8 @@
 #include "json.h"
 #include "ndjson.h"
 #include "opts.h"
-#include "sample.h"
-#include "shardio.h"
+#include "shard_sample.h"
+#include "shard_io.h"
 #include "src.h"
 #include "uri.h"
 #include "walk.h"

@@ -9,7 +9,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
-#include "trailer.h"
+#include "ndjson_trailer.h"
 #include "store.h"
 #include "uri.h"
 #include <pthread.h>

@@ -1,22 +1,22 @@
 /* shard: NDJSON samples -> WebDataset tar shards, resumable and exactly once.
- * The mapping lives in lib/sample.c, the tar bytes in lib/shardio.c, the checkpoint in
- * lib/shardstate.c; this file owns the command line, the shard boundaries and the order of the
+ * The mapping lives in lib/shard_sample.c, the tar bytes in lib/shard_io.c, the checkpoint in
+ * lib/shard_state.c; this file owns the command line, the shard boundaries and the order of the
  * durable steps: shard fsynced and renamed -> state committed -> record printed. The record stream
- * ends with the trailer (lib/trailer.h) only when everything succeeded, so a failed or killed shard
+ * ends with the trailer (lib/ndjson_trailer.h) only when everything succeeded, so a failed or killed shard
  * never looks complete to upload and manifest. */
 #include "alloc.h"
 #include "atomic.h"
-#include "bigline.h"
+#include "shard_bigline.h"
 #include "commands.h"
 #include "err.h"
 #include "hash.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
-#include "sample.h"
-#include "shardio.h"
-#include "shardstate.h"
-#include "trailer.h"
+#include "shard_sample.h"
+#include "shard_io.h"
+#include "shard_state.h"
+#include "ndjson_trailer.h"
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>

@@ -1,23 +1,23 @@
 /* split: deterministic partitioning of NDJSON lines into named splits (--ratio) and into this rank's
  * share (--rank/--world-size), streaming unless --sort, --shuffle or --balance need every item.
  * This file owns the options, the per-line path (key, split, rank, --skip, --require-each, output)
- * and hold mode; regular files take the fast paths of lib/linepick (--by index) and lib/classify
- * (key modes), and --filter's children are lib/fanout's. */
+ * and hold mode; regular files take the fast paths of lib/split_linepick (--by index) and lib/split_classify
+ * (key modes), and --filter's children are lib/split_fanout's. */
 #include "alloc.h"
 #include "atomic.h"
-#include "classify.h"
+#include "split_classify.h"
 #include "commands.h"
 #include "err.h"
-#include "fanout.h"
+#include "split_fanout.h"
 #include "hash.h"
 #include "json.h"
-#include "linepick.h"
-#include "mapread.h"
+#include "split_linepick.h"
+#include "split_mapread.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
 #include "split.h"
-#include "trailer.h"
+#include "ndjson_trailer.h"
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,7 +266,7 @@ static int check_each(const struct ctx *c, uint64_t items, tb_err *e)
     return 0;
 }
 
-/* The split of a key (--ratio), and its rank by hash (--by hash), as lib/classify finds them. */
+/* The split of a key (--ratio), and its rank by hash (--by hash), as lib/split_classify finds them. */
 static int split_of(const struct ctx *c, const char *key, size_t klen)
 {
     return c->have_ratio ? tb_ratio_pick(&c->ratio, tb_siphash24(c->key_split, key, klen)) : 0;
@@ -394,7 +394,7 @@ static int run_hold(struct ctx *c, tb_err *e)
     return r;
 }
 
-/* ---- regular files: lib/linepick and lib/classify ---- */
+/* ---- regular files: lib/split_linepick and lib/split_classify ---- */
 
 static long ncpus(void)
 {
@@ -421,7 +421,7 @@ static int reject_long_cb(void *ud, uint64_t lineno, uint64_t bytes, tb_err *e)
     return reject_long(ud, lineno, bytes, e);
 }
 
-/* Index mode over a regular file: lib/linepick, continuing the item count of earlier inputs. */
+/* Index mode over a regular file: lib/split_linepick, continuing the item count of earlier inputs. */
 static int run_pick(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uint64_t len, int *r, tb_err *e)
 {
     struct tb_pick pk;
@@ -469,7 +469,7 @@ static void classify_tick(void *ud, uint64_t items, uint64_t bytes)
     tb_progress_tick(&c->prog);
 }
 
-/* Key modes over a regular file: lib/classify, through a map; 1 when it cannot be mapped (read it). */
+/* Key modes over a regular file: lib/split_classify, through a map; 1 when it cannot be mapped (read it). */
 static int run_classify(struct ctx *c, struct tb_src *src, int fd, uint64_t off, uint64_t len, int *r, tb_err *e)
 {
     struct tb_map m;

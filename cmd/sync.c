@@ -1,9 +1,9 @@
 /* sync: make a destination (directory or store prefix) hold what a source holds, for checkpoints,
  * logs and dataset backups: one way, safely, repeatedly (--every).
  *
- * A pass: both sides are listed in byte order of their relative paths (lib/synclist: a directory
+ * A pass: both sides are listed in byte order of their relative paths (lib/sync_list: a directory
  * walk, or LIST pages with one HEAD per object for the mtime metadata S3 does not list) and merged
- * as streams (lib/syncplan), so memory stays bounded whatever the number of objects. Each change
+ * as streams (lib/sync_plan), so memory stays bounded whatever the number of objects. Each change
  * becomes a job of the transfer engine (lib/xfer: parallel, retried, verified): an upload
  * (directory -> store, and directory -> directory through a file store), a download (store ->
  * directory: temp name, verified, renamed), a copy (store -> store: within one store by the
@@ -26,11 +26,11 @@
 #include "opts.h"
 #include "pathglob.h"
 #include "progress.h"
-#include "retain.h"
+#include "sync_retain.h"
 #include "safepath.h"
 #include "store.h"
-#include "synclist.h"
-#include "syncplan.h"
+#include "sync_list.h"
+#include "sync_plan.h"
 #include "uri.h"
 #include "xfer.h"
 #include <dirent.h>

@@ -11,7 +11,7 @@
 #include "opts.h"
 #include "progress.h"
 #include "src.h"
-#include "trailer.h"
+#include "ndjson_trailer.h"
 #include "xfer.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

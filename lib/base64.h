@@ -1,7 +1,7 @@
 /* base64: the one standard (RFC 4648, padded, '+' '/') base64 of trainbox, over OpenSSL's
  * EVP_EncodeBlock/EVP_DecodeBlock. Decoding is strict: only the canonical padded form is accepted
  * (no whitespace, no '=' but at the end), so a text decodes one way or not at all. Samples'
- * {"$base64"} values (lib/sample, lib/bigline), Azure keys and block ids (lib/azkey) and S3's
+ * {"$base64"} values (lib/shard_sample, lib/shard_bigline), Azure keys and block ids (lib/azkey) and S3's
  * checksum headers use it. */
 #ifndef TB_BASE64_H
 #define TB_BASE64_H

@@ -46,7 +46,7 @@ void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch);
  * string (unescaped) or number value of `field` as its key (NULL: "__key__"); without that field,
  * its key is the whole line when field is NULL, and the line is invalid when a field was named. A
  * line that is not an object is its own key, or invalid when need_object is set. One keyer per
- * thread: split's per-line path and lib/classify's block classifier both find keys through it. */
+ * thread: split's per-line path and lib/split_classify's block classifier both find keys through it. */
 struct tb_keyer {
     const char *field;      /* in: --key, or NULL */
     int need_object;        /* in: only JSON objects are valid lines */

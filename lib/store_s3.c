@@ -10,7 +10,7 @@
 #include "creds.h"
 #include "hash.h"
 #include "mtime.h"
-#include "sample.h"
+#include "shard_sample.h"
 #include "sigv4.h"
 #include "store.h"
 #include "xml.h"

@@ -220,7 +220,7 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   [[ "$stderr" == "trainbox split: line 2 of stdin: not valid JSON"* ]]
   run --separate-stderr trainbox split --ratio a=1 --key id bad.jsonl
   [[ "$stderr" == "trainbox split: line 1 of bad.jsonl: no field \"id\" (--key)" ]]
-  # index mode (lib/linepick), the mapped classifier and the line reader bound lines by --max-line
+  # index mode (lib/split_linepick), the mapped classifier and the line reader bound lines by --max-line
   for args in "--world-size 2 --rank 0" "--ratio a=1 -o o" "--ratio a=1"; do
     run --separate-stderr trainbox split $args --max-line 1k long.jsonl
     assert_failure 65
@@ -372,7 +372,7 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
 }
 
 @test "index mode on regular files: chunk edges anywhere give the line reader's output, on one thread or two" {
-  # lib/linepick reads a file in chunks on two threads; TRAINBOX_SPLIT_CHUNK shrinks the chunks so
+  # lib/split_linepick reads a file in chunks on two threads; TRAINBOX_SPLIT_CHUNK shrinks the chunks so
   # that every kind of line meets a chunk edge: CRLF split in two, empty and lone-CR lines, a line
   # longer than many chunks, no final newline, and a second file continuing the item count
   gen_samples 600 3 --text-bytes=30 > a.jsonl

@@ -1,5 +1,5 @@
 /* synclist: a local directory or a store prefix as one of sync's name-ordered listings. */
-#include "synclist.h"
+#include "sync_list.h"
 #include "alloc.h"
 #include "mtime.h"
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* linepick: every N-th item of a regular file, read in cached chunks on one or two threads. */
-#include "linepick.h"
+#include "split_linepick.h"
 #include "alloc.h"
 #include "ndjson.h"
-#include "nlscan.h"
+#include "ndjson_scan.h"
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>

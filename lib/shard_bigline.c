@@ -1,6 +1,6 @@
 /* bigline: a byte-at-a-time scanner over a line's pieces (any split: inside escapes, between a
  * field's "$base64" and its colon, ...), with runs of string bytes copied or decoded in bulk. */
-#include "bigline.h"
+#include "shard_bigline.h"
 #include "alloc.h"
 #include "base64.h"
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* syncplan: the merge-join of two byte-ordered listings into sync actions, the delete spool and
- * its gate (see syncplan.h for the rules and why). */
-#include "syncplan.h"
+ * its gate (see sync_plan.h for the rules and why). */
+#include "sync_plan.h"
 #include "alloc.h"
 #include <errno.h>
 #include <stdlib.h>

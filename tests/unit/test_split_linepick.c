@@ -1,7 +1,7 @@
 /* linepick: the chunked two-thread index filter agrees with a plain line-by-line reference on random
  * inputs full of chunk-edge cases (empty lines, lone "\r", CRLF split across chunks, lines longer than
  * a chunk, no final newline), at every chunk size from 1 byte up. */
-#include "linepick.h"
+#include "split_linepick.h"
 #include "tap.h"
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* mapread: windows read through a map see the file's bytes; a file that shrinks under the map is an
  * error return, not a SIGBUS death; errors of the guarded function pass through. */
-#include "mapread.h"
+#include "split_mapread.h"
 #include "tap.h"
 #include <fcntl.h>
 #include <stdint.h>

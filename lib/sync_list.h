@@ -1,4 +1,4 @@
-/* synclist: the two kinds of listing `sync` merges (lib/syncplan), as tb_sync_stream sources:
+/* synclist: the two kinds of listing `sync` merges (lib/sync_plan), as tb_sync_stream sources:
  *   - a local directory, through lib/walk (full-path byte order, symlinks never followed);
  *   - a store prefix, through paged LIST requests, each page enriched with the metadata a listing
  *     lacks: S3 lists size, ETag and Last-Modified but not x-amz-meta-mtime or -sha256, so for a
@@ -16,7 +16,7 @@
 #define TB_SYNCLIST_H
 #include "err.h"
 #include "store.h"
-#include "syncplan.h"
+#include "sync_plan.h"
 #include "walk.h"
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
-/* retain: --keep-last's choice of checkpoints to delete (see retain.h for the rules). */
-#include "retain.h"
+/* retain: --keep-last's choice of checkpoints to delete (see sync_retain.h for the rules). */
+#include "sync_retain.h"
 #include "alloc.h"
 #include "discover.h"
 #include <stdint.h>

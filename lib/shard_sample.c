@@ -1,5 +1,5 @@
 /* sample: NDJSON line <-> tar members (DESIGN.md "Samples"). */
-#include "sample.h"
+#include "shard_sample.h"
 #include "alloc.h"
 #include "base64.h"
 #include <stdio.h>

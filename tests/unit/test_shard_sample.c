@@ -1,9 +1,9 @@
-/* Unit tests for the sample <-> member mapping (lib/sample.c), the ustar header and member sizes
- * (lib/shardio.c) and the shard state file (lib/shardstate.c). */
+/* Unit tests for the sample <-> member mapping (lib/shard_sample.c), the ustar header and member sizes
+ * (lib/shard_io.c) and the shard state file (lib/shard_state.c). */
 #include "atomic.h"
-#include "sample.h"
-#include "shardio.h"
-#include "shardstate.h"
+#include "shard_sample.h"
+#include "shard_io.h"
+#include "shard_state.h"
 #include "tap.h"
 #include <stdlib.h>
 #include <unistd.h>

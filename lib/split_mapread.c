@@ -1,5 +1,5 @@
 /* mapread: regular files read through a memory map, populated ahead, dropped behind, SIGBUS-guarded. */
-#include "mapread.h"
+#include "split_mapread.h"
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>

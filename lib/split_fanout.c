@@ -1,8 +1,8 @@
 /* fanout: children fed through pipes, one poll loop, their record streams relayed and their
- * trailers summed (see fanout.h). */
-#include "fanout.h"
+ * trailers summed (see split_fanout.h). */
+#include "split_fanout.h"
 #include "alloc.h"
-#include "trailer.h"
+#include "ndjson_trailer.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

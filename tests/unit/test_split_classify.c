@@ -3,7 +3,7 @@
  * cases (empty lines, lone "\r", CRLF, lines longer than a block or than max_line, keys with
  * escapes, lines that are not objects or not JSON, no final newline), at block sizes from 1 byte
  * up, on one thread and two; a callback's error stops the run; a file that shrinks is an error. */
-#include "classify.h"
+#include "split_classify.h"
 #include "hash.h"
 #include "tap.h"
 #include <fcntl.h>

@@ -44,7 +44,7 @@ struct tb_fanout {
     /* out, after a successful run */
     int stream;                          /* every child ended with a trailer: write one for all */
     uint64_t records;                    /* the sum of their counts */
-    /* private to fanout.c */
+    /* private to split_fanout.c */
     struct fanout_child *kids;
     int nkids;
     struct pollfd *pf;

@@ -1,9 +1,9 @@
 /* classify: blocks of a mapped file classified on two threads, handed out in input order (see
- * classify.h for the design). */
-#include "classify.h"
+ * split_classify.h for the design). */
+#include "split_classify.h"
 #include "alloc.h"
 #include "hash.h"
-#include "nlscan.h"
+#include "ndjson_scan.h"
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* bigline: one NDJSON sample line too long to hold (a video as {"$base64": ...}), taken in pieces
  * as lib/ndjson reads it. Each top-level field value of the form {"$base64": "..."} is decoded on
  * the fly into one blob buffer, and the rest of the line (small) is copied into a compact line with
- * {"$base64": N} in its place, which lib/sample parses with the blobs attached. So the memory a
+ * {"$base64": N} in its place, which lib/shard_sample parses with the blobs attached. So the memory a
  * sample takes is about its decoded size, not its line's. Plain strings are copied as they are
  * (their text is about their size). The member bytes are those the whole-line path gives; the one
  * shape it cannot map is an object with a $base64 string of over 4 KiB and other fields beside it
@@ -9,7 +9,7 @@
 #ifndef TB_BIGLINE_H
 #define TB_BIGLINE_H
 #include "err.h"
-#include "sample.h"
+#include "shard_sample.h"
 #include <stddef.h>
 #include <stdint.h>
 

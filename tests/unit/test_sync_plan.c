@@ -1,7 +1,7 @@
-/* lib/syncplan: the merge of two listings into actions under each change-detection mode, the lazy
+/* lib/sync_plan: the merge of two listings into actions under each change-detection mode, the lazy
  * hash, out-of-order and failing listings, filters on both sides, the delete spool and its gate,
  * and a 1,000,000-entry merge through the pull interface whose peak RSS must stay flat. */
-#include "syncplan.h"
+#include "sync_plan.h"
 #include "tap.h"
 #include <stdio.h>
 #include <stdlib.h>

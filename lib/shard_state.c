@@ -1,5 +1,5 @@
 /* shardstate: the resume checkpoint of shard, as one small JSON file. */
-#include "shardstate.h"
+#include "shard_state.h"
 #include "alloc.h"
 #include "atomic.h"
 #include <cjson/cJSON.h>

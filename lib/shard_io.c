@@ -1,5 +1,5 @@
 /* shardio: ustar/pax writing, libarchive compression filters and tar reading. */
-#include "shardio.h"
+#include "shard_io.h"
 #include "alloc.h"
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,6 +1,6 @@
-/* lib/retain: --keep-last over step-* checkpoints, with and without markers, the one being
+/* lib/sync_retain: --keep-last over step-* checkpoints, with and without markers, the one being
  * written, a pattern, names that are not checkpoints, and discover's order (step, then name). */
-#include "retain.h"
+#include "sync_retain.h"
 #include "tap.h"
 #include <stdio.h>
 #include <string.h>

@@ -19,7 +19,7 @@ struct tb_member {
     size_t len;
 };
 
-/* A value decoded ahead of parsing (lib/bigline): bytes [off, off + len) of a blob buffer. */
+/* A value decoded ahead of parsing (lib/shard_bigline): bytes [off, off + len) of a blob buffer. */
 struct tb_blob { size_t off, len; };
 
 struct tb_sample {
@@ -31,7 +31,7 @@ struct tb_sample {
     int n, cap;
     char *arena;                /* unescaped strings, decoded base64, compacted JSON */
     size_t arena_cap;
-    /* Set only for a line from lib/bigline: there {"$base64": N} (a number) names blobs[N] of blob,
+    /* Set only for a line from lib/shard_bigline: there {"$base64": N} (a number) names blobs[N] of blob,
      * decoded already (N = -1: it did not decode). Anywhere else a non-string $base64 is an error. */
     const unsigned char *blob;
     const struct tb_blob *blobs;

@@ -1,6 +1,6 @@
-/* Unit tests for lib/trailer: the record-stream trailer is recognized only in its strict form. */
+/* Unit tests for lib/ndjson_trailer: the record-stream trailer is recognized only in its strict form. */
 #include "tap.h"
-#include "trailer.h"
+#include "ndjson_trailer.h"
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -18,7 +18,7 @@
  * other block into a list (offset, length, split, rank) while the calling thread classifies the
  * rest and hands out all of them, its own and the worker's, in input order: the output is that of
  * one thread. The worker gets its next block before the calling thread hands out the worker's last
- * one, so it is not idle while the callbacks write. The file is mapped, not read (lib/mapread).
+ * one, so it is not idle while the callbacks write. The file is mapped, not read (lib/split_mapread).
  * Measured on bench/split.sh's 2M lines (238 MB, --by hash, this shared 2-CPU machine, best of 5):
  * two threads 0.36 s, one thread 0.64 s, the line reader (read() copies, one thread) 0.66 s.
  *
@@ -28,7 +28,7 @@
 #ifndef TB_CLASSIFY_H
 #define TB_CLASSIFY_H
 #include "err.h"
-#include "mapread.h"
+#include "split_mapread.h"
 #include "split.h"
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * lines are relayed whole and their trailers summed into one; a missing, miscounted or followed
  * trailer, a child that exits non-zero or dies of a signal, and a producer that fails are errors; a
  * child that stops reading is not; every child is waited for. */
-#include "fanout.h"
+#include "split_fanout.h"
 #include "tap.h"
 #include <errno.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* trailer: recognize and write the record-stream trailer (see trailer.h). */
-#include "trailer.h"
+/* trailer: recognize and write the record-stream trailer (see ndjson_trailer.h). */
+#include "ndjson_trailer.h"
 #include "json.h"
 #include "ndjson.h"
 #include <string.h>

@@ -1,8 +1,8 @@
-/* lib/bigline: a line fed in pieces of every size (split inside escapes, tokens and base64 quads)
+/* lib/shard_bigline: a line fed in pieces of every size (split inside escapes, tokens and base64 quads)
  * gives the very members the whole-line parse gives, for every shape of sample. */
 #include "base64.h"
-#include "bigline.h"
-#include "sample.h"
+#include "shard_bigline.h"
+#include "shard_sample.h"
 #include "tap.h"
 #include <stdio.h>
 #include <stdlib.h>
