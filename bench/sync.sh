@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 . bench/moto.bash
 
 FILES=${FILES:-2000}
+export XDG_CACHE_HOME="$work/cache"   # trainbox's sync metadata cache starts empty
 src="$work/src"
 mkdir -p "$src"
 python3 - "$src" "$FILES" <<'PY'

@@ -47,7 +47,7 @@
 enum {
     OPT_CHECKSUM = 1, OPT_SIZE_ONLY, OPT_DELETE, OPT_MAX_DELETE, OPT_ALLOW_EMPTY, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_MARKER, OPT_KEEP_LAST, OPT_PATTERN, OPT_EVERY, OPT_MIN_AGE, OPT_DRY_RUN, OPT_JOBS, OPT_PART_SIZE,
-    OPT_THRESHOLD, OPT_HUMAN, OPT_PROGRESS,
+    OPT_THRESHOLD, OPT_HUMAN, OPT_PROGRESS, OPT_NO_CACHE,
 };
 
 static const struct tb_opt sync_opts[] = {
@@ -69,6 +69,7 @@ static const struct tb_opt sync_opts[] = {
     {OPT_THRESHOLD, 0, "multipart-threshold", "SIZE", "files above this go up in parts (default 64MiB)", NULL},
     {OPT_HUMAN, 'H', "human", NULL, "print actions and a summary for people instead of NDJSON", NULL},
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto, none, bar, json (default auto)", "auto none bar json"},
+    {OPT_NO_CACHE, 0, "no-cache", NULL, "HEAD every S3 object for its metadata instead of trusting what the last pass saw", NULL},
     TB_STORE_OPTS,
     TB_REQUEST_OPTS,
     TB_COMMON_OPTS,
@@ -116,6 +117,8 @@ struct opts {
     uint64_t every_ns, min_age_ns;
     struct tb_xfer_cfg xcfg;
     int pmode;
+    int no_cache;
+    char *cache_id[2];        /* what identifies each side's store prefix for lib/sync_cache, or NULL */
 };
 
 struct group;
@@ -158,6 +161,8 @@ struct pass {
     tb_err fatal_err;
     struct tb_progress prog;
     char *last_group;         /* the newest group written this pass (never deleted by --keep-last) */
+    struct tb_sync_cache cache[2]; /* per side (S3-style stores): metadata remembered across passes */
+    int have_cache[2];
 };
 
 /* ---- output */
@@ -355,8 +360,9 @@ static void submit(struct pass *ps, struct act *a)
         j->path = a->stage ? a->tmp : a->path;
         j->fd = a->stage ? -1 : a->fd;
         j->meta_mtime = a->meta[0] ? a->meta : NULL;
-        /* the plan decided, from the listings: no second look (HEAD) at whether it is current */
-        j->flags = TB_XFER_FORCE | TB_XFER_KNOWN_ABSENT;
+        /* the plan decided, from the listings: no HEAD before; after, none where the store checked
+         * the body against its signed sha256 (lib/xfer.h, TB_XFER_TRUST_STORE) */
+        j->flags = TB_XFER_FORCE | TB_XFER_KNOWN_ABSENT | TB_XFER_TRUST_STORE;
         break;
     case TB_XFER_DOWNLOAD:   /* into the destination, or (between stores) into a temp */
         j->key = a->src_key;
@@ -437,7 +443,10 @@ static void act_done(struct pass *ps, struct act *a)
         ps->bytes += a->size;
         if (g) g->sent = 1;
         emit(ps, a->op, a->rel, a->key, a->size, NULL);
+        if (ps->have_cache[1])
+            tb_sync_cache_note(&ps->cache[1], a->rel, strlen(a->rel), a->job.size, a->job.etag, a->meta, a->job.sha256);
     }
+    if (a->job.status && ps->have_cache[1]) tb_sync_cache_note(&ps->cache[1], a->rel, strlen(a->rel), 0, NULL, NULL, NULL);
     act_free(a);
     group_release(ps, g);
 }
@@ -619,6 +628,7 @@ static void delete_one(struct pass *ps, const char *rel, uint64_t size)
     else {
         ps->n_del++;
         emit(ps, "delete", rel, key, size, NULL);
+        if (ps->have_cache[1] && !ps->o->dry_run) tb_sync_cache_note(&ps->cache[1], rel, strlen(rel), 0, NULL, NULL, NULL);
         if (ps->dst->local && !ps->o->dry_run) prune_parents(ps->dst, rel);
     }
     free(key);
@@ -834,12 +844,23 @@ static int run_pass(struct pass *ps)
     tb_err e = {0};
     ps->n_up = ps->n_skip = ps->n_del = ps->n_fail = ps->n_refused = ps->bytes = ps->n_changing = 0;
     ps->fail_code = ps->fatal = 0;
+    for (int i = 0; i < 2; i++) {
+        /* no cache is no error: every object is then asked with a HEAD */
+        char *path = o->cache_id[i] ? tb_sync_cache_path(o->cache_id[i]) : NULL;
+        tb_err ce = {0};
+        ps->have_cache[i] = path && tb_sync_cache_open(&ps->cache[i], path, &ce) == 0;
+        if (path && !ps->have_cache[i]) tb_sync_cache_close(&ps->cache[i]);
+        free(path);
+    }
+    ls.cache = ps->have_cache[0] ? &ps->cache[0] : NULL;
+    ld.cache = ps->have_cache[1] ? &ps->cache[1] : NULL;
     if ((rc = open_listing(ps->src, &ls, o, 0, &e))) goto fail;
     if ((rc = open_listing(ps->dst, &ld, o, 1, &e))) goto fail;
     struct tb_syncplan_cfg pc = {o->mode, 1, o->delete, &o->filter, hash_local, ps, NULL};
     if ((rc = tb_syncplan_init(&plan, &pc, tb_synclist_stream(&ls), tb_synclist_stream(&ld), &e))) goto fail;
     have_plan = 1;
     tb_progress_init(&ps->prog, "sync", o->pmode, "files", NULL);
+    int merged = 0;
     for (int eof = 0; !eof && !ps->fatal;) {
         while (ps->inflight >= ps->window && !ps->fatal) step(ps, 100);
         struct tb_sync_action ac;
@@ -849,6 +870,7 @@ static int run_pass(struct pass *ps)
             break;
         }
         if (!eof) handle(ps, &ac);
+        else merged = 1;
     }
     drain(ps);
     /* the changing files, once more */
@@ -862,6 +884,12 @@ static int run_pass(struct pass *ps)
     group_enter(ps, "", 0); /* close the last group: its marker goes last */
     if (!ps->fatal && o->delete) run_deletes(ps, &plan, !ls.incomplete && !ld.incomplete);
     if (!ps->fatal && o->keep_last) retention(ps);
+    for (int i = 0; i < 2; i++) {
+        tb_err ce = {0};
+        /* only a listing read to its end describes the whole prefix */
+        if (ps->have_cache[i] && merged && !o->dry_run && !ps->fatal && tb_sync_cache_commit(&ps->cache[i], &ce) && !o->quiet)
+            tb_warn("sync", "metadata cache not saved: %s", ce.msg);
+    }
     tb_progress_end(&ps->prog);
     if (plan.st.size_fallback && !o->quiet)
         tb_warn("sync", "%llu files compared by size alone (no mtime on one side)", (unsigned long long)plan.st.size_fallback);
@@ -880,6 +908,8 @@ done:
     if (have_plan) tb_syncplan_free(&plan);
     tb_synclist_close(&ls);
     tb_synclist_close(&ld);
+    for (int i = 0; i < 2; i++)
+        if (ps->have_cache[i]) tb_sync_cache_close(&ps->cache[i]), ps->have_cache[i] = 0;
     free(ps->last_group);
     ps->last_group = NULL;
     return rc;
@@ -978,6 +1008,7 @@ static int parse(int argc, char **argv, struct opts *o, struct tb_common_cfg *co
         case OPT_PART_SIZE: if ((rc = tb_opt_size(p, &part))) return rc; break;
         case OPT_THRESHOLD: if ((rc = tb_opt_size(p, &threshold))) return rc; break;
         case OPT_HUMAN: o->human = 1; break;
+        case OPT_NO_CACHE: o->no_cache = 1; break;
         case OPT_PROGRESS:
             o->pmode = tb_progress_parse(p->arg);
             if (o->pmode < 0) return tb_usage("sync", "--progress: unknown mode '%s' (auto, none, bar, json)", p->arg);
@@ -1040,6 +1071,16 @@ static int cmd_sync(int argc, char **argv)
         rc = rc == TB_EUSAGE ? tb_usage("sync", "%s", e.msg) : tb_report("sync", &e);
         goto out;
     }
+    for (int i = 0; i < 2 && !o.no_cache; i++) {
+        struct side *sd = i ? &dst : &src;
+        enum tb_scheme sc = sd->uri.scheme;
+        if (sc != TB_URI_S3 && sc != TB_URI_R2 && sc != TB_URI_GS) continue; /* others list their metadata */
+        const char *ep = cfg.endpoint ? cfg.endpoint : getenv("TRAINBOX_S3_ENDPOINT") ? getenv("TRAINBOX_S3_ENDPOINT")
+                         : getenv("AWS_ENDPOINT_URL") ? getenv("AWS_ENDPOINT_URL") : "";
+        char *u = tb_store_uri(sd->store, sd->prefix);
+        o.cache_id[i] = tb_xasprintf("sync-cache-v1 %s %s", ep, u);
+        free(u);
+    }
     ps.o = &o;
     ps.src = &src;
     ps.dst = &dst;
@@ -1074,6 +1115,8 @@ out:
     side_close(&dst);
     if (shared) tb_http_free(shared);
     tb_filter_free(&o.filter);
+    free(o.cache_id[0]);
+    free(o.cache_id[1]);
     if (o.have_pattern) tb_glob_free(&o.pattern);
     tb_opts_free(&p);
     return rc;

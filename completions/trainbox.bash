@@ -95,7 +95,7 @@ _trainbox() {
     upload) COMPREPLY=($(compgen -W " --jobs -j --part-size --multipart-threshold --no-clobber --force --delete-after --keep-dirs --progress --max-line --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --allow-partial --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     discover) COMPREPLY=($(compgen -W " --depth --human -H --objects --min-count --min-size --latest-checkpoint --marker --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
-    sync) COMPREPLY=($(compgen -W " --checksum -c --size-only --delete --max-delete --allow-empty-source --include --exclude --marker --keep-last --pattern --every --min-age --dry-run -n --jobs -j --part-size --multipart-threshold --human -H --progress --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
+    sync) COMPREPLY=($(compgen -W " --checksum -c --size-only --delete --max-delete --allow-empty-source --include --exclude --marker --keep-last --pattern --every --min-age --dry-run -n --jobs -j --part-size --multipart-threshold --human -H --progress --no-cache --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     presign) COMPREPLY=($(compgen -W " --expires --method --endpoint --region --profile --quiet -q --verbose -v --help" -- "$cur")) ;;
     vast) COMPREPLY=($(compgen -W " --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast" -- "$cur")) ;;

@@ -115,6 +115,7 @@ complete -c trainbox -n '__fish_seen_subcommand_from sync' -l part-size -x -d 'm
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l multipart-threshold -x -d 'files above this go up in parts (default 64MiB)'
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l human -s H -d 'print actions and a summary for people instead of NDJSON'
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l progress -d 'progress on stderr: auto, none, bar, json (default auto)'
+complete -c trainbox -n '__fish_seen_subcommand_from sync' -l no-cache -d 'HEAD every S3 object for its metadata instead of trusting what the last pass saw'
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l endpoint -x -d 'S3-compatible endpoint (default: TRAINBOX_S3_ENDPOINT, AWS_ENDPOINT_URL, AWS)'
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l region -x -d 'signing region (default: AWS_REGION, the profile, us-east-1)'
 complete -c trainbox -n '__fish_seen_subcommand_from sync' -l profile -x -d 'AWS profile for credentials and region (default: AWS_PROFILE)'

@@ -119,10 +119,17 @@ static int fetch_page(struct tb_synclist *l, tb_err *e)
     memset(l->heads_r, 0, n * sizeof *l->heads_r);
     struct head_wait w = {0};
     for (size_t i = 0; i < n; i++) {
-        if (!wants_head(l, &l->page.items[i])) continue;
+        const struct tb_obj_info *it = &l->page.items[i];
+        if (!wants_head(l, it)) continue;
         struct tb_store_req *h = &l->heads_r[i];
         h->op = TB_OP_HEAD;
-        h->key = l->page.items[i].key;
+        h->key = it->key;
+        if (l->cache && tb_sync_cache_lookup(l->cache, it->key + l->plen, strlen(it->key) - l->plen, it->size, it->etag,
+                                             h->info.meta_mtime, h->info.sha256)) {
+            h->info.exists = 1; /* answered by the cache: no request */
+            l->cached++;
+            continue;
+        }
         h->done = head_done;
         h->ud = &w;
         w.pending++;
@@ -170,6 +177,7 @@ static int store_next(struct tb_synclist *l, struct tb_sync_entry *out, int *eof
         else if (it->mtime > 0) { out->mtime.tv_sec = it->mtime; out->mtime_known = 1; }
         const char *sha = meta->sha256[0] ? meta->sha256 : it->sha256;
         if (sha[0]) { memcpy(l->shabuf, sha, 65); out->sha256 = l->shabuf; }
+        if (l->cache) tb_sync_cache_put(l->cache, rel, out->len, it->size, it->etag, mm, sha);
         l->listed++;
         return 0;
     }

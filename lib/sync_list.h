@@ -5,7 +5,8 @@
  *     page's objects whose listing holds no mtime metadata the stream sends one HEAD each, all of
  *     the page's at once on the store's multi handle (cfg.http.max_conns in flight), and hands the
  *     entries out once their answers are in. An object without mtime metadata (stored by a tool
- *     that writes none) gets its Last-Modified as its mtime, as rclone does.
+ *     that writes none) gets its Last-Modified as its mtime, as rclone does. With a cache
+ *     (lib/sync_cache), an object whose size and ETag are those remembered needs no HEAD.
  * Memory: a local walk holds one sorted level per directory on the current path; a store listing
  * one page (1,000 keys) and its HEAD answers. Both skip what sync never copies: directory marker
  * objects (keys ending in '/'), our own in-progress downloads ("*.partial"), and the names
@@ -16,6 +17,7 @@
 #define TB_SYNCLIST_H
 #include "err.h"
 #include "store.h"
+#include "sync_cache.h"
 #include "sync_plan.h"
 #include "walk.h"
 #include <stdint.h>
@@ -27,8 +29,10 @@ struct tb_synclist {
     int want_meta;            /* HEAD objects whose listing lacks mtime metadata (not for --size-only) */
     const char *skip_name;    /* a basename never listed (the marker), or NULL */
     int missing_code;         /* the exit code for a missing bucket or container (0: 66, an input missing) */
+    struct tb_sync_cache *cache; /* store listings: metadata remembered from earlier passes (lib/sync_cache),
+                               * consulted before a HEAD and given every entry served; or NULL */
     /* ---- counters, valid at any time */
-    uint64_t listed, skipped_links, skipped_other, errors, heads;
+    uint64_t listed, skipped_links, skipped_other, errors, heads, cached;
     int incomplete;           /* something could not be listed: deletions must be withheld */
     /* ---- private */
     int local;

@@ -49,6 +49,11 @@ enum {
     TB_XFER_FORCE = 1,        /* send even when the object looks current (same size and sha256) */
     TB_XFER_NO_CLOBBER = 2,   /* refuse to replace an existing object with different content */
     TB_XFER_KNOWN_ABSENT = 4, /* a listing proved key absent: skip the HEAD before sending */
+    TB_XFER_TRUST_STORE = 8,  /* no verifying HEAD after an upload the store checked itself: a PUT or
+                               * complete answered 2xx at its first attempt by a store that checks each
+                               * body against its signed SHA-256 (caps.signs_body: S3 answers a body
+                               * that differs 400 XAmzContentSHA256Mismatch). A retried request is
+                               * still verified: its first attempt may have landed differently. */
 };
 
 struct tb_xfer_job {

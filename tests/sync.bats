@@ -9,7 +9,7 @@ bats_require_minimum_version 1.5.0
 setup_file() {
   start_moto
   python3 "$REPO/tests/s3util.py" mb sy-rt sy-az sy-noop sy-chg sy-del sy-fail sy-empty sy-max sy-keep \
-    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl
+    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl sy-cache
 }
 
 teardown_file() {
@@ -18,6 +18,7 @@ teardown_file() {
 
 setup() {
   export AWS_ENDPOINT_URL="$MOTO_URL"   # helper.bash unsets it on every load
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"   # sync's metadata cache, one per test
   cd "$BATS_TEST_TMPDIR"
 }
 
@@ -398,4 +399,25 @@ PY
   assert_failure 64
   run --separate-stderr trainbox sync http://example.invalid/x b
   assert_failure 64
+}
+
+@test "sync: a no-op pass asks no HEAD (the metadata cache); an object another tool rewrote is still seen" {
+  mkdir src
+  for i in 1 2 3 4 5; do echo "v$i" >src/f$i; done
+  trainbox sync src s3://sy-cache/p/ >/dev/null
+  run --separate-stderr trainbox sync -v src s3://sy-cache/p/
+  assert_success
+  assert_equal "$(count_op "$output" skip)" 5
+  [ "$(grep -c ' HEAD ' <<<"$stderr")" = 0 ] || fail "HEADs in a no-op pass: $stderr"
+  # rewritten behind our back with the same size: a new ETag, so asked again and sent again
+  aws --endpoint-url "$MOTO_URL" s3 cp - s3://sy-cache/p/f3 <<<"XX" >/dev/null
+  run --separate-stderr trainbox sync -v src s3://sy-cache/p/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output")" "f3"
+  [ "$(grep -c ' HEAD ' <<<"$stderr")" = 1 ] || fail "$stderr"
+  # --no-cache asks every object
+  run --separate-stderr trainbox sync -v --no-cache src s3://sy-cache/p/
+  assert_success
+  [ "$(grep -c ' HEAD ' <<<"$stderr")" = 5 ] || fail "$stderr"
+  assert_equal "$(count_op "$output" skip)" 5
 }

@@ -28,6 +28,7 @@ static struct {
     int code;                  /* F_ERROR's exit code */
     char sha[65];              /* F_HEAD_SHA: every HEAD answers this sha256 metadata */
     int bad_part_digest;       /* a part went out with a body_sha256/content_md5 not its bytes' */
+    int put_etag;              /* PUT and complete answer an ETag, as S3 does */
     int parts_checked;
 } F;
 
@@ -71,6 +72,7 @@ static int fake_prepare(struct tb_store *s, struct tb_store_req *r, struct tb_ht
     int rc = F.real->prepare(s, r, h, e);
     if (rc != TB_STORE_LOCAL) return rc;
     if (r->op == TB_OP_HEAD && r->info.exists && F.sha[0]) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", F.sha);
+    if (F.put_etag && (r->op == TB_OP_PUT || r->op == TB_OP_MP_COMPLETE)) snprintf(r->info.etag, sizeof r->info.etag, "e-%d", nth);
     if (fire && F.kind == F_WRONG_SHA) memset(r->info.sha256, 'f', 64), r->info.sha256[64] = 0;
     if (fire && F.kind == F_PRECOND) { /* the request landed, yet its answer was lost: a retry saw 412 */
         r->precond_failed = 1;
@@ -269,6 +271,23 @@ static void test_upload(struct tb_store *s)
     j.flags = TB_XFER_KNOWN_ABSENT;
     run1(s, &j, 0);
     CHECK(j.status == 0 && F.count[TB_OP_HEAD] == 1 && F.count[TB_OP_PUT] == 1, "upload known absent: no HEAD before the PUT");
+
+    /* a store that checks each body against its signed sha256: the 2xx is the verification */
+    reset_fault();
+    F.be.signs_body = 1;
+    F.put_etag = 1;
+    j = up_job(src, path_of("obj/trusted"));
+    j.flags = TB_XFER_KNOWN_ABSENT | TB_XFER_TRUST_STORE;
+    run1(s, &j, 0);
+    CHECK(j.status == 0 && F.count[TB_OP_PUT] == 1 && F.count[TB_OP_HEAD] == 0 && strcmp(j.etag, "e-1") == 0,
+          "upload trusting a store that checks bodies: no HEAD before or after the PUT (%d)", F.count[TB_OP_HEAD]);
+    reset_fault();
+    F.be.signs_body = 0;
+    j = up_job(src, path_of("obj/trusted2"));
+    j.flags = TB_XFER_KNOWN_ABSENT | TB_XFER_TRUST_STORE;
+    run1(s, &j, 0);
+    CHECK(j.status == 0 && F.count[TB_OP_HEAD] == 1, "a store that does not check bodies is verified anyway");
+    F.put_etag = 0;
 
     reset_fault();
     j = up_job(src, path_of("obj/small"));
