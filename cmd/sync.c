@@ -210,6 +210,12 @@ static void item_failed(struct pass *ps, const char *what, const tb_err *e)
     fprintf(stderr, "trainbox sync: %s: %s\n", what, e->msg);
 }
 
+/* The "op" of a transfer in this pass's direction. */
+static const char *dir_op(const struct pass *ps)
+{
+    return ps->dir == L2S ? "upload" : ps->dir == S2L ? "download" : "copy";
+}
+
 /* ---- paths */
 
 static char *join(const char *a, const char *b)
@@ -280,7 +286,9 @@ static void group_finish(struct pass *ps, struct group *g)
     const struct opts *o = ps->o;
     char *k = marker_key(ps->dst, g->name, o->marker);
     char *rel = join(g->name, "/"), *r2 = join(rel, o->marker);
-    if (g->failed || g->incomplete) {
+    if (!g->src_marked) {
+        /* not copied: the source's checkpoint is incomplete */
+    } else if (g->failed || g->incomplete) {
         if (!o->quiet) tb_warn("sync", "%s/: not all files synced: no %s written", g->name, o->marker);
     } else if (g->sent || !g->dst_marked) {
         tb_err e = {0};
@@ -290,7 +298,7 @@ static void group_finish(struct pass *ps, struct group *g)
             if (!rc) rc = tb_store_put_mem(ps->dst->store, k, "", 0, NULL, &e);
         }
         if (rc) item_failed(ps, "marker", &e);
-        else emit(ps, "upload", r2, k, 0, "marker");
+        else emit(ps, dir_op(ps), r2, k, 0, "marker");
         free(ps->last_group);
         ps->last_group = tb_xstrdup(g->name);
     }
@@ -558,7 +566,7 @@ static void handle(struct pass *ps, const struct tb_sync_action *ac)
         g->dst_marked = 0;
         free(mk);
     }
-    const char *op = ps->dir == L2S ? "upload" : ps->dir == S2L ? "download" : "copy";
+    const char *op = dir_op(ps);
     if (o->dry_run) {
         ps->n_up++;
         ps->bytes += se->size;

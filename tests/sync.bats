@@ -9,7 +9,7 @@ bats_require_minimum_version 1.5.0
 setup_file() {
   start_moto
   python3 "$REPO/tests/s3util.py" mb sy-rt sy-az sy-noop sy-chg sy-del sy-fail sy-empty sy-max sy-keep \
-    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl sy-cache
+    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl sy-cache sy-age sy-rest
 }
 
 teardown_file() {
@@ -420,4 +420,41 @@ PY
   assert_success
   [ "$(grep -c ' HEAD ' <<<"$stderr")" = 5 ] || fail "$stderr"
   assert_equal "$(count_op "$output" skip)" 5
+}
+
+@test "sync: --min-age leaves files modified too recently for the next pass, and their checkpoint unmarked" {
+  mkdir -p ck/step-1 ck/step-2
+  echo old >ck/step-1/m.pt; touch -d '-1 hour' ck/step-1/m.pt
+  echo new >ck/step-2/m.pt
+  run --separate-stderr trainbox sync --marker --min-age 10m ck s3://sy-age/p/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output" | sort | tr '\n' ' ')" "step-1/.complete step-1/m.pt "
+  jq -s -e 'map(select(.path == "step-2/m.pt")) | .[0].op == "skip" and .[0].reason == "modified within --min-age"' <<<"$output"
+  run aws --endpoint-url "$MOTO_URL" s3 ls --recursive s3://sy-age/p/
+  refute_output --partial "step-2"
+}
+
+@test "sync: a restore with --marker copies only marked checkpoints, and writes each marker last" {
+  mkdir -p ck/step-1 ck/step-2
+  echo a >ck/step-1/m.pt; echo b >ck/step-2/m.pt
+  trainbox sync --marker ck s3://sy-rest/run/ >/dev/null
+  # a checkpoint torn by a crash: files, no marker
+  aws --endpoint-url "$MOTO_URL" s3 cp - s3://sy-rest/run/step-3/m.pt <<<"torn" >/dev/null
+  run --separate-stderr trainbox sync --marker s3://sy-rest/run/ restored
+  assert_success
+  [ -f restored/step-1/.complete ] && [ -f restored/step-2/.complete ] && [ -f restored/step-2/m.pt ]
+  [ ! -e restored/step-3 ] || fail "an unmarked checkpoint was restored"
+  [[ "$stderr" == *"step-3/: no .complete in the source"* ]] || fail "$stderr"
+  run trainbox discover --latest-checkpoint restored
+  assert_success
+  assert_output --partial "step-2"
+}
+
+@test "sync: -H prints the actions and a summary for people" {
+  mkdir src; echo 1 >src/a; echo 22 >src/b
+  run --separate-stderr trainbox sync -H src "file://$PWD/dst"
+  assert_success
+  assert_line --partial "copy"
+  assert_line "2 copied (5 bytes), 0 unchanged, 0 deleted, 0 failed"
+  refute_output --partial '{"op"'
 }
