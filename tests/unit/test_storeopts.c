@@ -5,6 +5,7 @@
 #include "opts.h"
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -66,19 +67,12 @@ static void test_values(void)
 static void test_profile(void)
 {
     char dir[] = "/tmp/tb_storeopts_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL, "temp dir");
-    char path[128], cfgp[128];
-    snprintf(path, sizeof path, "%s/credentials", dir);
-    snprintf(cfgp, sizeof cfgp, "%s/config", dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n"
-               "[p2]\naws_access_key_id = P2KEY\naws_secret_access_key = p2secret\n");
-    fclose(f);
-    f = fopen(cfgp, "w");
-    fprintf(f, "[profile p2]\nregion = ap-south-1\n");
-    fclose(f);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
-    setenv("AWS_CONFIG_FILE", cfgp, 1);
+    struct tu_aws_files af;
+    CHECK(tu_aws_files_make(dir,
+                            "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n"
+                            "[p2]\naws_access_key_id = P2KEY\naws_secret_access_key = p2secret\n",
+                            "[profile p2]\nregion = ap-south-1\n", &af),
+          "temp dir");
     unsetenv("AWS_REGION");
     unsetenv("AWS_DEFAULT_REGION");
     unsetenv("AWS_SESSION_TOKEN");
@@ -99,9 +93,7 @@ static void test_profile(void)
     unsetenv("AWS_PROFILE");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
-    unlink(path);
-    unlink(cfgp);
-    rmdir(dir);
+    tu_aws_files_remove(dir, &af);
 }
 
 /* A port nothing listens on: bound, then closed. */
