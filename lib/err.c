@@ -77,32 +77,34 @@ int tb_report(const char *cmd, const tb_err *e)
     return e->code ? e->code : TB_ESOFTWARE;
 }
 
-int tb_usage(const char *cmd, const char *fmt, ...)
+/* One line "trainbox CMD: TEXT" on stderr ("trainbox: TEXT" for usage errors without a command);
+ * warnings are redacted, usage text is the user's own words. */
+static void vsay(const char *cmd, int is_usage, const char *fmt, va_list ap)
 {
     char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    if (!is_usage) tb_redact(buf);
+    if (is_usage && !(cmd && *cmd)) fprintf(stderr, "trainbox: %s\n", buf);
+    else fprintf(stderr, "trainbox %s: %s\n", cmd, buf);
+}
+
+int tb_usage(const char *cmd, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsay(cmd, 1, fmt, ap);
     va_end(ap);
-    if (cmd && *cmd) {
-        fprintf(stderr, "trainbox %s: %s\n", cmd, buf);
-        fprintf(stderr, "try 'trainbox %s --help'\n", cmd);
-    } else {
-        fprintf(stderr, "trainbox: %s\n", buf);
-        fprintf(stderr, "try 'trainbox --help'\n");
-    }
+    if (cmd && *cmd) fprintf(stderr, "try 'trainbox %s --help'\n", cmd);
+    else fprintf(stderr, "try 'trainbox --help'\n");
     return TB_EUSAGE;
 }
 
 void tb_warn(const char *cmd, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsay(cmd, 0, fmt, ap);
     va_end(ap);
-    tb_redact(buf);
-    fprintf(stderr, "trainbox %s: %s\n", cmd, buf);
 }
 
 /* Replace the value starting at p (up to a byte in stop) by "***" in place; never grows the string,

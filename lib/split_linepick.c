@@ -340,16 +340,9 @@ static int start_second(struct worker *w, cpu_set_t *old, int *pinned)
 
 int tb_pick_lines(int fd, uint64_t off, uint64_t len, const char *name, struct tb_pick *pk, FILE *out, tb_err *e)
 {
-    struct shared s;
-    memset(&s, 0, sizeof s);
-    s.fd = fd;
-    s.off = off;
-    s.len = len;
-    s.name = name;
-    s.pk = pk;
-    s.out = out;
-    s.chunk = pk->chunk ? pk->chunk : DEFAULT_CHUNK;
-    s.nchunks = (len + s.chunk - 1) / s.chunk;
+    size_t chunk = pk->chunk ? pk->chunk : DEFAULT_CHUNK;
+    struct shared s = {.fd = fd, .off = off, .len = len, .name = name, .pk = pk, .out = out,
+                       .chunk = chunk, .nchunks = (len + chunk - 1) / chunk};
     s.threads = pk->threads == 2 && s.nchunks > 1 ? 2 : 1;
     /* the index of the first kept item from here, plus skip of them (saturating) */
     uint64_t first = pk->index + (pk->rank + pk->world - pk->index % pk->world) % pk->world;

@@ -282,11 +282,17 @@ int tb_store_http_error(struct tb_store *s, struct tb_store_req *r, struct tb_ht
 
 /* ---- synchronous conveniences */
 
+/* Run r (built by the caller) to its end and release what it holds; returns its code. */
+static int run_once(struct tb_store *s, struct tb_store_req *r, tb_err *e)
+{
+    int rc = tb_store_run(s, r, e);
+    tb_store_req_clear(r);
+    return rc;
+}
+
 int tb_store_head(struct tb_store *s, const char *key, struct tb_obj_info *info, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_HEAD;
-    r.key = key;
+    struct tb_store_req r = {.op = TB_OP_HEAD, .key = key};
     int rc = tb_store_run(s, &r, e);
     if (!rc) *info = r.info;
     tb_store_req_clear(&r);
@@ -295,28 +301,14 @@ int tb_store_head(struct tb_store *s, const char *key, struct tb_obj_info *info,
 
 int tb_store_put_mem(struct tb_store *s, const char *key, const void *p, size_t n, const char *content_type, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_PUT;
-    r.key = key;
-    r.body = (struct tb_body){-1, p, 0, n};
-    r.content_type = content_type;
-    int rc = tb_store_run(s, &r, e);
-    tb_store_req_clear(&r);
-    return rc;
+    struct tb_store_req r = {.op = TB_OP_PUT, .key = key, .body = (struct tb_body){-1, p, 0, n}, .content_type = content_type};
+    return run_once(s, &r, e);
 }
 
 int tb_store_get_cb(struct tb_store *s, const char *key, uint64_t off, uint64_t len, tb_http_sink_fn sink, void *ud, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_GET;
-    r.key = key;
-    r.range_off = off;
-    r.range_len = len;
-    r.sink = sink;
-    r.sink_ud = ud;
-    int rc = tb_store_run(s, &r, e);
-    tb_store_req_clear(&r);
-    return rc;
+    struct tb_store_req r = {.op = TB_OP_GET, .key = key, .range_off = off, .range_len = len, .sink = sink, .sink_ud = ud};
+    return run_once(s, &r, e);
 }
 
 static size_t file_sink(void *ud, const void *p, size_t n)
@@ -338,9 +330,7 @@ int tb_store_get_file(struct tb_store *s, const char *key, const char *path, tb_
 
 int tb_store_get_mem(struct tb_store *s, const char *key, char **data, size_t *len, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_GET;
-    r.key = key;
+    struct tb_store_req r = {.op = TB_OP_GET, .key = key};
     int rc = tb_store_run(s, &r, e);
     if (!rc) {
         *data = r.data ? r.data : tb_xstrdup("");
@@ -353,22 +343,14 @@ int tb_store_get_mem(struct tb_store *s, const char *key, char **data, size_t *l
 
 int tb_store_delete(struct tb_store *s, const char *key, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_DELETE;
-    r.key = key;
-    int rc = tb_store_run(s, &r, e);
-    tb_store_req_clear(&r);
-    return rc;
+    struct tb_store_req r = {.op = TB_OP_DELETE, .key = key};
+    return run_once(s, &r, e);
 }
 
 int tb_store_create_root(struct tb_store *s, int public_read, tb_err *e)
 {
-    struct tb_store_req r = {0};
-    r.op = TB_OP_CREATE_ROOT;
-    r.public_read = public_read;
-    int rc = tb_store_run(s, &r, e);
-    tb_store_req_clear(&r);
-    return rc;
+    struct tb_store_req r = {.op = TB_OP_CREATE_ROOT, .public_read = public_read};
+    return run_once(s, &r, e);
 }
 
 int tb_store_list_all(struct tb_store *s, const char *prefix, const char *delimiter, tb_store_list_fn cb, void *ud, tb_err *e)

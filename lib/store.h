@@ -266,6 +266,32 @@ char *tb_store_uri(const struct tb_store *s, const char *key);
 int tb_store_http_error(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e);
 const char *tb_store_op_name(enum tb_store_op op);
 
+/* For backends: a GET whose body was captured (no sink) hands it to r->data before the core clears h. */
+void tb_store_take_body(struct tb_store_req *r, struct tb_http_req *h);
+
+/* For the HTTP backends' COPY with new metadata (lib/store_copysrc.c): the source's metadata
+ * headers are read by a HEAD first, since the copy drops what it does not send again. */
+#define TB_STORE_COPY_META_MAX 24
+struct tb_store_copysrc {
+    int known;     /* the source's metadata has been read (HEAD done) */
+    int head_sent; /* this exchange is the HEAD of the source */
+    char *meta[TB_STORE_COPY_META_MAX][2]; /* the source's PREFIX* headers: lower-case name, value */
+    int nmeta;
+    uint64_t size; /* the source's size (the backend fills it from the HEAD's answer) */
+};
+/* 1 when r gives new metadata (sha256 or mtime): the copy replaces the source's. */
+int tb_store_copy_replaces(const struct tb_store_req *r);
+/* 1 (and head_sent set) when this exchange must be the HEAD of the source. */
+int tb_store_copysrc_head_first(struct tb_store_copysrc *c, const struct tb_store_req *r);
+/* The HEAD's answer: a missing source or a failure fills e; else keeps every PREFIX* header. */
+int tb_store_copysrc_read(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h,
+                          struct tb_store_copysrc *c, const char *prefix, tb_err *e);
+/* The value kept for the lower-case header name, or NULL. */
+const char *tb_store_copysrc_get(const struct tb_store_copysrc *c, const char *name);
+/* 1 when kept header i is PREFIXsha256 or PREFIXmtime and r sends it anew (so it is not copied). */
+int tb_store_copysrc_resent(const struct tb_store_copysrc *c, const struct tb_store_req *r, int i, const char *prefix);
+void tb_store_copysrc_free(struct tb_store_copysrc *c);
+
 /* Backends' open functions (dispatched by scheme in store.c). */
 int tb_store_file_open(struct tb_store *s, tb_err *e);
 int tb_store_s3_open(struct tb_store *s, tb_err *e);    /* s3, r2, gs */

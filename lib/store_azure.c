@@ -37,12 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define AZ_VERSION "2021-08-06"
-#define COPY_META_MAX 24 /* COPY with new metadata: at most this many of the source's metadata headers */
-#define MAXH (12 + COPY_META_MAX)
+#define MAXH (12 + TB_STORE_COPY_META_MAX) /* COPY with new metadata sends the source's headers too */
 #define UPLOAD_ID_PREFIX "azblocks:"
 #define COPY_SAS_SECONDS 3600 /* how long the service may read the copy's source */
 
@@ -112,10 +110,7 @@ static void hdrs_free(struct hdrs *x)
 struct scratch {
     char *xml;
     size_t len;
-    int src_known, head_sent;
-    char *meta[COPY_META_MAX][2]; /* x-ms-meta-NAME (lower case), value */
-    int nmeta;
-    uint64_t src_size;
+    struct tb_store_copysrc src; /* COPY: x-ms-meta-* of the source */
 };
 
 static struct scratch *scratch_of(struct tb_store_req *r)
@@ -129,7 +124,7 @@ static void az_free_scratch(struct tb_store_req *r)
     struct scratch *sc = r->be_scratch;
     if (sc) {
         free(sc->xml);
-        for (int i = 0; i < sc->nmeta; i++) { free(sc->meta[i][0]); free(sc->meta[i][1]); }
+        tb_store_copysrc_free(&sc->src);
     }
     free(sc);
     r->be_scratch = NULL;
@@ -268,11 +263,6 @@ static int build_mp_complete(struct tb_store_req *r, struct tb_http_req *h, stru
     return 0;
 }
 
-static int copy_replaces(const struct tb_store_req *r)
-{
-    return (r->sha256 && *r->sha256) || (r->meta_mtime && *r->meta_mtime);
-}
-
 /* COPY: Get Blob Properties of the source first when the metadata changes, then Copy Blob From
  * URL with a read SAS of the source. */
 static int build_copy(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, struct msg *m, tb_err *e)
@@ -283,13 +273,11 @@ static int build_copy(struct tb_store *s, struct tb_store_req *r, struct tb_http
         return tb_fail(e, TB_ENOPERM, "a server-side copy in az://%s needs the account key (AZURE_STORAGE_KEY or a connection string)",
                        be->cred.account);
     struct scratch *sc = scratch_of(r);
-    if (copy_replaces(r) && !sc->src_known) {
+    if (tb_store_copysrc_head_first(&sc->src, r)) {
         h->method = "HEAD";
         m->key = r->copy_src;
-        sc->head_sent = 1;
         return 0;
     }
-    sc->head_sent = 0;
     h->method = "PUT";
     char *sas = tb_az_sas_blob(&be->cred, s->root.bucket, r->copy_src, "r", time(NULL) + COPY_SAS_SECONDS);
     if (!sas) tb_oom(256);
@@ -299,14 +287,10 @@ static int build_copy(struct tb_store *s, struct tb_store_req *r, struct tb_http
     free(ec);
     free(ek);
     add(&m->x, "x-ms-requires-sync: true");
-    if (!copy_replaces(r)) return 0;
-    for (int i = 0; i < sc->nmeta; i++) {
-        const char *n = sc->meta[i][0];
-        if ((r->sha256 && *r->sha256 && !strcmp(n, "x-ms-meta-sha256")) ||
-            (r->meta_mtime && *r->meta_mtime && !strcmp(n, "x-ms-meta-mtime")))
-            continue; /* replaced */
-        add(&m->x, "%s: %s", n, sc->meta[i][1]);
-    }
+    if (!tb_store_copy_replaces(r)) return 0;
+    for (int i = 0; i < sc->src.nmeta; i++)
+        if (!tb_store_copysrc_resent(&sc->src, r, i, "x-ms-meta-")) /* else replaced */
+            add(&m->x, "%s: %s", sc->src.meta[i][0], sc->src.meta[i][1]);
     return meta_headers(m, r->sha256, r->meta_mtime, r->key, e);
 }
 
@@ -462,37 +446,11 @@ static int list_add(void *ud, const struct tb_azxml_entry *x)
 static int copy_source_read(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
     struct scratch *sc = r->be_scratch;
-    sc->head_sent = 0;
-    if (h->cls == TB_HTTP_NOTFOUND) {
-        char *d = tb_store_uri(s, r->key), *src = tb_store_uri(s, r->copy_src);
-        tb_fail(e, TB_ENOINPUT, "COPY %s: the source %s does not exist", d, src);
-        free(d);
-        free(src);
-        return TB_ENOINPUT;
-    }
-    if (h->cls != TB_HTTP_OK) return tb_store_http_error(s, r, h, e);
+    int rc = tb_store_copysrc_read(s, r, h, &sc->src, "x-ms-meta-", e);
+    if (rc) return rc;
     struct tb_obj_info in = {0};
     info_from_headers(h, &in);
-    sc->src_size = in.size;
-    char v[1024];
-    for (const char *p = h->resp_hdrs; p && *p && sc->nmeta < COPY_META_MAX;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        if (colon && (size_t)(colon - p) > 10 && strncasecmp(p, "x-ms-meta-", 10) == 0) {
-            char *name = tb_xstrndup(p, (size_t)(colon - p));
-            for (char *q = name; *q; q++) *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            if (tb_http_resp_header(h, name, v, sizeof v) == 0) {
-                sc->meta[sc->nmeta][0] = name;
-                sc->meta[sc->nmeta][1] = tb_xstrdup(v);
-                sc->nmeta++;
-            } else {
-                free(name);
-            }
-        }
-        p += len + (eol ? 2 : 0);
-    }
-    sc->src_known = 1;
+    sc->src.size = in.size;
     return TB_STORE_AGAIN;
 }
 
@@ -508,12 +466,12 @@ static int copy_done(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     r->info.exists = 1;
     if (!tb_http_resp_header(h, "ETag", v, sizeof v)) etag_copy(r->info.etag, sizeof r->info.etag, v);
     struct scratch *sc = r->be_scratch;
-    if (sc && sc->src_known) {
-        r->info.size = sc->src_size;
-        for (int i = 0; i < sc->nmeta; i++) {
-            if (!strcmp(sc->meta[i][0], "x-ms-meta-sha256")) snprintf(r->info.sha256, sizeof r->info.sha256, "%.64s", sc->meta[i][1]);
-            if (!strcmp(sc->meta[i][0], "x-ms-meta-mtime")) meta_mtime_of(sc->meta[i][1], r->info.meta_mtime);
-        }
+    if (sc && sc->src.known) {
+        r->info.size = sc->src.size;
+        const char *sha = tb_store_copysrc_get(&sc->src, "x-ms-meta-sha256");
+        const char *mt = tb_store_copysrc_get(&sc->src, "x-ms-meta-mtime");
+        if (sha) snprintf(r->info.sha256, sizeof r->info.sha256, "%.64s", sha);
+        if (mt) meta_mtime_of(mt, r->info.meta_mtime);
     }
     if (r->sha256 && *r->sha256) snprintf(r->info.sha256, sizeof r->info.sha256, "%.64s", r->sha256);
     if (r->meta_mtime && *r->meta_mtime) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", r->meta_mtime);
@@ -522,7 +480,7 @@ static int copy_done(struct tb_store *s, struct tb_store_req *r, struct tb_http_
 
 static int az_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
-    if (r->op == TB_OP_COPY && r->be_scratch && ((struct scratch *)r->be_scratch)->head_sent) return copy_source_read(s, r, h, e);
+    if (r->op == TB_OP_COPY && r->be_scratch && ((struct scratch *)r->be_scratch)->src.head_sent) return copy_source_read(s, r, h, e);
     if (h->cls != TB_HTTP_OK) {
         if (h->cls == TB_HTTP_NOTFOUND && (r->op == TB_OP_HEAD || r->op == TB_OP_DELETE)) {
             memset(&r->info, 0, sizeof r->info);
@@ -544,12 +502,7 @@ static int az_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         break;
     case TB_OP_GET:
         info_from_headers(h, &r->info);
-        if (!r->sink) { /* the body was captured: hand it over before the core clears h */
-            r->data = h->resp ? h->resp : tb_xstrdup("");
-            r->data_len = h->resp_len;
-            h->resp = NULL;
-            h->resp_len = 0;
-        }
+        if (!r->sink) tb_store_take_body(r, h);
         break;
     case TB_OP_PUT:
     case TB_OP_MP_COMPLETE: {

@@ -14,11 +14,9 @@
 #include "sigv4.h"
 #include "store.h"
 #include "xml.h"
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 static const struct tb_store_backend s3_backend;
@@ -48,17 +46,12 @@ static void s3_close(struct tb_store *s)
 
 /* COPY with new metadata carries the source's other metadata across (REPLACE drops what is not
  * sent): this many of its headers at most (S3 allows 2 KB of user metadata in all). */
-#define COPY_META_MAX 24
 
 /* Per-request state that outlives the attempts. */
 struct scratch {
     char *body;             /* MP_COMPLETE's part list, CREATE_ROOT's location: the request body */
-    int src_known;          /* COPY: the source's metadata has been read (HEAD done) */
-    int head_sent;          /* COPY: this exchange is the HEAD of the source */
     char *src_type;         /* COPY: the source's Content-Type */
-    char *meta[COPY_META_MAX][2]; /* COPY: the source's x-amz-meta-* headers (lower-case name, value) */
-    int nmeta;
-    uint64_t src_size;
+    struct tb_store_copysrc src; /* COPY: the source's x-amz-meta-* headers */
 };
 
 static struct scratch *scratch_of(struct tb_store_req *r)
@@ -73,7 +66,7 @@ static void s3_free_scratch(struct tb_store_req *r)
     if (!sc) return;
     free(sc->body);
     free(sc->src_type);
-    for (int i = 0; i < sc->nmeta; i++) { free(sc->meta[i][0]); free(sc->meta[i][1]); }
+    tb_store_copysrc_free(&sc->src);
     free(sc);
     r->be_scratch = NULL;
 }
@@ -192,7 +185,7 @@ static char *complete_xml(const struct tb_store_req *r, int checksums)
 /* ---- building one attempt: s3_prepare picks the operation's builder, adds the object headers,
  * then signs and sends (every attempt is signed afresh) */
 
-#define MAXHDR (16 + COPY_META_MAX)
+#define MAXHDR (16 + TB_STORE_COPY_META_MAX)
 
 /* One attempt's request as it is built: what is signed is exactly what is sent. */
 struct msg {
@@ -297,22 +290,15 @@ static void build_create_root(struct tb_store *s, struct s3 *c, struct tb_store_
 /* COPY is CopyObject. Keeping the source's metadata needs no more (the COPY directive); new
  * metadata needs REPLACE, which drops everything not sent, so the source's metadata and content
  * type are read first (a HEAD of the source: one more exchange, see s3_finish). */
-static int copy_replaces(const struct tb_store_req *r)
-{
-    return (r->sha256 && *r->sha256) || (r->meta_mtime && *r->meta_mtime);
-}
-
 static int build_copy(struct tb_store *s, struct tb_store_req *r, struct msg *m, tb_err *e)
 {
     if (!r->copy_src || !*r->copy_src) return tb_fail(e, TB_EUSAGE, "COPY %s: no source key", r->key);
     struct scratch *sc = scratch_of(r);
-    if (copy_replaces(r) && !sc->src_known) {
+    if (tb_store_copysrc_head_first(&sc->src, r)) {
         m->method = "HEAD";
         m->key = r->copy_src;
-        sc->head_sent = 1;
         return 0;
     }
-    sc->head_sent = 0;
     m->method = "PUT";
     size_t bl = strlen(s->root.bucket), kl = strlen(r->copy_src);
     char *src = tb_xmalloc(bl + kl + 2);
@@ -320,16 +306,12 @@ static int build_copy(struct tb_store *s, struct tb_store_req *r, struct msg *m,
     m->copy_source = tb_sigv4_encode(src, bl + kl + 1, 1);
     free(src);
     hdr(m, "x-amz-copy-source", m->copy_source);
-    if (!copy_replaces(r)) return 0;
+    if (!tb_store_copy_replaces(r)) return 0;
     hdr(m, "x-amz-metadata-directive", "REPLACE");
     m->content_type = r->content_type ? r->content_type : sc->src_type;
-    for (int i = 0; i < sc->nmeta; i++) {
-        const char *n = sc->meta[i][0];
-        if ((r->sha256 && *r->sha256 && !strcmp(n, "x-amz-meta-sha256")) ||
-            (r->meta_mtime && *r->meta_mtime && !strcmp(n, "x-amz-meta-mtime")))
-            continue; /* replaced below */
-        hdr(m, n, sc->meta[i][1]);
-    }
+    for (int i = 0; i < sc->src.nmeta; i++)
+        if (!tb_store_copysrc_resent(&sc->src, r, i, "x-amz-meta-")) /* else replaced below */
+            hdr(m, sc->src.meta[i][0], sc->src.meta[i][1]);
     return 0;
 }
 
@@ -350,7 +332,7 @@ static void object_headers(const struct s3 *c, const struct tb_store_req *r, str
     if (c->checksums && r->op == TB_OP_MP_CREATE) hdr(m, "x-amz-checksum-algorithm", "SHA256");
     if (r->op == TB_OP_PUT || r->op == TB_OP_MP_CREATE)
         m->content_type = r->content_type ? r->content_type : "application/octet-stream";
-    if (creates && (r->op != TB_OP_COPY || copy_replaces(r))) {
+    if (creates && (r->op != TB_OP_COPY || tb_store_copy_replaces(r))) {
         if (r->sha256 && *r->sha256) hdr(m, "x-amz-meta-sha256", r->sha256);
         if (r->meta_mtime && *r->meta_mtime) hdr(m, "x-amz-meta-mtime", r->meta_mtime);
     }
@@ -514,39 +496,13 @@ static int error_in_200(struct tb_store *s, struct tb_store_req *r, struct tb_ht
 static int copy_source_read(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
     struct scratch *sc = r->be_scratch;
-    sc->head_sent = 0;
-    if (h->cls == TB_HTTP_NOTFOUND) {
-        char *d = tb_store_uri(s, r->key), *src = tb_store_uri(s, r->copy_src);
-        tb_fail(e, TB_ENOINPUT, "COPY %s: the source %s does not exist", d, src);
-        free(d);
-        free(src);
-        return TB_ENOINPUT;
-    }
-    if (h->cls != TB_HTTP_OK) return tb_store_http_error(s, r, h, e);
+    int rc = tb_store_copysrc_read(s, r, h, &sc->src, "x-amz-meta-", e);
+    if (rc) return rc;
     struct tb_obj_info in = {0};
     head_info(h, &in);
-    sc->src_size = in.size;
+    sc->src.size = in.size;
     char v[1024];
     if (tb_http_resp_header(h, "Content-Type", v, sizeof v) == 0) sc->src_type = tb_xstrdup(v);
-    /* every x-amz-meta-* header of the answer, names lower-cased as SigV4 signs them */
-    for (const char *p = h->resp_hdrs; p && *p && sc->nmeta < COPY_META_MAX;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        if (colon && (size_t)(colon - p) > 11 && strncasecmp(p, "x-amz-meta-", 11) == 0) {
-            char *name = tb_xstrndup(p, (size_t)(colon - p));
-            for (char *q = name; *q; q++) *q = (char)tolower((unsigned char)*q);
-            if (tb_http_resp_header(h, name, v, sizeof v) == 0) {
-                sc->meta[sc->nmeta][0] = name;
-                sc->meta[sc->nmeta][1] = tb_xstrdup(v);
-                sc->nmeta++;
-            } else {
-                free(name);
-            }
-        }
-        p += len + (eol ? 2 : 0);
-    }
-    sc->src_known = 1;
     return TB_STORE_AGAIN;
 }
 
@@ -560,12 +516,12 @@ static int copy_done(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     tb_xml_parse(h->resp, h->resp_len, field_cb, &f, NULL);
     strip_quotes(et, r->info.etag, sizeof r->info.etag);
     r->info.exists = 1;
-    if (sc && sc->src_known) {
-        r->info.size = sc->src_size;
-        for (int i = 0; i < sc->nmeta; i++) {
-            if (!strcmp(sc->meta[i][0], "x-amz-meta-sha256")) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", sc->meta[i][1]);
-            if (!strcmp(sc->meta[i][0], "x-amz-meta-mtime")) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", sc->meta[i][1]);
-        }
+    if (sc && sc->src.known) {
+        r->info.size = sc->src.size;
+        const char *sha = tb_store_copysrc_get(&sc->src, "x-amz-meta-sha256");
+        const char *mt = tb_store_copysrc_get(&sc->src, "x-amz-meta-mtime");
+        if (sha) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", sha);
+        if (mt) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", mt);
     }
     if (r->sha256 && *r->sha256) snprintf(r->info.sha256, sizeof r->info.sha256, "%s", r->sha256);
     if (r->meta_mtime && *r->meta_mtime) snprintf(r->info.meta_mtime, sizeof r->info.meta_mtime, "%s", r->meta_mtime);
@@ -575,7 +531,7 @@ static int copy_done(struct tb_store *s, struct tb_store_req *r, struct tb_http_
 static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
 {
     char v[256];
-    if (r->op == TB_OP_COPY && r->be_scratch && ((struct scratch *)r->be_scratch)->head_sent) return copy_source_read(s, r, h, e);
+    if (r->op == TB_OP_COPY && r->be_scratch && ((struct scratch *)r->be_scratch)->src.head_sent) return copy_source_read(s, r, h, e);
     if (h->cls == TB_HTTP_NOTFOUND) {
         if (r->op == TB_OP_HEAD) { r->info.exists = 0; return 0; }
         if (r->op == TB_OP_DELETE || r->op == TB_OP_MP_ABORT) return 0;
@@ -599,12 +555,7 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
         break;
     case TB_OP_GET:
         head_info(h, &r->info);
-        if (!r->sink) {
-            r->data = h->resp ? h->resp : tb_xstrdup("");
-            r->data_len = h->resp_len;
-            h->resp = NULL;
-            h->resp_len = 0;
-        }
+        if (!r->sink) tb_store_take_body(r, h);
         break;
     case TB_OP_PUT:
         r->info.exists = 1;

@@ -52,6 +52,16 @@ static int bucket_ok(const char *b, size_t n)
     return 1;
 }
 
+/* "BUCKET[/KEY]" at rest (what names the bucket: "bucket", "container"); s is the whole URI. */
+static int bucket_and_key(struct tb_uri *u, const char *rest, const char *what, const char *s, tb_err *e)
+{
+    size_t n = strcspn(rest, "/");
+    if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad %s name in '%s'", what, s);
+    u->bucket = dupn(rest, n);
+    u->key = tb_xstrdup(rest[n] ? rest + n + 1 : "");
+    return 0;
+}
+
 int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
 {
     memset(u, 0, sizeof *u);
@@ -83,25 +93,15 @@ int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
         if (!*rest || *rest == '/') return tb_fail(e, TB_EUSAGE, "URL has no host: '%s'", s);
         u->url = tb_xstrdup(s);
         return 0;
-    case TB_URI_S3: case TB_URI_R2: case TB_URI_GS: {
-        size_t n = strcspn(rest, "/");
-        if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad bucket name in '%s'", s);
-        u->bucket = dupn(rest, n);
-        u->key = tb_xstrdup(rest[n] ? rest + n + 1 : "");
-        return 0;
-    }
+    case TB_URI_S3: case TB_URI_R2: case TB_URI_GS:
+        return bucket_and_key(u, rest, "bucket", s, e);
     case TB_URI_AZ: {
         size_t n = strcspn(rest, "/");
         if (n == 0) return tb_fail(e, TB_EUSAGE, "az URI needs az://ACCOUNT/CONTAINER/KEY: '%s'", s);
         u->account = dupn(rest, n);
         rest += n;
         if (*rest != '/' || !rest[1]) return tb_fail(e, TB_EUSAGE, "az URI needs a container: '%s'", s);
-        rest++;
-        n = strcspn(rest, "/");
-        if (!bucket_ok(rest, n)) return tb_fail(e, TB_EUSAGE, "bad container name in '%s'", s);
-        u->bucket = dupn(rest, n);
-        u->key = tb_xstrdup(rest[n] ? rest + n + 1 : "");
-        return 0;
+        return bucket_and_key(u, rest + 1, "container", s, e);
     }
     case TB_URI_HF: {
         size_t n = strcspn(rest, "/");

@@ -489,12 +489,6 @@ static void slot_done(struct tb_store_req *r)
         break;
     case TB_OP_GET: get_end(x, f); break;
     case TB_OP_DELETE: job_ok(x, f); break;
-    case TB_OP_PUT:
-        snprintf(j->etag, sizeof j->etag, "%s", r->info.etag);
-        if (trusted(x, f, r)) { job_ok(x, f); break; }
-        f->st = X_VERIFY;
-        f->next_op = TB_OP_HEAD;
-        break;
     case TB_OP_MP_CREATE:
         snprintf(f->upload_id, sizeof f->upload_id, "%s", r->upload_id_out);
         f->st = X_PARTS;
@@ -504,13 +498,11 @@ static void slot_done(struct tb_store_req *r)
         if (f->dg.part_sha256) snprintf(f->parts[sl->part].sha256, sizeof f->parts[sl->part].sha256, "%s", f->dg.part_sha256[sl->part]);
         if (++f->parts_done == f->nparts) { f->st = X_COMPLETE; f->next_op = TB_OP_MP_COMPLETE; }
         break;
-    case TB_OP_COPY:
-        snprintf(j->etag, sizeof j->etag, "%s", r->info.etag);
-        f->st = X_VERIFY;
-        f->next_op = TB_OP_HEAD;
-        break;
     case TB_OP_MP_COMPLETE:
         f->upload_id[0] = 0; /* completed: nothing to abort any more */
+        /* fall through */
+    case TB_OP_PUT:
+    case TB_OP_COPY: /* the object is written: verify it */
         snprintf(j->etag, sizeof j->etag, "%s", r->info.etag);
         if (trusted(x, f, r)) { job_ok(x, f); break; }
         f->st = X_VERIFY;

@@ -259,12 +259,7 @@ int main(int argc, char **argv)
         int pages = 0;
         do {
             tb_store_req_clear(&r);
-            memset(&r, 0, sizeof r);
-            r.op = TB_OP_LIST;
-            r.prefix = key;
-            r.delimiter = arg;
-            r.token = token;
-            r.max_keys = maxkeys;
+            r = (struct tb_store_req){.op = TB_OP_LIST, .prefix = key, .delimiter = arg, .token = token, .max_keys = maxkeys};
             rc = tb_store_run(s, &r, &e);
             pages++;
             for (size_t i = 0; !rc && i < r.nitems; i++) {

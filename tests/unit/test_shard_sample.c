@@ -121,19 +121,23 @@ static void inverse_case(const char *field, const char *data, size_t len, const 
 
 static void inverse(void)
 {
-    inverse_case("json", "{\"a\":1}", 7, "{\"__key__\":\"k\",\"json\":{\"a\":1}}");
-    inverse_case("json", "{\"a\": 1}", 8, "{\"__key__\":\"k\",\"json\":\"{\\\"a\\\": 1}\"}");
-    inverse_case("json", "\"str\"", 5, "{\"__key__\":\"k\",\"json\":\"\\\"str\\\"\"}");
-    /* the scanner takes no bare top-level number: it stays a string, which re-shards the same */
-    inverse_case("json", "12345678901234567890", 20, "{\"__key__\":\"k\",\"json\":\"12345678901234567890\"}");
-    inverse_case("json", "[1,2.50]", 8, "{\"__key__\":\"k\",\"json\":[1,2.50]}");
-    inverse_case("json", "not json", 8, "{\"__key__\":\"k\",\"json\":\"not json\"}");
-    inverse_case("json", "", 0, "{\"__key__\":\"k\",\"json\":\"\"}");
-    inverse_case("txt", "a\tb\n\"\\ \xc3\xa9", 9, "{\"__key__\":\"k\",\"txt\":\"a\\tb\\n\\\"\\\\ \xc3\xa9\"}");
-    inverse_case("txt", "\xff", 1, "{\"__key__\":\"k\",\"txt\":{\"$base64\":\"/w==\"}}");
-    inverse_case("txt", "a\0b", 3, "{\"__key__\":\"k\",\"txt\":\"a\\u0000b\"}");
-    inverse_case("png", "abc", 3, "{\"__key__\":\"k\",\"png\":{\"$base64\":\"YWJj\"}}");
-    inverse_case("cls", "7", 1, "{\"__key__\":\"k\",\"cls\":\"7\"}");
+    static const struct { const char *field, *data; size_t len; const char *line; } cases[] = {
+        {"json", "{\"a\":1}", 7, "{\"__key__\":\"k\",\"json\":{\"a\":1}}"},
+        {"json", "{\"a\": 1}", 8, "{\"__key__\":\"k\",\"json\":\"{\\\"a\\\": 1}\"}"},
+        {"json", "\"str\"", 5, "{\"__key__\":\"k\",\"json\":\"\\\"str\\\"\"}"},
+        /* the scanner takes no bare top-level number: it stays a string, which re-shards the same */
+        {"json", "12345678901234567890", 20, "{\"__key__\":\"k\",\"json\":\"12345678901234567890\"}"},
+        {"json", "[1,2.50]", 8, "{\"__key__\":\"k\",\"json\":[1,2.50]}"},
+        {"json", "not json", 8, "{\"__key__\":\"k\",\"json\":\"not json\"}"},
+        {"json", "", 0, "{\"__key__\":\"k\",\"json\":\"\"}"},
+        {"txt", "a\tb\n\"\\ \xc3\xa9", 9, "{\"__key__\":\"k\",\"txt\":\"a\\tb\\n\\\"\\\\ \xc3\xa9\"}"},
+        {"txt", "\xff", 1, "{\"__key__\":\"k\",\"txt\":{\"$base64\":\"/w==\"}}"},
+        {"txt", "a\0b", 3, "{\"__key__\":\"k\",\"txt\":\"a\\u0000b\"}"},
+        {"png", "abc", 3, "{\"__key__\":\"k\",\"png\":{\"$base64\":\"YWJj\"}}"},
+        {"cls", "7", 1, "{\"__key__\":\"k\",\"cls\":\"7\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        inverse_case(cases[i].field, cases[i].data, cases[i].len, cases[i].line);
 }
 
 static void tar_header(void)

@@ -6,19 +6,14 @@
 #include "split_classify.h"
 #include "hash.h"
 #include "tap.h"
+#include "testutil.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t rnd(void) { return tu_xorshift(&rng); }
 
 /* One random line (without its newline) of the kinds split meets. */
 static size_t gen_line(char *p, size_t cap)
@@ -173,6 +168,16 @@ static void setup(struct tb_classify *cl, const struct tb_ratio *ratio)
     cl->max_line = 1u << 20;
 }
 
+/* A whole-file run with the usual setup at this block size and thread count (got set by the caller). */
+static int run_whole(int fd, size_t n, const struct tb_ratio *ratio, size_t block, int threads, struct tb_classify *cl,
+                     struct rec *got, tb_err *e)
+{
+    setup(cl, ratio);
+    cl->block = block;
+    cl->threads = threads;
+    return run(fd, 0, n, cl, got, e);
+}
+
 int main(void)
 {
     char path[] = "/tmp/tb-classify-XXXXXX";
@@ -241,12 +246,8 @@ int main(void)
         if (ftruncate(fd, 0) || pwrite(fd, data, n, 0) != (ssize_t)n) CHECK(0, "write temp");
         for (int th = 1; th <= 2; th++) {
             struct tb_classify cl;
-            setup(&cl, &ratio);
-            cl.block = 1000;
-            cl.threads = th;
-            struct rec got = {0};
-            got.fail_at = 3001;
-            int rc = run(fd, 0, n, &cl, &got, &e);
+            struct rec got = {.fail_at = 3001};
+            int rc = run_whole(fd, n, &ratio, 1000, th, &cl, &got, &e);
             CHECK(rc == TB_EDATA && strstr(e.msg, "stop at item 3001") && got.items == 3001 && cl.items == 3000,
                   "%d thread(s): the callback's error is returned, after 3000 items: %s", th, e.msg);
             free(got.p);
@@ -255,12 +256,8 @@ int main(void)
         for (int th = 1; th <= 2; th++) {
             if (ftruncate(fd, 0) || pwrite(fd, data, n, 0) != (ssize_t)n) CHECK(0, "write temp");
             struct tb_classify cl;
-            setup(&cl, &ratio);
-            cl.block = 4096;
-            cl.threads = th;
-            struct rec got = {0};
-            got.truncate_at = 10;
-            int rc = run(fd, 0, n, &cl, &got, &e);
+            struct rec got = {.truncate_at = 10};
+            int rc = run_whole(fd, n, &ratio, 4096, th, &cl, &got, &e);
             CHECK(rc == TB_EDATA && strstr(e.msg, "f.jsonl changed size while being read"),
                   "%d thread(s): a file cut short while mapped is TB_EDATA: %s", th, e.msg);
             free(got.p);

@@ -3,19 +3,14 @@
  * a chunk, no final newline), at every chunk size from 1 byte up. */
 #include "split_linepick.h"
 #include "tap.h"
+#include "testutil.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t rnd(void) { return tu_xorshift(&rng); }
 
 /* bytes drawn mostly from "\n\r" and a letter, with now and then a long run of letters */
 static void fill(char *p, size_t n)

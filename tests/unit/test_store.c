@@ -6,6 +6,7 @@
 #include "mtime.h"
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 #include "xml.h"
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -98,58 +99,51 @@ static void test_backoff(void)
     CHECK_INT(spread, 12, "delays are spread (jittered) at every attempt");
 }
 
+/* One step of the credential chain: set env's NAME=VALUE pairs, load for scheme, compare what is
+ * wanted (a NULL token or region is not compared). */
+struct creds_step {
+    const char *env[3][2];
+    enum tb_scheme scheme;
+    const char *key, *token, *region, *what;
+};
+
 static void test_creds(void)
 {
     char dir[] = "/tmp/tb-creds-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL, "temp dir");
-    char path[128], cfg[128];
-    snprintf(path, sizeof path, "%s/credentials", dir);
-    snprintf(cfg, sizeof cfg, "%s/config", dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n\n"
-               "[p2]\naws_access_key_id=P2KEY\naws_secret_access_key=p2secret\naws_session_token = tok2\n");
-    fclose(f);
-    f = fopen(cfg, "w");
-    fprintf(f, "[profile p2]\nregion = eu-west-3\n");
-    fclose(f);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
-    setenv("AWS_CONFIG_FILE", cfg, 1);
-    unsetenv("AWS_ACCESS_KEY_ID");
-    unsetenv("AWS_SECRET_ACCESS_KEY");
-    unsetenv("AWS_SESSION_TOKEN");
-    unsetenv("AWS_REGION");
-    unsetenv("AWS_DEFAULT_REGION");
-    unsetenv("R2_ACCESS_KEY_ID");
-    unsetenv("R2_SECRET_ACCESS_KEY");
-    setenv("AWS_PROFILE", "p2", 1);
+    struct tu_aws_files af;
+    CHECK(tu_aws_files_make(dir,
+                            "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n\n"
+                            "[p2]\naws_access_key_id=P2KEY\naws_secret_access_key=p2secret\naws_session_token = tok2\n",
+                            "[profile p2]\nregion = eu-west-3\n", &af),
+          "temp dir");
+    static const char *const unset[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                                        "AWS_DEFAULT_REGION", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", NULL};
+    tu_unsetenv(unset);
+    /* in order: each step keeps what the ones before it set */
+    static const struct creds_step steps[] = {
+        {{{"AWS_PROFILE", "p2"}}, TB_URI_S3, "P2KEY", "tok2", "eu-west-3", "profile p2 (key, session token, region from [profile p2])"},
+        {{{"AWS_ACCESS_KEY_ID", "ENVKEY"}, {"AWS_SECRET_ACCESS_KEY", "envsecret"}, {"AWS_SESSION_TOKEN", "envtok"}},
+         TB_URI_S3, "ENVKEY", "envtok", NULL, "environment keys win over AWS_PROFILE (as botocore), AWS_SESSION_TOKEN"},
+        {{{"R2_ACCESS_KEY_ID", "R2KEY"}, {"R2_SECRET_ACCESS_KEY", "r2secret"}}, TB_URI_R2, "R2KEY", NULL, "auto",
+         "R2_* for r2://, region auto"},
+    };
     struct tb_creds c;
     tb_err e = {0};
-    CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), 0, "profile p2 loads");
-    CHECK_STR(c.access_key, "P2KEY", "profile key");
-    CHECK_STR(c.token, "tok2", "profile session token");
-    CHECK_STR(c.region, "eu-west-3", "region from the config file's [profile p2]");
-    tb_creds_free(&c);
-    setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
-    setenv("AWS_SESSION_TOKEN", "envtok", 1);
-    CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), 0, "environment loads");
-    CHECK_STR(c.access_key, "ENVKEY", "environment keys win over AWS_PROFILE (as botocore)");
-    CHECK_STR(c.token, "envtok", "AWS_SESSION_TOKEN");
-    tb_creds_free(&c);
-    setenv("R2_ACCESS_KEY_ID", "R2KEY", 1);
-    setenv("R2_SECRET_ACCESS_KEY", "r2secret", 1);
-    CHECK_INT(tb_creds_load(TB_URI_R2, &c, &e), 0, "r2 loads");
-    CHECK_STR(c.access_key, "R2KEY", "R2_* for r2://");
-    CHECK_STR(c.region, "auto", "r2 region auto");
-    tb_creds_free(&c);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        const struct creds_step *st = &steps[i];
+        for (int k = 0; k < 3 && st->env[k][0]; k++) setenv(st->env[k][0], st->env[k][1], 1);
+        CHECK_INT(tb_creds_load(st->scheme, &c, &e), 0, "%s: loads", st->what);
+        CHECK_STR(c.access_key, st->key, "%s: key", st->what);
+        if (st->token) CHECK_STR(c.token, st->token, "%s: token", st->what);
+        if (st->region) CHECK_STR(c.region, st->region, "%s: region", st->what);
+        tb_creds_free(&c);
+    }
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
     setenv("AWS_PROFILE", "nope", 1);
     CHECK_INT(tb_creds_load(TB_URI_S3, &c, &e), TB_ENOPERM, "unknown profile: 77 (%s)", e.msg);
     unsetenv("AWS_PROFILE");
-    unlink(path);
-    unlink(cfg);
-    rmdir(dir);
+    tu_aws_files_remove(dir, &af);
 }
 
 static int count_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
@@ -171,11 +165,9 @@ static void test_file_store(void)
 {
     char dir[] = "/tmp/tb-store-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "temp dir");
-    struct tb_uri u;
     tb_err e = {0};
-    tb_uri_parse(dir, &u, &e);
-    struct tb_store *s;
-    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a directory store");
+    struct tb_store *s = tu_dir_store(dir, &e);
+    CHECK(s != NULL, "open a directory store");
     char key[256];
     snprintf(key, sizeof key, "%s/sub/a.txt", dir);
     CHECK_INT(tb_store_put_mem(s, key, "hello", 5, NULL, &e), 0, "put (creates parent dirs)");
@@ -199,7 +191,6 @@ static void test_file_store(void)
     char *url = NULL;
     CHECK_INT(tb_store_presign(s, key, "GET", 60, &url, &e), TB_EUSAGE, "file stores cannot presign");
     tb_store_close(s);
-    tb_uri_free(&u);
     snprintf(key, sizeof key, "rm -rf '%s'", dir);
     CHECK_INT(system(key), 0, "cleanup");
 }
@@ -210,7 +201,7 @@ static void test_xml_time(void)
     uint64_t x = 88172645463325252ull;
     int agree = 1;
     for (int i = 0; i < 100000 && agree; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        tu_xorshift(&x);
         time_t t = (time_t)(x % 8000000000ull) - 1000000000; /* 1938 .. 2223 */
         struct tm tm;
         gmtime_r(&t, &tm);
@@ -232,11 +223,9 @@ static void test_create_root(void)
     char dir[] = "/tmp/tb-root-XXXXXX", root[300];
     CHECK(mkdtemp(dir) != NULL, "temp dir");
     snprintf(root, sizeof root, "%s/a/b/c/", dir);
-    struct tb_uri u;
     tb_err e = {0};
-    tb_uri_parse(root, &u, &e);
-    struct tb_store *s;
-    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a store on a directory that does not exist yet");
+    struct tb_store *s = tu_dir_store(root, &e);
+    CHECK(s != NULL, "open a store on a directory that does not exist yet");
     struct tb_store_caps caps;
     tb_store_caps(s, &caps);
     CHECK(caps.create_root && !caps.public_root && !caps.presign, "file caps: create, no public root, no presign");
@@ -248,15 +237,13 @@ static void test_create_root(void)
     CHECK(stat(root, &st) == 0 && S_ISDIR(st.st_mode), "it is a directory");
     CHECK_INT(tb_store_create_root(s, 0, &e), 0, "creating it again is not an error");
     tb_store_close(s);
-    tb_uri_free(&u);
     snprintf(root, sizeof root, "%s/file", dir);
     FILE *f = fopen(root, "w");
     if (f) fclose(f);
-    tb_uri_parse(root, &u, &e);
-    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a store on a file's path");
+    s = tu_dir_store(root, &e);
+    CHECK(s != NULL, "open a store on a file's path");
     CHECK(tb_store_create_root(s, 0, &e) != 0, "a file in the way is an error: %s", e.msg);
     tb_store_close(s);
-    tb_uri_free(&u);
     snprintf(root, sizeof root, "rm -rf '%s'", dir);
     CHECK_INT(system(root), 0, "cleanup");
 }
@@ -267,11 +254,8 @@ static void test_file_mtime(void)
 {
     char dir[] = "/tmp/tb-mtime-XXXXXX", key[300];
     CHECK(mkdtemp(dir) != NULL, "temp dir");
-    struct tb_uri u;
     tb_err e = {0};
-    tb_uri_parse(dir, &u, &e);
-    struct tb_store *s;
-    tb_store_open(&s, &u, NULL, &e);
+    struct tb_store *s = tu_dir_store(dir, &e);
     snprintf(key, sizeof key, "%s/m/a.bin", dir);
     struct tb_store_req r = {0};
     r.op = TB_OP_PUT;
@@ -330,7 +314,6 @@ static void test_file_mtime(void)
     tb_store_req_clear(&p);
     tb_store_req_clear(&done);
     tb_store_close(s);
-    tb_uri_free(&u);
     snprintf(key, sizeof key, "rm -rf '%s'", dir);
     CHECK_INT(system(key), 0, "cleanup");
 }
@@ -341,11 +324,8 @@ static void test_file_copy(void)
 {
     char dir[] = "/tmp/tb-copy-XXXXXX", src[300], dst[300], cmd[400];
     CHECK(mkdtemp(dir) != NULL, "temp dir");
-    struct tb_uri u;
     tb_err e = {0};
-    tb_uri_parse(dir, &u, &e);
-    struct tb_store *s;
-    tb_store_open(&s, &u, NULL, &e);
+    struct tb_store *s = tu_dir_store(dir, &e);
     CHECK(s->be->copy_max == ~0ull, "file stores copy any size");
     snprintf(src, sizeof src, "%s/a.bin", dir);
     snprintf(dst, sizeof dst, "%s/deep/er/b.bin", dir);
@@ -398,7 +378,6 @@ static void test_file_copy(void)
     snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -q tmp", dir);
     CHECK(system(cmd) != 0, "no temp is left behind");
     tb_store_close(s);
-    tb_uri_free(&u);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK_INT(system(cmd), 0, "cleanup");
 }

@@ -3,6 +3,7 @@
  * common prefixes with a delimiter, and what is not an object (symlinks, in-progress writes). */
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,9 @@ int main(void)
     snprintf(p, sizeof p, "%s/data/empty", T);
     mkdir(p, 0755);
 
-    struct tb_uri u;
     tb_err e = {0};
-    tb_uri_parse(T, &u, &e);
-    struct tb_store *s;
-    CHECK_INT(tb_store_open(&s, &u, NULL, &e), 0, "open a directory store");
+    struct tb_store *s = tu_dir_store(T, &e);
+    CHECK(s != NULL, "open a directory store");
     struct got g;
     CHECK_STR(list(s, "data/", NULL, &g), "data/a-b data/a.b data/a/x data/a0 data/b/c/d",
               "byte order of full paths; no symlinks, no in-progress writes");
@@ -75,7 +74,6 @@ int main(void)
     CHECK_STR(list(s, "missing/", NULL, &g), "", "a missing directory lists nothing");
     CHECK_STR(list(s, "datb/x", NULL, &g), "", "a prefix under a file lists nothing");
     tb_store_close(s);
-    tb_uri_free(&u);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
     CHECK_INT(system(cmd), 0, "cleanup");

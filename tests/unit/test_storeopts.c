@@ -5,6 +5,7 @@
 #include "opts.h"
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -37,22 +38,22 @@ static void test_values(void)
     CHECK_INT(cfg.http.connect_timeout_ms, 10000, "connect timeout 10 s");
     CHECK_INT(feed(TB_OPT_RETRIES, "retries", "3", &co, &cfg), 1, "--retries 3 handled");
     CHECK_INT(cfg.http.max_attempts, 3, "--retries sets the attempts");
-    CHECK_INT(feed(TB_OPT_RETRIES, "retries", "0", &co, &cfg), TB_EUSAGE, "--retries 0 refused");
-    CHECK_INT(feed(TB_OPT_RETRIES, "retries", "101", &co, &cfg), TB_EUSAGE, "--retries 101 refused");
-    CHECK_INT(feed(TB_OPT_RETRIES, "retries", "x", &co, &cfg), TB_EUSAGE, "--retries x refused");
-    CHECK_INT(cfg.http.max_attempts, 3, "a refused value leaves the setting");
     CHECK_INT(feed(TB_OPT_TIMEOUT, "timeout", "5", &co, &cfg), 1, "--timeout 5 handled");
     CHECK_INT(cfg.http.low_speed_secs, 5, "--timeout sets the stall time");
-    CHECK_INT(feed(TB_OPT_TIMEOUT, "timeout", "0", &co, &cfg), TB_EUSAGE, "--timeout 0 refused");
-    CHECK_INT(feed(TB_OPT_TIMEOUT, "timeout", "-1", &co, &cfg), TB_EUSAGE, "--timeout -1 refused");
-    CHECK_INT(feed(TB_OPT_TIMEOUT, "timeout", "1.5", &co, &cfg), TB_EUSAGE, "--timeout 1.5 refused (whole seconds)");
-    CHECK_INT(feed(TB_OPT_TIMEOUT, "timeout", "86401", &co, &cfg), TB_EUSAGE, "--timeout over a day refused");
-    CHECK_INT(feed(TB_OPT_ENDPOINT, "endpoint", "", &co, &cfg), TB_EUSAGE, "empty --endpoint refused");
+    /* out of range, not whole seconds (1.5), over a day (86401), empty */
+    static const struct { int id; const char *name, *arg; } refused[] = {
+        {TB_OPT_RETRIES, "retries", "0"}, {TB_OPT_RETRIES, "retries", "101"}, {TB_OPT_RETRIES, "retries", "x"},
+        {TB_OPT_TIMEOUT, "timeout", "0"}, {TB_OPT_TIMEOUT, "timeout", "-1"}, {TB_OPT_TIMEOUT, "timeout", "1.5"},
+        {TB_OPT_TIMEOUT, "timeout", "86401"}, {TB_OPT_ENDPOINT, "endpoint", ""}, {TB_OPT_PROFILE, "profile", ""},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        CHECK_INT(feed(refused[i].id, refused[i].name, refused[i].arg, &co, &cfg), TB_EUSAGE, "--%s '%s' refused",
+                  refused[i].name, refused[i].arg);
+    CHECK(cfg.http.max_attempts == 3 && cfg.http.low_speed_secs == 5, "a refused value leaves the setting");
     CHECK_INT(feed(TB_OPT_ENDPOINT, "endpoint", "http://127.0.0.1:9", &co, &cfg), 1, "--endpoint handled");
     CHECK_STR(cfg.endpoint, "http://127.0.0.1:9", "--endpoint kept");
     CHECK_INT(feed(TB_OPT_REGION, "region", "eu-west-1", &co, &cfg), 1, "--region handled");
     CHECK_STR(cfg.region, "eu-west-1", "--region kept");
-    CHECK_INT(feed(TB_OPT_PROFILE, "profile", "", &co, &cfg), TB_EUSAGE, "empty --profile refused");
     CHECK_INT(feed(TB_OPT_PROFILE, "profile", "p2", &co, &cfg), 1, "--profile handled");
     CHECK_STR(cfg.profile, "p2", "--profile kept");
     CHECK_INT(feed(TB_OPT_VERBOSE, "verbose", NULL, &co, &cfg), 1, "-v handled");
@@ -66,19 +67,12 @@ static void test_values(void)
 static void test_profile(void)
 {
     char dir[] = "/tmp/tb_storeopts_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL, "temp dir");
-    char path[128], cfgp[128];
-    snprintf(path, sizeof path, "%s/credentials", dir);
-    snprintf(cfgp, sizeof cfgp, "%s/config", dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n"
-               "[p2]\naws_access_key_id = P2KEY\naws_secret_access_key = p2secret\n");
-    fclose(f);
-    f = fopen(cfgp, "w");
-    fprintf(f, "[profile p2]\nregion = ap-south-1\n");
-    fclose(f);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
-    setenv("AWS_CONFIG_FILE", cfgp, 1);
+    struct tu_aws_files af;
+    CHECK(tu_aws_files_make(dir,
+                            "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n"
+                            "[p2]\naws_access_key_id = P2KEY\naws_secret_access_key = p2secret\n",
+                            "[profile p2]\nregion = ap-south-1\n", &af),
+          "temp dir");
     unsetenv("AWS_REGION");
     unsetenv("AWS_DEFAULT_REGION");
     unsetenv("AWS_SESSION_TOKEN");
@@ -99,9 +93,7 @@ static void test_profile(void)
     unsetenv("AWS_PROFILE");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
-    unlink(path);
-    unlink(cfgp);
-    rmdir(dir);
+    tu_aws_files_remove(dir, &af);
 }
 
 /* A port nothing listens on: bound, then closed. */
