@@ -115,7 +115,7 @@ static void advance(struct tb_sync_cache *c)
 
 static int keycmp(const char *a, size_t na, const char *b, size_t nb)
 {
-    int r = memcmp(a, b, na < nb ? na : nb);
+    int r = na && nb ? memcmp(a, b, na < nb ? na : nb) : 0;
     return r ? r : (na > nb) - (na < nb);
 }
 
@@ -177,7 +177,7 @@ int tb_sync_cache_commit(struct tb_sync_cache *c, tb_err *e)
 {
     if (!c->out) return 0;
     if (fflush(c->out) != 0 || ferror(c->out) || c->failed) return tb_fail_errno(e, TB_EIO, "writing %s", c->tmp);
-    qsort(c->notes, c->nnotes, sizeof *c->notes, note_cmp);
+    if (c->nnotes) qsort(c->notes, c->nnotes, sizeof *c->notes, note_cmp);
     /* merge what was served (sorted) with this pass's notes (sorted; the last of a key wins) */
     FILE *served = fopen(c->tmp, "r");
     char *final = tb_xasprintf("%s.new", c->tmp);

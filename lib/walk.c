@@ -71,7 +71,7 @@ static int push_level(struct tb_walk *w)
     closedir(d);
     if (rc) return rc;
     for (size_t i = 0; i < L->n; i++) L->items[i].key = L->names + (uintptr_t)L->items[i].key;
-    qsort(L->items, L->n, sizeof *L->items, key_cmp);
+    if (L->n) qsort(L->items, L->n, sizeof *L->items, key_cmp); /* (an empty directory has no array) */
     w->depth++;
     return 0;
 }
