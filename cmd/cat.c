@@ -46,8 +46,8 @@ const struct tb_cmd_spec tb_cmd_cat = {
     "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
     "recursively, in name order; symlinked directories are not entered), globs or file:// URIs; - is NDJSON\n"
     "on stdin; http(s):// URLs and single bucket objects (s3://, r2://, gs://, az:// with a key not ending\n"
-    "in /), streamed, a dropped connection resumed where it stopped. Bucket prefixes, globs and brace ranges\n"
-    "in keys, manifests and Hugging Face (hf://) sources are coming, and exit 69 until then.",
+    "in /) are streamed, a dropped connection resumed where it stopped (see --retries).\n"
+    "Still coming (exit 69 until then): bucket prefixes, globs and brace ranges in keys, manifests, hf://.",
     cat_opts, cmd_cat,
 };
 
