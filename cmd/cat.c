@@ -1,6 +1,7 @@
 /* cat: stream samples as NDJSON from NDJSON files (plain, .gz, .zst) and tar shards (plain, .gz,
- * .zst), given as files, directories or globs. Every input is opened as a tb_src byte stream and
- * then read by kind, so remote sources only need to provide another tb_src. Shard members are
+ * .zst), given as files, directories, globs, http(s) URLs or single bucket objects. Every input is
+ * opened as a tb_src byte stream (a file, or a streamed GET: lib/src_remote) and then read by kind,
+ * the kind going by name either way. Shard members are
  * grouped back into samples by lib/shard_sample.c's inverse mapping: `cat | shard` rewrites the shards
  * byte for byte. */
 #include "alloc.h"
@@ -12,6 +13,8 @@
 #include "shard_sample.h"
 #include "shard_io.h"
 #include "src.h"
+#include "src_remote.h"
+#include "store.h"
 #include "uri.h"
 #include "walk.h"
 #include <errno.h>
@@ -30,18 +33,21 @@ static const struct tb_opt cat_opts[] = {
     {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_COMMON_OPTS,
+    TB_STORE_OPTS,
+    TB_REQUEST_OPTS,
     TB_OPT_END,
 };
 
 static int cmd_cat(int argc, char **argv);
 
 const struct tb_cmd_spec tb_cmd_cat = {
-    "cat", "stream samples from local NDJSON files and tar shards (remote sources: coming)", "[OPTIONS] URI...",
+    "cat", "stream samples from NDJSON files and tar shards: local, http(s) or one bucket object", "[OPTIONS] URI...",
     "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
     "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
     "recursively, in name order; symlinked directories are not entered), globs or file:// URIs; - is NDJSON\n"
-    "on stdin. Only local inputs are read in this version:\n"
-    "HTTP, bucket (s3://, r2://, gs://, az://) and Hugging Face (hf://) sources are coming, and exit 69 until then.",
+    "on stdin; http(s):// URLs and single bucket objects (s3://, r2://, gs://, az:// with a key not ending\n"
+    "in /) are streamed, a dropped connection resumed where it stopped (see --retries).\n"
+    "Still coming (exit 69 until then): bucket prefixes, globs and brace ranges in keys, manifests, hf://.",
     cat_opts, cmd_cat,
 };
 
@@ -59,6 +65,7 @@ struct cat_ctx {
     size_t key_len, key_cap;
     int pending;         /* lb holds an unfinished sample */
     struct tb_common_cfg co;
+    struct tb_store_cfg store; /* for remote inputs */
 };
 
 static int ends(const char *s, const char *suffix)
@@ -176,12 +183,10 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     return r;
 }
 
-static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
+/* Read one opened input by kind (the source is closed here). */
+static int cat_src(struct cat_ctx *c, struct tb_src src, int kind, tb_err *e)
 {
-    if (c->done) return 0;
-    struct tb_src src;
-    int r = tb_src_open_file(&src, path, e);
-    if (r) return r;
+    int r;
     if (kind == K_NDJSON_Z) {
         struct tb_src z;
         if ((r = tb_src_decompress(&z, &src, e))) { tb_src_close(&src); return r; }
@@ -195,6 +200,51 @@ static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
         return 0;
     }
     return r;
+}
+
+static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
+{
+    if (c->done) return 0;
+    struct tb_src src;
+    int r = tb_src_open_file(&src, path, e);
+    return r ? r : cat_src(c, src, kind, e);
+}
+
+/* A '{A..B}' range (WebDataset's brace notation) somewhere in s. */
+static int brace_range(const char *s)
+{
+    const char *a = strchr(s, '{');
+    const char *d = a ? strstr(a, "..") : NULL;
+    return d && strchr(d, '}');
+}
+
+/* One remote object: an http(s) URL or a bucket key, streamed (lib/src_remote) and read by the kind
+ * its name says, as a local file of that name would be. */
+static int cat_remote(struct cat_ctx *c, const struct tb_uri *u, const char *uri, tb_err *e)
+{
+    if (c->done) return 0;
+    int http = u->scheme == TB_URI_HTTP || u->scheme == TB_URI_HTTPS;
+    const char *key = tb_store_key_of(u);
+    if (!http) {
+        size_t n = strlen(key);
+        if (n == 0 || key[n - 1] == '/')
+            return tb_fail(e, TB_EUNAVAIL, "cannot read %s: reading every object under a prefix is coming; name one object", uri);
+        if (strpbrk(key, "*?[") || brace_range(key))
+            return tb_fail(e, TB_EUNAVAIL, "cannot read %s: globs and brace ranges in bucket keys are coming; name one object", uri);
+    }
+    /* the kind goes by the path: an http URL's query and fragment are not part of its name */
+    char *name = tb_xstrdup(http ? u->url : key);
+    if (http) name[strcspn(name, "?#")] = 0;
+    int kind = kind_of(name);
+    int manifest = ends(name, "manifest.json");
+    free(name);
+    if (manifest) return tb_fail(e, TB_EUNAVAIL, "cannot read %s: reading the shards a manifest lists is coming", uri);
+    struct tb_store *s;
+    int r = tb_store_open(&s, u, &c->store, e);
+    if (r) return r;
+    struct tb_src src;
+    r = tb_src_open_store(&src, s, key, 1, e);
+    return r ? r : cat_src(c, src, kind < 0 ? K_NDJSON : kind, e);
 }
 
 /* A directory: its inputs in the byte order of their paths (lib/walk), hidden names (".x") and
@@ -259,9 +309,10 @@ static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
     struct tb_uri u;
     int r = tb_uri_parse(uri, &u, e);
     if (r) return r;
-    if (u.scheme != TB_URI_FILE)
-        r = tb_fail(e, TB_EUNAVAIL, "cannot read %s: only local files are supported in this version (remote sources are coming)", uri);
-    else r = cat_path(c, u.path, e);
+    if (u.scheme == TB_URI_FILE) r = cat_path(c, u.path, e);
+    else if (u.scheme == TB_URI_HF)
+        r = tb_fail(e, TB_EUNAVAIL, "cannot read %s: Hugging Face (hf://) sources are coming; an https:// resolve URL works", uri);
+    else r = cat_remote(c, &u, uri, e);
     tb_uri_free(&u);
     return r;
 }
@@ -271,6 +322,7 @@ static int cmd_cat(int argc, char **argv)
     struct cat_ctx c;
     memset(&c, 0, sizeof c);
     c.max_line = TB_MAX_LINE_DEFAULT;
+    tb_store_cfg_defaults(&c.store);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_cat, argc, argv);
     int o, bad = 0;
@@ -281,7 +333,7 @@ static int cmd_cat(int argc, char **argv)
         case OPT_KEYS: c.keys_only = 1; break;
         case OPT_SKIPC: c.skip_corrupt = 1; break;
         case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
-        default: tb_common_opt(&p, o, &c.co); break;
+        default: if (tb_store_opt(&p, o, &c.co, &c.store) == TB_EUSAGE) bad = TB_EUSAGE; break;
         }
     }
     if (bad) { tb_opts_free(&p); return bad; }

@@ -16,6 +16,11 @@ _trainbox() {
     cat:--limit|cat:-n) COMPREPLY=(); return ;;
     cat:--offset) COMPREPLY=(); return ;;
     cat:--max-line) COMPREPLY=(); return ;;
+    cat:--endpoint) COMPREPLY=(); return ;;
+    cat:--region) COMPREPLY=(); return ;;
+    cat:--profile) COMPREPLY=(); return ;;
+    cat:--retries) COMPREPLY=(); return ;;
+    cat:--timeout) COMPREPLY=(); return ;;
     split:--ratio) COMPREPLY=(); return ;;
     split:--output|split:-o) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     split:--filter) COMPREPLY=($(compgen -c -- "$cur")); return ;;
@@ -89,7 +94,7 @@ _trainbox() {
     presign:--profile) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --max-line --quiet -q --verbose -v --help" -- "$cur")) ;;
+    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --max-line --quiet -q --verbose -v --endpoint --region --profile --retries --timeout --help" -- "$cur")) ;;
     split) COMPREPLY=($(compgen -W " --ratio --output -o --filter --key --seed --rank --world-size --by --sort --balance --require-each --shuffle --epoch --skip --skip-invalid --rejects --max-line --progress --quiet -q --verbose -v --help" -- "$cur")) ;;
     shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --dedupe --progress --max-line --quiet -q --verbose -v --help" -- "$cur")) ;;
     upload) COMPREPLY=($(compgen -W " --jobs -j --part-size --multipart-threshold --no-clobber --force --delete-after --keep-dirs --progress --max-line --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;

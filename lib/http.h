@@ -65,7 +65,10 @@ struct tb_http_req;
 typedef int (*tb_http_prepare_fn)(struct tb_http_req *h, void *ud, tb_err *e);
 typedef void (*tb_http_done_fn)(struct tb_http_req *h, void *ud);
 typedef enum tb_http_class (*tb_http_classify_fn)(struct tb_http_req *h, void *ud);
-/* Response body sink (GET): return n to continue, anything else aborts the transfer (not retried). */
+/* Response body sink (GET): return n to continue, CURL_WRITEFUNC_PAUSE to refuse the bytes for now
+ * (tb_http_unpause hands them over again), anything else aborts the transfer (not retried). A
+ * resumed GET (delivered > 0) that the server answers with 200 instead of 206 gets only the bytes
+ * after the delivered ones: the sink sees the object continue, never a second copy of its start. */
 typedef size_t (*tb_http_sink_fn)(void *ud, const void *p, size_t n);
 
 struct tb_http_req {
@@ -82,6 +85,8 @@ struct tb_http_req {
     void *ud;                     /* passed to the callbacks above */
     size_t resp_max;              /* capture limit (default 8 MiB); more is a TB_HTTP_LOCAL error */
     int max_attempts;             /* 0 = the tb_http's cfg value */
+    int follow_redirects;         /* follow 3xx Location (up to 10): only for requests that carry no
+                                   * credential, since every header goes along to the new host */
     /* ---- results, valid in done() (and in classify()) */
     int attempt;              /* attempts made so far (1-based once started) */
     int retries;              /* attempts that were retried */
@@ -103,6 +108,7 @@ struct tb_http_req {
     double started;           /* when the current attempt started (for the -v log) */
     struct tb_http_req *next; /* waiting / done lists */
     uint64_t body_pos;
+    uint64_t skip;            /* body bytes of this attempt to drop: a resumed GET answered 200 */
     int state;
 };
 
@@ -123,6 +129,9 @@ int tb_http_run(struct tb_http *h, struct tb_http_req *r, tb_err *e);
 int tb_http_finished(const struct tb_http_req *r);
 /* Cancel one request (queued, waiting or in flight); done() is not called. */
 void tb_http_cancel(struct tb_http *h, struct tb_http_req *r);
+/* Let a GET whose sink returned CURL_WRITEFUNC_PAUSE (its buffer is full) receive again; the
+ * bytes it refused are handed to it again, possibly before this returns. */
+void tb_http_unpause(struct tb_http_req *r);
 /* Release what a finished request holds (url, headers, resp, resp_hdrs); the struct may be reused. */
 void tb_http_req_clear(struct tb_http_req *r);
 

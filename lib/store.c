@@ -76,6 +76,7 @@ int tb_store_open(struct tb_store **out, const struct tb_uri *uri, const struct 
     case TB_URI_FILE: rc = tb_store_file_open(s, e); break;
     case TB_URI_S3: case TB_URI_R2: case TB_URI_GS: rc = tb_store_s3_open(s, e); break;
     case TB_URI_AZ: rc = tb_store_azure_open(s, e); break;
+    case TB_URI_HTTP: case TB_URI_HTTPS: rc = tb_store_http_open(s, e); break;
     default:
         rc = tb_fail(e, TB_EUSAGE, "%s:// is not a store trainbox can write to", tb_scheme_name(uri->scheme));
     }

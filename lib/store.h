@@ -296,6 +296,7 @@ void tb_store_copysrc_free(struct tb_store_copysrc *c);
 int tb_store_file_open(struct tb_store *s, tb_err *e);
 int tb_store_s3_open(struct tb_store *s, tb_err *e);    /* s3, r2, gs */
 int tb_store_azure_open(struct tb_store *s, tb_err *e); /* az (lib/store_azure.c) */
+int tb_store_http_open(struct tb_store *s, tb_err *e);  /* http, https: read-only (lib/store_http.c) */
 
 /* Percent-encoding shared by the signers: every byte but A-Z a-z 0-9 - _ . ~ becomes %XX;
  * keep_slash leaves '/' as is (object paths). Appends to a malloc'd string. */

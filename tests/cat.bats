@@ -179,34 +179,35 @@ EOF
   [ "${#lines[@]}" -eq 1 ]
 }
 
-@test "missing input exits 66, remote URIs 69, no URI 64" {
+@test "missing input exits 66, remote sources not built yet 69, no URI 64" {
   run trainbox cat nope.tar
   assert_failure 66
   run trainbox cat 'nothing-*.tar'
   assert_failure 66
-  run trainbox cat s3://bucket/x.tar
+  run trainbox cat s3://bucket/prefix/
   assert_failure 69
   run trainbox cat
   assert_failure 64
 }
 
-# Say only what is built: cat reads local inputs; every place that describes it says remote sources
-# are coming rather than that they work.
-@test "help, man pages and README say cat reads local files and that remote sources are coming" {
+# Say only what is built: cat reads local inputs, http(s) URLs and single bucket objects; every
+# place that describes it says so, and says the rest (prefixes, globs and brace ranges in keys,
+# manifests, hf://) is coming rather than that it works.
+@test "help, man pages and README say what cat reads now and that the rest is coming" {
   run --separate-stderr trainbox cat hf://datasets/org/name/data/x.jsonl.gz
   assert_failure 69
-  [[ "$stderr" == *"only local files"*"coming"* ]] || fail "$stderr"
+  [[ "$stderr" == *"coming"* ]] || fail "$stderr"
   texts=("$(trainbox --help | grep '^  cat ')" "$(trainbox cat --help)"
          "$(sed -n '/^\.SH NAME/,/^\.SH SYNOPSIS/p' "$REPO/man/trainbox-cat.1")"
          "$(grep -A1 'trainbox\\-cat (1)' "$REPO/man/trainbox.1")" "$(grep '^| `cat`' "$REPO/README.md")")
   for t in "${texts[@]}"; do
-    [[ "$t" == *local* ]] || fail "does not say local: $t"
+    [[ "$t" == *local* && "$t" == *http* && "$t" == *bucket* ]] || fail "does not say local, http and bucket: $t"
     while IFS= read -r l; do
-      [[ "$l" == *coming* ]] || fail "names a remote source without saying it is coming: $l"
-    done < <(grep -iE 'HTTP|Hugging|hf://|bucket' <<<"$t")
+      [[ "$l" == *coming* ]] || fail "names a source not built without saying it is coming: $l"
+    done < <(grep -iE 'Hugging|hf://|prefix|manifest' <<<"$t")
   done
-  # and no example reads a remote source with cat
-  run grep -nE 'cat +(hf|https?|s3|r2|gs|az)://' "$REPO/README.md" "$REPO"/man/*.1
+  # no example reads what is not built
+  run grep -nE 'cat +(hf://|[^ ]*manifest\.json|(s3|r2|gs|az)://[^ ]*/( |$))' "$REPO/README.md" "$REPO"/man/*.1
   assert_failure
 }
 

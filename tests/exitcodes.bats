@@ -10,11 +10,14 @@ load helper
 #       auth    with moto's signature checking on and a wrong secret
 #       rofs    as the test user, rofs/ being a read-only tmpfs (EROFS; skipped where mount is refused)
 # Conditions that cannot happen for a command have no row (presign makes no request, so it never
-# meets a missing bucket, a wrong secret or a closed port; cat reads no store in this version).
+# meets a missing bucket, a wrong secret or a closed port).
 TABLE='
 cat      | missing input                 | -      | trainbox cat nope.jsonl                                      | 66
 cat      | unreadable input              | nobody | trainbox cat secret.jsonl                                    | 77
-cat      | a store source (not built)    | -      | trainbox cat s3://tb-exit/x.jsonl                            | 69
+cat      | missing source object         | -      | trainbox cat s3://tb-exit/x.jsonl                            | 66
+cat      | a bucket prefix (not built)   | -      | trainbox cat s3://tb-exit/dir/                               | 69
+cat      | wrong credentials             | auth   | trainbox cat s3://tb-exit/x.jsonl                            | 77
+cat      | unreachable endpoint          | -      | trainbox cat {R} --endpoint http://127.0.0.1:$CLOSED s3://tb-exit/x.jsonl | 69
 cat      | bad data                      | -      | trainbox cat bad.jsonl                                       | 65
 cat      | usage error                   | -      | trainbox cat --bogus x                                       | 64
 split    | missing input                 | -      | trainbox split --ratio a=1 -o o/split1 nope.jsonl            | 66
