@@ -1,6 +1,7 @@
 /* sync_cache: the per-prefix metadata cache that spares a no-op sync its HEAD requests. */
 #include "sync_cache.h"
 #include "alloc.h"
+#include "atomic.h"
 #include "hash.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -29,18 +30,6 @@ char *tb_sync_cache_path(const char *id)
     return p;
 }
 
-static int mkdirs(char *dir)
-{
-    for (char *s = dir + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            int r = mkdir(dir, 0777);
-            *s = '/';
-            if (r != 0 && errno != EEXIST) return -1;
-        }
-    return mkdir(dir, 0777) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 int tb_sync_cache_open(struct tb_sync_cache *c, const char *path, tb_err *e)
 {
     memset(c, 0, sizeof *c);
@@ -48,7 +37,7 @@ int tb_sync_cache_open(struct tb_sync_cache *c, const char *path, tb_err *e)
     char *dir = tb_xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
-    int rc = slash && mkdirs(dir) != 0 ? tb_fail_errno(e, TB_FROM_ERRNO_OUT, "cache directory %s", dir) : 0;
+    int rc = slash ? tb_mkdirs(dir, e) : 0;
     free(dir);
     if (rc) return rc;
     c->tmp = tb_xasprintf("%s.tmp.%ld", path, (long)getpid());
