@@ -3,10 +3,8 @@
 #include "alloc.h"
 #include "atomic.h"
 #include "hash.h"
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 struct tb_sync_cache_note {
