@@ -5,6 +5,10 @@
  * grouped back into samples by lib/shard_sample.c's inverse mapping: `cat | shard` rewrites the shards
  * byte for byte. */
 #include "alloc.h"
+#include "cat_list.h"
+#include "cat_state.h"
+#include "pathglob.h"
+#include "split.h"
 #include "commands.h"
 #include "err.h"
 #include "json.h"
@@ -16,21 +20,32 @@
 #include "src_remote.h"
 #include "store.h"
 #include "uri.h"
-#include "walk.h"
 #include <errno.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-enum { OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC, OPT_MAX_LINE };
+enum {
+    OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC, OPT_MAX_LINE, OPT_GLOB, OPT_RANK, OPT_WORLD, OPT_SHUFFLE, OPT_SEED,
+    OPT_EPOCH, OPT_ALLOW_EMPTY, OPT_STATE,
+};
 
 static const struct tb_opt cat_opts[] = {
     {OPT_LIMIT, 'n', "limit", "N", "stop after N samples", NULL},
     {OPT_OFFSET, 0, "offset", "N", "skip the first N samples", NULL},
     {OPT_KEYS, 0, "keys-only", NULL, "print only {\"__key__\": ...} for each sample", NULL},
     {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
+    {OPT_GLOB, 0, "glob", "PATTERN", "read only the files of a directory or prefix whose path below it matches", NULL},
+    {OPT_RANK, 0, "rank", "R", "read only rank R's files: file i to rank i mod N (default $RANK, $SLURM_PROCID, $JOB_COMPLETION_INDEX)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default $WORLD_SIZE, $SLURM_NTASKS)", NULL},
+    {OPT_SHUFFLE, 0, "shuffle", NULL, "shuffle the file order, the same on every rank, per --seed and --epoch", NULL},
+    {OPT_SEED, 0, "seed", "N", "seed of --shuffle (default 0)", NULL},
+    {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
+    {OPT_ALLOW_EMPTY, 0, "allow-empty-rank", NULL, "let a rank get no file (fewer files than ranks: exit 65 without it)", NULL},
+    {OPT_STATE, 0, "state", "FILE", "keep the position in FILE and resume from it (at-least-once: see trainbox-cat(1))", "file"},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_COMMON_OPTS,
     TB_STORE_OPTS,
@@ -41,17 +56,25 @@ static const struct tb_opt cat_opts[] = {
 static int cmd_cat(int argc, char **argv);
 
 const struct tb_cmd_spec tb_cmd_cat = {
-    "cat", "stream samples from NDJSON files and tar shards: local, http(s) or one bucket object", "[OPTIONS] URI...",
+    "cat", "stream samples from NDJSON files and tar shards: local, http(s), buckets and manifests", "[OPTIONS] URI...",
     "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
     "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
     "recursively, in name order; symlinked directories are not entered), globs or file:// URIs; - is NDJSON\n"
-    "on stdin; http(s):// URLs and single bucket objects (s3://, r2://, gs://, az:// with a key not ending\n"
-    "in /) are streamed, a dropped connection resumed where it stopped (see --retries).\n"
-    "Still coming (exit 69 until then): bucket prefixes, globs and brace ranges in keys, manifests, hf://.",
+    "on stdin; http(s):// URLs; bucket objects (s3://, r2://, gs://, az://), every object under a prefix\n"
+    "(a key ending in /, in name order) or those a glob in the key matches; a trainbox manifest.json (its\n"
+    "shards, in its order). Remote files are streamed, a dropped connection resumed where it stopped.\n"
+    "Every URI is listed before anything is read: --rank/--world-size take file i of that list for rank\n"
+    "i mod N, and --state resumes at the first sample not yet written.\n"
+    "Still coming (exit 69 until then): hf://.",
     cat_opts, cmd_cat,
 };
 
-enum kind { K_NDJSON, K_NDJSON_Z, K_TAR };
+/* A source counted as it is read, for the size check against the listing; drained to its end once
+ * the reader is done with it (a tar reader stops at the end-of-archive blocks). */
+struct counted {
+    struct tb_src in;
+    uint64_t n;
+};
 
 struct cat_ctx {
     unsigned long long limit, offset, max_line;
@@ -66,33 +89,57 @@ struct cat_ctx {
     int pending;         /* lb holds an unfinished sample */
     struct tb_common_cfg co;
     struct tb_store_cfg store; /* for remote inputs */
+    struct tb_cat_list list;
+    struct tb_store **stores;  /* one per list root, opened when first needed */
+    /* --state */
+    const char *state_path;
+    struct tb_cat_state st;    /* st.input/st.samples: where the stream is now */
+    uint64_t skip_samples;     /* samples of the current input already written before the resume */
+    uint64_t in_bytes;         /* decoded bytes of the current input consumed (plain NDJSON) */
+    uint64_t in_base;          /* where reading the current input started (a resume's seek) */
+    double last_save;
+    unsigned since_check;      /* lines since the clock was last read */
+    uint64_t since_save;       /* bytes written since the last save */
 };
 
-static int ends(const char *s, const char *suffix)
+/* --state is saved after a second or 16 MiB of output, whichever comes first */
+#define SAVE_BYTES (16u << 20)
+
+static double now_s(void)
 {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Kind by name; -1 for names a directory walk ignores. */
-static int kind_of(const char *name)
+/* Flush stdout, then record the position: every sample the state counts has left the process. */
+static int save_state(struct cat_ctx *c, tb_err *e)
 {
-    if (ends(name, ".tar") || ends(name, ".tar.gz") || ends(name, ".tgz") || ends(name, ".tar.zst") || ends(name, ".tar.zstd"))
-        return K_TAR;
-    if (ends(name, ".jsonl") || ends(name, ".ndjson")) return K_NDJSON;
-    if (ends(name, ".jsonl.gz") || ends(name, ".ndjson.gz") || ends(name, ".jsonl.zst") || ends(name, ".ndjson.zst"))
-        return K_NDJSON_Z;
-    return -1;
+    if (!c->state_path) return 0;
+    if (fflush(stdout) != 0) return tb_fail_errno(e, TB_EIO, "write to stdout failed");
+    c->st.seen = c->seen;
+    c->st.emitted = c->emitted;
+    c->st.offset = c->in_bytes;
+    c->last_save = now_s();
+    c->since_save = 0;
+    return tb_cat_state_save(c->state_path, &c->st, e);
 }
 
 static int out_line(struct cat_ctx *c, const char *s, size_t n, tb_err *e)
 {
+    if (c->skip_samples) { c->skip_samples--; return 0; } /* written before the resume */
+    c->st.samples++;
     c->seen++;
     if (c->seen <= c->offset) return 0;
     int r = tb_write_line(stdout, s, n, e);
     if (r) return r;
     c->emitted++;
     if (c->has_limit && c->emitted >= c->limit) c->done = 1;
+    if (c->state_path) {
+        c->since_save += n + 1;
+        if (c->since_save >= SAVE_BYTES || (++c->since_check >= 256 && (c->since_check = 0, now_s() - c->last_save >= 1.0)))
+            return save_state(c, e);
+    }
     return 0;
 }
 
@@ -114,6 +161,7 @@ static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     char keybuf[32];
     while (!c->done && (k = tb_lines_next(&rd, &line, &len, e)) == 1) {
         tb_err why;
+        c->in_bytes = c->in_base + rd.bytes;
         if (tb_json_scan_object(&c->scratch, line, len, &why) != 0) {
             r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, src->name, why.msg);
             break;
@@ -183,16 +231,85 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     return r;
 }
 
-/* Read one opened input by kind (the source is closed here). */
-static int cat_src(struct cat_ctx *c, struct tb_src src, int kind, tb_err *e)
+static ssize_t counted_read(void *ctx, void *buf, size_t n, tb_err *e)
 {
+    struct counted *k = ctx;
+    ssize_t r = tb_src_read(&k->in, buf, n, e);
+    if (r > 0) k->n += (uint64_t)r;
+    return r;
+}
+
+static void counted_close(void *ctx)
+{
+    struct counted *k = ctx;
+    tb_src_close(&k->in);
+    free(k);
+}
+
+/* Read the rest of a source the reader left (a tar's padding after its end blocks), counting it. */
+static int counted_drain(struct counted *k, tb_err *e)
+{
+    static char sink[65536];
+    ssize_t r;
+    while ((r = counted_read(k, sink, sizeof sink, e)) > 0)
+        ;
+    return r < 0 ? (e->code ? e->code : TB_EIO) : 0;
+}
+
+static const char *parquet_hint =
+    "Parquet has no C reader among Debian's packages: read the dataset's JSON files instead (many Hub datasets\n"
+    "have them beside the Parquet ones), or fetch rows as JSON from the datasets-server rows API\n"
+    "(https://datasets-server.huggingface.co/rows?dataset=ORG/NAME&config=default&split=train)";
+
+/* Read input i of the list by its kind. */
+static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
+{
+    const struct tb_cat_input *in = &c->list.v[i];
+    if (in->kind == TB_CAT_PARQUET) {
+        if (!c->co.quiet) fprintf(stderr, "%s\n", parquet_hint);
+        return tb_fail(e, TB_EDATA, "cannot read %s: Parquet files are not supported", in->name);
+    }
+    struct tb_src raw;
     int r;
-    if (kind == K_NDJSON_Z) {
+    c->in_base = 0;
+    if (in->root < 0) {
+        r = tb_src_open_file(&raw, in->key, e);
+        if (r) return r;
+        /* a resume inside a plain local NDJSON file seeks to where its last saved sample ended */
+        if (c->skip_samples && c->st.offset && in->kind == TB_CAT_NDJSON && tb_src_fd(&raw) >= 0 &&
+            lseek(tb_src_fd(&raw), (off_t)c->st.offset, SEEK_SET) == (off_t)c->st.offset) {
+            c->in_base = c->st.offset;
+            c->skip_samples = 0;
+        }
+    } else {
+        struct tb_store **sp = &c->stores[in->root];
+        if (!*sp) {
+            struct tb_uri ru;
+            if ((r = tb_uri_parse(c->list.roots[in->root].uri, &ru, e))) return r;
+            r = tb_store_open(sp, &ru, &c->store, e);
+            tb_uri_free(&ru);
+            if (r) return r;
+        }
+        if ((r = tb_src_open_store(&raw, *sp, in->key, 0, e))) return r;
+        snprintf(raw.name, sizeof raw.name, "%s", in->name);
+    }
+    c->in_bytes = c->in_base;
+    struct counted *k = tb_xcalloc(1, sizeof *k);
+    k->in = raw;
+    struct tb_src src = {.ctx = k, .read = counted_read, .close = counted_close};
+    snprintf(src.name, sizeof src.name, "%s", raw.name);
+    if (in->kind == TB_CAT_NDJSON_Z) {
         struct tb_src z;
         if ((r = tb_src_decompress(&z, &src, e))) { tb_src_close(&src); return r; }
         src = z;
     }
-    r = kind == K_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
+    r = in->kind == TB_CAT_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
+    if (!r && !c->done && in->size >= 0 && c->in_base == 0) {
+        r = counted_drain(k, e);
+        if (!r && k->n != (uint64_t)in->size)
+            r = tb_fail(e, TB_EDATA, "%s: read %llu bytes, the listing said %lld", in->name, (unsigned long long)k->n,
+                        (long long)in->size);
+    }
     tb_src_close(&src);
     if (r == TB_EDATA && c->skip_corrupt) {
         if (!c->co.quiet) tb_warn("cat", "%s (skipped)", e->msg);
@@ -202,119 +319,49 @@ static int cat_src(struct cat_ctx *c, struct tb_src src, int kind, tb_err *e)
     return r;
 }
 
-static int cat_file(struct cat_ctx *c, const char *path, int kind, tb_err *e)
+/* --rank/--world-size from the options, else the environment; 64 when inconsistent. */
+static int ranks(struct cat_ctx *c, int have_rank, uint32_t *rank, int have_world, uint32_t *world, int *on)
 {
-    if (c->done) return 0;
-    struct tb_src src;
-    int r = tb_src_open_file(&src, path, e);
-    return r ? r : cat_src(c, src, kind, e);
-}
-
-/* A '{A..B}' range (WebDataset's brace notation) somewhere in s. */
-static int brace_range(const char *s)
-{
-    const char *a = strchr(s, '{');
-    const char *d = a ? strstr(a, "..") : NULL;
-    return d && strchr(d, '}');
-}
-
-/* One remote object: an http(s) URL or a bucket key, streamed (lib/src_remote) and read by the kind
- * its name says, as a local file of that name would be. */
-static int cat_remote(struct cat_ctx *c, const struct tb_uri *u, const char *uri, tb_err *e)
-{
-    if (c->done) return 0;
-    int http = u->scheme == TB_URI_HTTP || u->scheme == TB_URI_HTTPS;
-    const char *key = tb_store_key_of(u);
-    if (!http) {
-        size_t n = strlen(key);
-        if (n == 0 || key[n - 1] == '/')
-            return tb_fail(e, TB_EUNAVAIL, "cannot read %s: reading every object under a prefix is coming; name one object", uri);
-        if (strpbrk(key, "*?[") || brace_range(key))
-            return tb_fail(e, TB_EUNAVAIL, "cannot read %s: globs and brace ranges in bucket keys are coming; name one object", uri);
-    }
-    /* the kind goes by the path: an http URL's query and fragment are not part of its name */
-    char *name = tb_xstrdup(http ? u->url : key);
-    if (http) name[strcspn(name, "?#")] = 0;
-    int kind = kind_of(name);
-    int manifest = ends(name, "manifest.json");
-    free(name);
-    if (manifest) return tb_fail(e, TB_EUNAVAIL, "cannot read %s: reading the shards a manifest lists is coming", uri);
-    struct tb_store *s;
-    int r = tb_store_open(&s, u, &c->store, e);
+    uint32_t er = 0, ew = 0;
+    int env_rank, env_world;
+    int r = tb_rank_env("cat", &er, &env_rank, &ew, &env_world);
     if (r) return r;
-    struct tb_src src;
-    r = tb_src_open_store(&src, s, key, 1, e);
-    return r ? r : cat_src(c, src, kind < 0 ? K_NDJSON : kind, e);
+    if (!have_rank && env_rank) { *rank = er; have_rank = 1; }
+    if (!have_world && env_world) { *world = ew; have_world = 1; }
+    *on = 0;
+    if (!have_rank && !have_world) return 0;
+    if (!have_world) return tb_usage("cat", "--rank needs --world-size (or WORLD_SIZE / SLURM_NTASKS)");
+    if (*world == 0) return tb_usage("cat", "world size must be at least 1");
+    if (!have_rank) *rank = 0;
+    if (*rank >= *world) return tb_usage("cat", "rank %u is not below world size %u", *rank, *world);
+    (void)c;
+    *on = 1;
+    return 0;
 }
 
-/* A directory: its inputs in the byte order of their paths (lib/walk), hidden names (".x") and
- * names of no known kind left out. A symlink to a file is read; one to a directory is not entered
- * (a walk never follows one: that could loop or leave the tree) and is said so, unless -q. */
-static int walk(struct cat_ctx *c, const char *dir, tb_err *e)
+/* Load --state and position the stream at its first unwritten sample; 65 when it belongs to other
+ * inputs. */
+static int resume(struct cat_ctx *c, size_t *first, tb_err *e)
 {
-    struct tb_walk w;
-    struct tb_walk_ent ent;
-    tb_err oe = {0};
-    if (tb_walk_open(&w, dir, &oe)) return tb_fail_errno(e, 0, "cannot read directory %s", dir);
-    int r = 0;
-    while (!r && !c->done && tb_walk_next(&w, &ent)) {
-        if (ent.name[0] == '.') {
-            if (ent.type == TB_WALK_DIR) tb_walk_prune(&w);
-            continue;
-        }
-        struct stat st;
-        if (ent.type == TB_WALK_ERROR) {
-            if (ent.err == ENOENT) continue; /* removed since its directory was read */
-            errno = ent.err;
-            r = tb_fail_errno(e, 0, S_ISDIR(ent.mode) ? "cannot read directory %s" : "cannot stat %s", ent.full);
-        } else if (ent.type == TB_WALK_SYMLINK && stat(ent.full, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (!c->co.quiet) tb_warn("cat", "%s is a symlink to a directory: not followed", ent.full);
-        } else if (ent.type != TB_WALK_DIR && kind_of(ent.name) >= 0) {
-            /* a file, a link to one (a dangling link fails to open), a fifo */
-            r = cat_file(c, ent.full, kind_of(ent.name), e);
-        }
-    }
-    tb_walk_close(&w);
-    return r;
-}
-
-static int cat_path(struct cat_ctx *c, const char *path, tb_err *e)
-{
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return walk(c, path, e);
-        int k = kind_of(path);
-        return cat_file(c, path, k < 0 ? K_NDJSON : k, e);
-    }
-    if (strpbrk(path, "*?[")) {
-        glob_t g;
-        int gr = glob(path, 0, NULL, &g);
-        if (gr == GLOB_NOMATCH) return tb_fail(e, TB_ENOINPUT, "no file matches %s", path);
-        if (gr != 0) return tb_fail(e, TB_EIO, "cannot expand %s", path);
-        int r = 0;
-        for (size_t i = 0; !r && i < g.gl_pathc; i++) {
-            const char *p = g.gl_pathv[i];
-            if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) r = walk(c, p, e);
-            else { int k = kind_of(p); r = cat_file(c, p, k < 0 ? K_NDJSON : k, e); }
-        }
-        globfree(&g);
-        return r;
-    }
-    return tb_fail_errno(e, 0, "cannot open %s", path);
-}
-
-static int cat_uri(struct cat_ctx *c, const char *uri, tb_err *e)
-{
-    if (strcmp(uri, "-") == 0) return cat_file(c, uri, K_NDJSON, e);
-    struct tb_uri u;
-    int r = tb_uri_parse(uri, &u, e);
-    if (r) return r;
-    if (u.scheme == TB_URI_FILE) r = cat_path(c, u.path, e);
-    else if (u.scheme == TB_URI_HF)
-        r = tb_fail(e, TB_EUNAVAIL, "cannot read %s: Hugging Face (hf://) sources are coming; an https:// resolve URL works", uri);
-    else r = cat_remote(c, &u, uri, e);
-    tb_uri_free(&u);
-    return r;
+    char id[65];
+    tb_cat_state_list_id(&c->list, id);
+    struct tb_cat_state st;
+    int r = tb_cat_state_load(c->state_path, &st, e);
+    memset(&c->st, 0, sizeof c->st);
+    memcpy(c->st.list, id, sizeof id);
+    c->st.inputs = c->list.n;
+    *first = 0;
+    if (r <= 0) return r;
+    if (strcmp(st.list, id) != 0 || st.inputs != c->list.n)
+        return tb_fail(e, TB_EDATA, "state file %s was written for other inputs (%llu files then, %zu now): remove it to start over",
+                       c->state_path, (unsigned long long)st.inputs, c->list.n);
+    c->st = st;
+    c->seen = st.seen;
+    c->emitted = st.emitted;
+    c->skip_samples = st.samples;
+    *first = (size_t)st.input;
+    if (c->has_limit && c->emitted >= c->limit) c->done = 1;
+    return 0;
 }
 
 static int cmd_cat(int argc, char **argv)
@@ -325,7 +372,11 @@ static int cmd_cat(int argc, char **argv)
     tb_store_cfg_defaults(&c.store);
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_cat, argc, argv);
-    int o, bad = 0;
+    int o, bad = 0, have_rank = 0, have_world = 0, shuffle = 0, allow_empty = 0, have_glob = 0;
+    unsigned long long v, seed = 0, epoch = 0;
+    uint32_t rank = 0, world = 0;
+    struct tb_glob glob;
+    tb_err e = {0};
     while (!bad && (o = tb_opts_next(&p)) > 0) {
         switch (o) {
         case OPT_LIMIT: bad = tb_opt_u64(&p, &c.limit); c.has_limit = 1; break;
@@ -333,19 +384,73 @@ static int cmd_cat(int argc, char **argv)
         case OPT_KEYS: c.keys_only = 1; break;
         case OPT_SKIPC: c.skip_corrupt = 1; break;
         case OPT_MAX_LINE: bad = tb_opt_max_line(&p, &c.max_line); break;
+        case OPT_GLOB:
+            if (have_glob) { bad = tb_usage("cat", "--glob given twice"); break; }
+            if (tb_glob_compile(&glob, p.arg, &e)) { bad = tb_usage("cat", "--glob: %s", e.msg); break; }
+            have_glob = 1;
+            break;
+        case OPT_RANK:
+            if (!(bad = tb_opt_u64(&p, &v)) && v > UINT32_MAX) bad = tb_usage("cat", "--rank %llu is too large", v);
+            rank = (uint32_t)v; have_rank = 1;
+            break;
+        case OPT_WORLD:
+            if (!(bad = tb_opt_u64(&p, &v)) && v > UINT32_MAX) bad = tb_usage("cat", "--world-size %llu is too large", v);
+            world = (uint32_t)v; have_world = 1;
+            break;
+        case OPT_SHUFFLE: shuffle = 1; break;
+        case OPT_SEED: bad = tb_opt_u64(&p, &seed); break;
+        case OPT_EPOCH: bad = tb_opt_u64(&p, &epoch); break;
+        case OPT_ALLOW_EMPTY: allow_empty = 1; break;
+        case OPT_STATE: c.state_path = p.arg; break;
         default: if (tb_store_opt(&p, o, &c.co, &c.store) == TB_EUSAGE) bad = TB_EUSAGE; break;
         }
     }
-    if (bad) { tb_opts_free(&p); return bad; }
-    if (o < 0) { tb_opts_free(&p); return tb_opts_exit(o); }
-    if (p.npos == 0) { tb_opts_free(&p); return tb_usage("cat", "missing URI (use - for stdin)"); }
+    int r = 0, partition = 0;
+    if (bad) r = bad;
+    else if (o < 0) r = tb_opts_exit(o);
+    else if (p.npos == 0) r = tb_usage("cat", "missing URI (use - for stdin)");
+    else r = ranks(&c, have_rank, &rank, have_world, &world, &partition);
+    if (!r && c.state_path) {
+        for (int i = 0; i < p.npos; i++)
+            if (strcmp(p.pos[i], "-") == 0) { r = tb_usage("cat", "--state cannot resume stdin (-): name files"); break; }
+    }
+    if (r) {
+        if (have_glob) tb_glob_free(&glob);
+        tb_opts_free(&p);
+        return r;
+    }
     tb_json_init(&c.scratch);
-    tb_err e = {0};
-    int r = 0;
+    tb_cat_list_init(&c.list);
+    struct tb_cat_expand_cfg xc = {&c.store, have_glob ? &glob : NULL, c.co.quiet};
+    for (int i = 0; !r && i < p.npos; i++) r = tb_cat_expand(&c.list, p.pos[i], &xc, &e);
+    size_t listed = c.list.n;
+    if (!r && partition) {
+        tb_cat_list_partition(&c.list, rank, world, shuffle, seed, epoch);
+        if (c.co.verbose) tb_warn("cat", "rank %u of %u: %zu of %zu files", rank, world, c.list.n, listed);
+        if (c.list.n == 0 && !allow_empty)
+            r = tb_fail(&e, TB_EDATA, "rank %u of %u gets no file: %zu files for %u ranks (--allow-empty-rank lets it read nothing)",
+                        rank, world, listed, world);
+    } else if (!r && shuffle) {
+        tb_cat_list_partition(&c.list, 0, 1, shuffle, seed, epoch);
+    }
+    size_t first = 0;
+    if (!r && c.state_path) r = resume(&c, &first, &e);
+    if (!r) c.stores = tb_xcalloc(c.list.nroots ? c.list.nroots : 1, sizeof *c.stores);
     if (c.has_limit && c.limit == 0) c.done = 1;
-    for (int i = 0; !r && !c.done && i < p.npos; i++) r = cat_uri(&c, p.pos[i], &e);
+    c.last_save = now_s();
+    for (size_t i = first; !r && !c.done && i < c.list.n; i++) {
+        if (c.state_path && i != c.st.input) { c.st.input = i; c.st.samples = 0; c.in_bytes = 0; }
+        r = cat_input(&c, i, &e);
+        if (!r && c.state_path && !c.done) { c.st.input = i + 1; c.st.samples = 0; c.in_bytes = 0; c.skip_samples = 0; }
+    }
     if (fflush(stdout) != 0 && !r) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
+    if (!r && c.state_path) r = save_state(&c, &e);
     if (!r && c.corrupt && !c.co.quiet) tb_warn("cat", "%llu corrupt inputs skipped", (unsigned long long)c.corrupt);
+    for (size_t i = 0; c.stores && i < c.list.nroots; i++)
+        if (c.stores[i]) tb_store_close(c.stores[i]);
+    free(c.stores);
+    tb_cat_list_free(&c.list);
+    if (have_glob) tb_glob_free(&glob);
     tb_linebuf_free(&c.lb);
     tb_json_free(&c.scratch);
     free(c.key);

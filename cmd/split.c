@@ -518,17 +518,6 @@ static int run_mapped(struct ctx *c, struct tb_src *src, int *r, tb_err *e)
 
 /* ---- options and environment ---- */
 
-static int env_u32(const char *name, uint32_t *out, int *set)
-{
-    const char *v = getenv(name);
-    unsigned long long x;
-    if (!v || !*v) return 0;
-    if (tb_parse_u64(v, &x) || x > UINT32_MAX) return tb_usage("split", "environment %s='%s' is not a number", name, v);
-    *out = (uint32_t)x;
-    *set = 1;
-    return 0;
-}
-
 static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *nfiles)
 {
     int opt, have_rank = 0, have_world = 0, by_set = 0;
@@ -592,11 +581,7 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
     int env_rank = 0, env_world = 0;
     uint32_t er = 0, ew = 0;
     int r;
-    if ((r = env_u32("RANK", &er, &env_rank)) || (!env_rank && (r = env_u32("SLURM_PROCID", &er, &env_rank))) ||
-        (!env_rank && (r = env_u32("JOB_COMPLETION_INDEX", &er, &env_rank))))
-        return r;
-    if ((r = env_u32("WORLD_SIZE", &ew, &env_world)) || (!env_world && (r = env_u32("SLURM_NTASKS", &ew, &env_world))))
-        return r;
+    if ((r = tb_rank_env("split", &er, &env_rank, &ew, &env_world))) return r;
     int explicit_rank = have_rank || have_world || by_set || c->balance || c->require_each;
     if (explicit_rank || !c->have_ratio) {
         if (!have_world && env_world) { c->world = ew; have_world = 1; }

@@ -72,4 +72,17 @@ size_t tb_cat_list_add(struct tb_cat_list *l, const char *name, int root, const 
  * list's (shuffled) order. */
 void tb_cat_list_partition(struct tb_cat_list *l, uint32_t rank, uint32_t world, int shuffle, uint64_t seed,
                            uint64_t epoch);
+
+struct tb_store_cfg;
+struct tb_glob;
+struct tb_cat_expand_cfg {
+    const struct tb_store_cfg *store; /* the store option group, for listing prefixes and reading manifests */
+    const struct tb_glob *glob;       /* --glob: what a directory walk or a prefix listing keeps, matched
+                                       * against the path below the directory or prefix; NULL: all */
+    int quiet;                        /* no warnings (a symlinked directory not entered) */
+};
+/* Append what one URI argument names (the forms above), in reading order. Nothing matching is 66
+ * (a missing file, an empty prefix, a glob matching nothing); a bad URI 64; listing failures as the
+ * store reports them (77 refused, 69 unreachable). */
+int tb_cat_expand(struct tb_cat_list *l, const char *arg, const struct tb_cat_expand_cfg *cfg, tb_err *e);
 #endif
