@@ -299,7 +299,8 @@ static int number_parts(const char *s, size_t *pre, size_t *digits, uint64_t *nu
 
 char *tb_brace_range(const char *const *names, size_t n)
 {
-    if (n < 2) return NULL;
+    /* a brace or a backslash of the names' own would be read as pattern syntax (lib/brace) */
+    if (n < 2 || strpbrk(names[0], "{}\\")) return NULL;
     size_t pre0, d0;
     uint64_t first;
     if (!number_parts(names[0], &pre0, &d0, &first)) return NULL;

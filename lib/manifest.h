@@ -59,7 +59,8 @@ char *tb_manifest_wids(const struct tb_manifest *m, const char *index_uri);
 char *tb_manifest_shardlist(const struct tb_manifest *m);
 
 /* The number-range brace form for a sorted list of names, or NULL when they are not one run of
- * consecutive zero-padded numbers with one prefix and suffix. */
+ * consecutive zero-padded numbers with one prefix and suffix, or when the names hold '{', '}' or '\\'
+ * (braceexpand, and lib/brace, would read those as pattern syntax). Expanded, it gives the names back. */
 char *tb_brace_range(const char *const *names, size_t n);
 /* Current time as RFC 3339 UTC ("2026-11-22T10:00:00Z"). */
 void tb_rfc3339_now(char out[32]);
