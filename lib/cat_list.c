@@ -4,6 +4,7 @@
 #include "grow.h"
 #include "manifest.h"
 #include "blob.h"
+#include "brace.h"
 #include "pathglob.h"
 #include "split.h"
 #include "store.h"
@@ -385,7 +386,19 @@ static int add_one(struct tb_cat_list *l, const char *arg, const struct tb_cat_e
     return r;
 }
 
+/* WebDataset's brace notation expands to that many names at most */
+#define MAX_BRACE 1000000
+
 int tb_cat_expand(struct tb_cat_list *l, const char *arg, const struct tb_cat_expand_cfg *cfg, tb_err *e)
 {
-    return add_one(l, arg, cfg, 0, e);
+    struct stat st;
+    /* a local name that exists as written is that file, braces or not */
+    if (!tb_brace_has(arg) || (!strstr(arg, "://") && stat(arg, &st) == 0)) return add_one(l, arg, cfg, 0, e);
+    char **v;
+    size_t n;
+    int r = tb_brace_expand(arg, MAX_BRACE, &v, &n, e);
+    if (r) return r;
+    for (size_t i = 0; !r && i < n; i++) r = add_one(l, v[i], cfg, 0, e);
+    tb_brace_free(v, n);
+    return r;
 }

@@ -147,7 +147,7 @@ teardown() {
   [ "$(cat u)" = "a b c z " ]
 }
 
-@test "a manifest as source: its shards in its order, local and in a bucket; wrong sizes are 65" {
+@test "a manifest and brace ranges as sources: shards in their order, local, over http and in a bucket; wrong sizes are 65" {
   gen_samples 900 3 > in.jsonl
   trainbox shard -o ds --max-samples 200 in.jsonl | trainbox manifest -o ds/manifest.json
   trainbox cat ds/manifest.json | cmp - <(trainbox cat ds/*.tar)
@@ -168,6 +168,15 @@ teardown() {
   trainbox shard -o ds2 --max-samples 300 in.jsonl | trainbox upload --progress=none s3://tb-man/run/ \
     | trainbox manifest -o s3://tb-man/run/manifest.json
   trainbox cat s3://tb-man/run/manifest.json | cmp - <(trainbox cat ds2/*.tar)
+  # brace ranges as WebDataset writes them: in a bucket, over http, locally
+  trainbox cat 's3://tb-man/run/shard-{000000..000002}.tar' | cmp - <(trainbox cat ds2/*.tar)
+  trainbox cat "$H/m/ds/shard-{000001..000002}.tar" | cmp - <(trainbox cat ds/shard-000001.tar ds/shard-000002.tar)
+  trainbox cat 'ds/shard-{000000..000004}.tar' | cmp - <(trainbox cat ds/*.tar)
+  run trainbox cat 's3://tb-man/run/shard-{000000..000003}.tar'
+  assert_failure 66
+  run --separate-stderr trainbox cat 'x-{0..2000000}.tar'
+  assert_failure 64
+  [[ "$stderr" == *"limit"* ]] || fail "$stderr"
   run trainbox cat s3://tb-man/run/nope/manifest.json
   assert_failure 66
 }
