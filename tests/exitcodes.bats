@@ -15,7 +15,10 @@ TABLE='
 cat      | missing input                 | -      | trainbox cat nope.jsonl                                      | 66
 cat      | unreadable input              | nobody | trainbox cat secret.jsonl                                    | 77
 cat      | missing source object         | -      | trainbox cat s3://tb-exit/x.jsonl                            | 66
-cat      | a bucket prefix (not built)   | -      | trainbox cat s3://tb-exit/dir/                               | 69
+cat      | an empty bucket prefix        | -      | trainbox cat s3://tb-exit/none/                              | 66
+cat      | a Hugging Face source (not built) | -  | trainbox cat hf://datasets/o/n/x.jsonl                       | 69
+cat      | a rank with no file           | -      | trainbox cat --rank 3 --world-size 4 bad.jsonl               | 65
+cat      | a state for other inputs      | -      | trainbox cat --state cat.state secret.jsonl                  | 65
 cat      | wrong credentials             | auth   | trainbox cat s3://tb-exit/x.jsonl                            | 77
 cat      | unreachable endpoint          | -      | trainbox cat {R} --endpoint http://127.0.0.1:$CLOSED s3://tb-exit/x.jsonl | 69
 cat      | bad data                      | -      | trainbox cat bad.jsonl                                       | 65
@@ -99,6 +102,7 @@ setup_file() {
   printf '{"__key__":"a","txt":"x"}\n' > good.jsonl
   printf '{"__key__":"a","txt":"x"}\n{"__key__":"b",\n' > bad.jsonl
   cp good.jsonl secret.jsonl; chmod 000 secret.jsonl
+  printf '{"version":1,"command":"cat","list":"%064d","inputs":1,"input":0,"offset":0,"samples":0,"seen":0,"emitted":0}\n' 0 > cat.state
   touch afile locked/x/y-000.tar
   mkdir -p locked2 emptydir; cp good.jsonl locked2/   # locked2: a readable source tree
   chmod 555 ro; chmod 1777 rw; chmod 700 locked
