@@ -93,7 +93,11 @@ static size_t sink(void *ud, const void *p, size_t n)
         c->attempt_seen = h->attempt;
         struct tb_resp_meta m;
         tb_resp_meta_parse(h->resp_hdrs, &m);
-        if (c->pos == 0) c->first = m;
+        if (c->pos == 0) {
+            c->first = m;
+            /* resumes ask S3 and Azure for this very object (If-Match): a changed one is a 412 */
+            if (m.etag[0] == '"') c->r.if_match = c->first.etag;
+        }
         else if (tb_resp_meta_resume_ok(&c->first, &m, c->pos, &h->err)) return 0; /* aborts: h->err says why */
     }
     if (c->tail + n > c->cap && c->head) {
@@ -148,6 +152,9 @@ static ssize_t remote_read(void *ctx, void *buf, size_t n, tb_err *e)
             if (u && strncmp(e->msg, "GET ", 4) == 0 && strncmp(e->msg + 4, u, k) == 0 && strncmp(e->msg + 4 + k, ": ", 2) == 0)
                 memmove(e->msg, e->msg + 6 + k, strlen(e->msg + 6 + k) + 1);
             free(u);
+            if (c->r.http_status == 412 && c->pos)
+                tb_fail(e, TB_EDATA, "the object changed after %llu bytes had been read (the store refused the resume: If-Match %s)",
+                        (unsigned long long)c->pos, c->first.etag);
         }
         return -1;
     }

@@ -11,7 +11,8 @@
  * tb_src_open_file).
  *
  * Resumes: lib/http retries a GET that dropped mid-body from the byte it reached (a Range request;
- * the http backend adds If-Range), and skips the bytes already delivered when a server answers the
+ * the http backend adds If-Range; S3 and Azure send If-Match with the first response's ETag, so a
+ * replaced object is refused with 412 before a byte of it comes), and skips the bytes already delivered when a server answers the
  * resume with 200. Whatever the backend, every attempt's response is checked here before a byte of
  * it is kept: its ETag (else its Last-Modified) must be the first response's, a 206 must start at
  * the byte reached, and a server that gave neither validator cannot be resumed safely. A changed

@@ -118,6 +118,10 @@ struct tb_store_req {
     const char *copy_src;         /* COPY: the source object's key, in the same store */
     int if_none_match;            /* PUT/MP_COMPLETE: refuse to replace an existing object (412) */
     uint64_t range_off, range_len;/* GET: byte range; range_len 0 = to the end */
+    const char *if_match;         /* GET: a strong ETag (quoted, as the store sent it) that a resumed
+                                   * attempt (h->delivered > 0) sends as If-Match, so S3 and Azure
+                                   * answer 412 for an object that changed instead of its new bytes
+                                   * (the http backend sends If-Range instead); NULL: none */
     tb_http_sink_fn sink;         /* GET: body bytes go here (return n to continue) */
     void *sink_ud;
     const char *upload_id;        /* MP_PART, MP_COMPLETE, MP_ABORT */

@@ -198,6 +198,7 @@ static void build_get(const struct tb_store_req *r, const struct tb_http_req *h,
         add(&m->x, "x-ms-range: bytes=%llu-%llu", (unsigned long long)start, (unsigned long long)(r->range_off + r->range_len - 1));
     else if (start > 0)
         add(&m->x, "x-ms-range: bytes=%llu-", (unsigned long long)start);
+    if (h->delivered && r->if_match && r->if_match[0]) add(&m->x, "If-Match: %s", r->if_match);
 }
 
 static int build_put(const struct tb_store_req *r, struct tb_http_req *h, struct msg *m, tb_err *e)

@@ -227,6 +227,7 @@ static void build_get(const struct tb_store_req *r, const struct tb_http_req *h,
         snprintf(m->range, sizeof m->range, "bytes=%llu-", (unsigned long long)off);
     }
     if (m->range[0]) hdr(m, "range", m->range);
+    if (h->delivered && r->if_match && r->if_match[0]) hdr(m, "if-match", r->if_match);
 }
 
 /* PUT and MP_PART: the body, signed with its SHA-256 when the caller has it (or it is in memory). */

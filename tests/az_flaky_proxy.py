@@ -6,9 +6,12 @@ host, so forwarded requests still authenticate.
 MODE 503 (default): answer 503 ServerBusy. MODE cut: forward a GET, then send the full headers but
 only half the body and drop the connection (a transfer broken midway; the client should resume).
 Spoiled requests are counted in the file named by $FLAKY_COUNT_FILE (when set). Each GET's
-x-ms-range is appended to $FLAKY_RANGE_FILE (when set)."""
+x-ms-range is appended to $FLAKY_RANGE_FILE (when set), followed by " if-match" when the GET
+carries If-Match. $FLAKY_AFTER_CUT (when set) is a shell command run once, after the first cut and
+before its connection is dropped (a test replaces the blob there)."""
 import http.client
 import os
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +34,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else b""
         if self.command == "GET" and os.environ.get("FLAKY_RANGE_FILE"):
             with lock, open(os.environ["FLAKY_RANGE_FILE"], "a") as f:
-                f.write((self.headers.get("x-ms-range") or "-") + "\n")
+                f.write((self.headers.get("x-ms-range") or "-") + (" if-match" if self.headers.get("If-Match") else "") + "\n")
         with lock:
             fail = match in self.path and state["failed"] < budget and (mode == "503" or self.command == "GET")
             if fail:
@@ -54,6 +57,10 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
+            with lock:
+                cmd = os.environ.pop("FLAKY_AFTER_CUT", None)
+            if cmd:
+                subprocess.run(cmd, shell=True, check=False)
             self.close_connection = True
             self.connection.shutdown(2)
             return

@@ -214,6 +214,20 @@ teardown() {
   trainbox cat --endpoint "$PROXY_URL" --retries 30 s3://tb-cat/d/in.jsonl.gz | cmp - "$WWW/in.jsonl"
   grep -q truncate "$BATS_TEST_TMPDIR/faults.log"
   stop_proxy
+  # the object replaced between the drop and the resume: the resume asks for the first version
+  # (If-Match), the store answers 412, and that is 65, never a splice
+  mkdir v1 v2
+  cp "$WWW/in.jsonl" v1/obj.jsonl
+  { cat "$WWW/in.jsonl"; echo '{"new":1}'; } > v2/obj.jsonl
+  (cd v1 && trainbox upload --progress=none s3://tb-cat/d2/ -- obj.jsonl > /dev/null)
+  : > "$BATS_TEST_TMPDIR/faults.log"
+  start_proxy --faults truncate --methods GET --rate 1.0 --after-truncate "cd '$BATS_TEST_TMPDIR/v2' && trainbox upload --progress=none s3://tb-cat/d2/ -- obj.jsonl > /dev/null"
+  run --separate-stderr trainbox cat --endpoint "$PROXY_URL" --retries 3 s3://tb-cat/d2/obj.jsonl
+  stop_proxy
+  assert_failure 65
+  [[ "$stderr" == *"changed"* ]] || fail "$stderr"
+  grep -q 'if-match' "$BATS_TEST_TMPDIR/faults.log"
+  grep -q '412' "$BATS_TEST_TMPDIR/faults.log"
   # signatures checked and these credentials unknown to it: refused, 77
   moto_auth on
   run --separate-stderr trainbox cat s3://tb-cat/d/in.jsonl
@@ -230,4 +244,29 @@ teardown() {
   trainbox cat az://devstoreaccount1/catc/shard.tar.gz | cmp - "$WWW/shard.out"
   run trainbox cat az://devstoreaccount1/catc/nope.jsonl
   assert_failure 66
+  # a cut GET resumes (x-ms-range, If-Match) to the same bytes; a blob replaced before the resume is 65
+  mkdir v2
+  { cat "$WWW/in.jsonl"; echo '{"new":1}'; } > v2/in.jsonl
+  export FLAKY_RANGE_FILE="$BATS_TEST_TMPDIR/ranges"
+  for round in same changed; do
+    (cd "$WWW" && trainbox upload --progress=none az://devstoreaccount1/catc/ -- in.jsonl > /dev/null)
+    FLAKY_PORT=$(free_port)
+    : > "$FLAKY_RANGE_FILE"
+    after=""
+    [ "$round" = changed ] && after="cd '$BATS_TEST_TMPDIR/v2' && trainbox upload --progress=none az://devstoreaccount1/catc/ -- in.jsonl > /dev/null"
+    FLAKY_AFTER_CUT="$after" python3 "$REPO/tests/az_flaky_proxy.py" "$FLAKY_PORT" "$AZURITE_PORT" 1 in.jsonl cut 3>&- &
+    PROXY_PID=$!
+    wait_port "$FLAKY_PORT" 10
+    run --separate-stderr env AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_DEV_KEY;BlobEndpoint=http://127.0.0.1:$FLAKY_PORT/devstoreaccount1" \
+      trainbox cat az://devstoreaccount1/catc/in.jsonl
+    stop_pid "$PROXY_PID"
+    grep -q '^bytes=[0-9]*- if-match$' "$FLAKY_RANGE_FILE" || fail "no resume with If-Match: $(cat "$FLAKY_RANGE_FILE")"
+    if [ "$round" = same ]; then
+      assert_success
+      [ "$output" = "$(cat "$WWW/in.jsonl")" ]
+    else
+      assert_failure 65
+      [[ "$stderr" == *"changed"* ]] || fail "$stderr"
+    fi
+  done
 }

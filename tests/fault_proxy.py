@@ -16,6 +16,9 @@ a fault is drawn, with probability --rate, from the --faults kinds:
 x-amz-content-sha256 is answered 400 XAmzContentSHA256Mismatch, unforwarded (checks are counted in
 the log as "payload-checked" and "payload-mismatch"); likewise a body whose SHA-256 differs from
 its x-amz-checksum-sha256 (base64) is answered 400 BadDigest ("checksum-checked", "checksum-mismatch").
+--after-truncate CMD runs the shell command CMD once, after the first truncation and before its
+connection is closed (a test replaces the object there, so the resume meets a changed object);
+requests carrying If-Match are counted as "if-match" and those answered 412 as "412".
 Prints "ready PORT" on stdout once listening; counts of faults by kind are appended to --log.
 """
 import argparse
@@ -25,6 +28,7 @@ import http.client
 import random
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -51,6 +55,7 @@ class State:
         self.log = args.log
         self.methods = set(m for m in (args.methods or "").split(",") if m)
         self.check_payload = args.check_payload
+        self.after_truncate = args.after_truncate
         u = urlsplit(args.upstream)
         self.host, self.port = u.hostname, u.port or 80
 
@@ -125,6 +130,8 @@ class Handler(BaseHTTPRequestHandler):
             self.state.count("checksum-checked" if ok else "checksum-mismatch")
             if not ok:
                 return self._error(400, BADDIGEST)
+        if self.headers.get("If-Match"):
+            self.state.count("if-match")
         fault = self.state.draw(self.command)
         if fault == "slowdown":
             return self._error(503, SLOWDOWN)
@@ -143,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if resp.status == 412:
+            self.state.count("412")
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() in ("connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"):
@@ -158,6 +167,10 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "truncate":
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
+            with self.state.lock:
+                cmd, self.state.after_truncate = self.state.after_truncate, None
+            if cmd:
+                subprocess.run(cmd, shell=True, check=False)
             return self._reset()
         self.wfile.write(data)
 
@@ -174,6 +187,7 @@ def main():
     ap.add_argument("--methods")
     ap.add_argument("--log")
     ap.add_argument("--check-payload", action="store_true")
+    ap.add_argument("--after-truncate")
     args = ap.parse_args()
     Handler.state = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.listen), Handler)
