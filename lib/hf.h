@@ -94,6 +94,8 @@ struct tb_hf_list {
     struct tb_hf_file *f;
     size_t n, cap;
     uint64_t entries; /* listing entries seen (files and directories, wanted or not) */
+    int pages;        /* listing pages fetched from the Hub (lib/hf_fetch; 0 when from its cache) */
+    int from_cache;   /* lib/hf_fetch: the listing came from its cache */
 };
 /* Append the files of one listing page (the JSON text, len bytes) that l wants; directories and
  * unwanted files are skipped. A body that is not a JSON array of objects with a string "path" and
