@@ -57,8 +57,9 @@ int tb_store_http_open(struct tb_store *s, tb_err *e)
         c->origin = tb_xstrdup(s->cfg.bearer_origin && *s->cfg.bearer_origin ? s->cfg.bearer_origin : s->root.url);
         s->be_ctx = c;
     }
-    /* the copy in s->cfg is the caller's pointer: the backend keeps its own */
+    /* s->cfg holds the caller's pointers, which need not outlive the store: the backend keeps copies */
     s->cfg.bearer_token = NULL;
+    s->cfg.bearer_origin = NULL;
     return 0;
 }
 
