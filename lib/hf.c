@@ -2,6 +2,7 @@
  * headers, and the rule for where the token may be sent (see hf.h for the Hub's API). */
 #include "hf.h"
 #include "alloc.h"
+#include "http.h"
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -366,6 +367,11 @@ int tb_hf_link_next(const char *link, const char *base, char **out)
 
 /* ---- waiting */
 
+long tb_hf_retry_hint_ms(const char *retry_after, const char *ratelimit, time_t now, long cap_ms)
+{
+    return tb_http_retry_hint_ms(retry_after, ratelimit, now, cap_ms);
+}
+
 /* A non-negative integer of at most 9 digits (n bytes at s), else -1. */
 static long small_int(const char *s, size_t n)
 {
@@ -376,81 +382,6 @@ static long small_int(const char *s, size_t n)
         v = v * 10 + (s[i] - '0');
     }
     return v;
-}
-
-static long retry_after_s(const char *v, time_t now)
-{
-    if (!v) return -1;
-    while (*v == ' ' || *v == '\t') v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) n--;
-    if (n == 0) return -1;
-    long s = small_int(v, n);
-    if (s >= 0) return s;
-    /* an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end) return -1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) return -1;
-    return t > now ? (long)(t - now) : 0;
-}
-
-/* The RateLimit header's wait in seconds (see hf.h), -1 when it names none. */
-static long ratelimit_s(const char *h)
-{
-    if (!h) return -1;
-    long best_r0 = -1, best_any = -1, reset = -1;
-    const char *p = h;
-    while (*p) {
-        /* one comma-separated item; ';'-separated members; quotes may hold ',' and ';' */
-        long r = -1, t = -1;
-        for (;;) {
-            p = skip_ws(p);
-            const char *k = p;
-            int inq = 0;
-            while (*p && (inq || (*p != ';' && *p != ','))) {
-                if (*p == '"') inq = !inq;
-                p++;
-            }
-            const char *me = p;
-            while (me > k && (me[-1] == ' ' || me[-1] == '\t')) me--;
-            const char *eq = memchr(k, '=', (size_t)(me - k));
-            if (eq && *k != '"') {
-                size_t kn = (size_t)(eq - k);
-                const char *v = eq + 1;
-                while (v < me && (*v == ' ' || *v == '"')) v++;
-                const char *ve = me;
-                while (ve > v && ve[-1] == '"') ve--;
-                long val = small_int(v, (size_t)(ve - v));
-                if (val >= 0) {
-                    if (kn == 1 && *k == 'r') r = val;
-                    else if (kn == 1 && *k == 't') t = val;
-                    else if (kn == 5 && strncasecmp(k, "reset", 5) == 0) reset = val > reset ? val : reset;
-                }
-            }
-            if (*p != ';') break;
-            p++;
-        }
-        if (t >= 0) {
-            if (t > best_any) best_any = t;
-            if (r == 0 && t > best_r0) best_r0 = t;
-        }
-        if (*p == ',') p++;
-    }
-    if (best_r0 >= 0) return best_r0;
-    if (best_any >= 0) return best_any;
-    return reset;
-}
-
-long tb_hf_retry_hint_ms(const char *retry_after, const char *ratelimit, time_t now, long cap_ms)
-{
-    long a = retry_after_s(retry_after, now), b = ratelimit_s(ratelimit);
-    long s = a > b ? a : b;
-    if (s < 0) return -1;
-    long ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
-    return ms > cap_ms ? cap_ms : ms;
 }
 
 /* ---- the token */

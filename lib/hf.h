@@ -94,6 +94,8 @@ struct tb_hf_list {
     struct tb_hf_file *f;
     size_t n, cap;
     uint64_t entries; /* listing entries seen (files and directories, wanted or not) */
+    int pages;        /* listing pages fetched from the Hub (lib/hf_fetch; 0 when from its cache) */
+    int from_cache;   /* lib/hf_fetch: the listing came from its cache */
 };
 /* Append the files of one listing page (the JSON text, len bytes) that l wants; directories and
  * unwanted files are skipped. A body that is not a JSON array of objects with a string "path" and
@@ -110,12 +112,8 @@ void tb_hf_list_free(struct tb_hf_list *ls);
  * takes base's origin, "?q" base's path). 1 and *out (malloc'd) when found, 0 when not. */
 int tb_hf_link_next(const char *link, const char *base, char **out);
 
-/* Milliseconds the server asked to wait before retrying, from the Retry-After header (delta
- * seconds or an HTTP date, against now) and the RateLimit header (the IETF draft's structured form
- * `"api";r=0;t=55`, several policies comma-separated: the largest t of a policy with r=0, else the
- * largest t; also the older `limit=100, remaining=0, reset=55`); the larger of the two, capped at
- * cap_ms. -1 when neither says anything. Either header may be NULL. The caller adds its jitter
- * (many ranks told the same t would otherwise all come back in the same instant). */
+/* tb_http_retry_hint_ms (lib/http, which waits for it on every retried 429/503): what Retry-After
+ * and the RateLimit header (`"api";r=0;t=55`) ask to wait, in ms, capped at cap_ms; -1 for nothing. */
 long tb_hf_retry_hint_ms(const char *retry_after, const char *ratelimit, time_t now, long cap_ms);
 
 /* May the Authorization header go to url? Only when url's scheme, host (compared without case) and

@@ -522,30 +522,159 @@ int tb_http_class_exit(enum tb_http_class c)
     return TB_ESOFTWARE;
 }
 
+/* A uniform double in [0, 1) (xorshift64*: only jitter, no need for quality). */
+static double rand01(uint64_t *rng)
+{
+    uint64_t x = *rng ? *rng : 0x9E3779B97F4A7C15ull;
+    x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+    *rng = x;
+    return (double)((x * 2685821657736338717ull) >> 11) / (double)(1ull << 53);
+}
+
 long tb_backoff_ms(int attempt, int base_ms, int cap_ms, uint64_t *rng)
 {
     double ceil = (double)base_ms;
     for (int i = 1; i < attempt && ceil < cap_ms; i++) ceil *= 2;
     if (ceil > cap_ms) ceil = cap_ms;
-    /* xorshift64*: only jitter, no need for quality */
-    uint64_t x = *rng ? *rng : 0x9E3779B97F4A7C15ull;
-    x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
-    *rng = x;
-    uint64_t v = x * 2685821657736338717ull;
-    return (long)((double)(v >> 11) / (double)(1ull << 53) * ceil);
+    return (long)(rand01(rng) * ceil);
 }
 
-static long retry_after_ms(struct tb_http_req *r)
+/* A non-negative integer of at most 9 digits (n bytes at s), else -1. */
+static long small_int(const char *s, size_t n)
 {
-    char v[64];
-    if (tb_http_resp_header(r, "Retry-After", v, sizeof v) != 0 || !v[0]) return 0;
-    char *end;
-    long s = strtol(v, &end, 10);
-    if (end != v && *end == 0) return s < 0 ? 0 : (s > 120 ? 120000 : s * 1000);
-    time_t t = curl_getdate(v, NULL);
-    if (t < 0) return 0;
-    long d = (long)(t - time(NULL));
-    return d <= 0 ? 0 : (d > 120 ? 120000 : d * 1000);
+    if (n == 0 || n > 9) return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t') p++;
+    return p;
+}
+
+static long retry_after_s(const char *v, time_t now)
+{
+    if (!v) return -1;
+    v = skip_ws(v);
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) n--;
+    if (n == 0) return -1;
+    long s = small_int(v, n);
+    if (s >= 0) return s;
+    /* an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") */
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end) return -1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) return -1;
+    return t > now ? (long)(t - now) : 0;
+}
+
+/* The RateLimit header's wait in seconds (see http.h), -1 when it names none. */
+static long ratelimit_s(const char *h)
+{
+    if (!h) return -1;
+    long best_r0 = -1, best_any = -1, reset = -1;
+    const char *p = h;
+    while (*p) {
+        /* one comma-separated item; ';'-separated members; quotes may hold ',' and ';' */
+        long r = -1, t = -1;
+        for (;;) {
+            p = skip_ws(p);
+            const char *k = p;
+            int inq = 0;
+            while (*p && (inq || (*p != ';' && *p != ','))) {
+                if (*p == '"') inq = !inq;
+                p++;
+            }
+            const char *me = p;
+            while (me > k && (me[-1] == ' ' || me[-1] == '\t')) me--;
+            const char *eq = memchr(k, '=', (size_t)(me - k));
+            if (eq && *k != '"') {
+                size_t kn = (size_t)(eq - k);
+                const char *v = eq + 1;
+                while (v < me && (*v == ' ' || *v == '"')) v++;
+                const char *ve = me;
+                while (ve > v && ve[-1] == '"') ve--;
+                long val = small_int(v, (size_t)(ve - v));
+                if (val >= 0) {
+                    if (kn == 1 && *k == 'r') r = val;
+                    else if (kn == 1 && *k == 't') t = val;
+                    else if (kn == 5 && strncasecmp(k, "reset", 5) == 0) reset = val > reset ? val : reset;
+                }
+            }
+            if (*p != ';') break;
+            p++;
+        }
+        if (t >= 0) {
+            if (t > best_any) best_any = t;
+            if (r == 0 && t > best_r0) best_r0 = t;
+        }
+        if (*p == ',') p++;
+    }
+    if (best_r0 >= 0) return best_r0;
+    if (best_any >= 0) return best_any;
+    return reset;
+}
+
+long tb_http_retry_hint_ms(const char *retry_after, const char *ratelimit, time_t now, long cap_ms)
+{
+    long a = retry_after_s(retry_after, now), b = ratelimit_s(ratelimit);
+    long s = a > b ? a : b;
+    if (s < 0) return -1;
+    long ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
+    return ms > cap_ms ? cap_ms : ms;
+}
+
+long tb_http_retry_delay_ms(long backoff_ms, long hint_ms, uint64_t *rng)
+{
+    if (backoff_ms < 0) backoff_ms = 0;
+    if (hint_ms < 0) return backoff_ms;
+    long d = hint_ms > backoff_ms ? hint_ms : backoff_ms;
+    return d + (long)(rand01(rng) * (double)(hint_ms / 10 + 1)); /* [0, hint/10] */
+}
+
+/* What the server of a retried attempt asked to wait: Retry-After always (429, 503, or any status
+ * that carries it); the RateLimit header only on 429 and 503, where its reset time is the wait
+ * (on other answers it describes a quota that is not exhausted). -1 when nothing was said. */
+static long server_hint_ms(struct tb_http_req *r)
+{
+    char ra[128], rl[512];
+    int has_ra = tb_http_resp_header(r, "Retry-After", ra, sizeof ra) == 0 && ra[0];
+    int has_rl = (r->status == 429 || r->status == 503) && tb_http_resp_header(r, "RateLimit", rl, sizeof rl) == 0 && rl[0];
+    if (!has_ra && !has_rl) return -1;
+    return tb_http_retry_hint_ms(has_ra ? ra : NULL, has_rl ? rl : NULL, time(NULL), TB_HTTP_HINT_CAP_MS);
+}
+
+int tb_http_location(const char *base, const char *location, char **out, tb_err *e)
+{
+    *out = NULL;
+    if (!location || !*location) return tb_fail(e, TB_EUNAVAIL, "a redirect without a Location");
+    CURLU *u = curl_url();
+    if (!u) tb_oom(0); /* curl_url fails only when out of memory */
+    int rc = 0;
+    char *scheme = NULL, *full = NULL;
+    /* the flags libcurl's own redirect following uses: a relative reference resolves against the
+     * URL already set; a space or a byte above 0x7f in the Location is percent-encoded */
+    if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_URL, location, CURLU_URLENCODE | CURLU_ALLOW_SPACE) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
+        rc = tb_fail(e, TB_EUNAVAIL, "a redirect to a Location that cannot be resolved");
+    } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+        rc = tb_fail(e, TB_EUNAVAIL, "a redirect to a %s: URL (only http and https are followed)", scheme);
+    } else {
+        *out = tb_xstrdup(full);
+    }
+    if (scheme) curl_free(scheme);
+    if (full) curl_free(full);
+    curl_url_cleanup(u);
+    return rc;
 }
 
 static void describe_failure(struct tb_http_req *r)
@@ -604,9 +733,8 @@ static void on_complete(struct tb_http *h, struct tb_http_req *r, CURLcode rc)
     else r->cls = r->classify ? r->classify(r, r->ud) : tb_http_classify_default(r, r->ud);
     int max = r->max_attempts > 0 ? r->max_attempts : h->cfg.max_attempts;
     if (r->cls == TB_HTTP_RETRY && r->attempt < max) {
-        long d = tb_backoff_ms(r->attempt, h->cfg.base_ms, h->cfg.cap_ms, &h->rng);
-        long ra = retry_after_ms(r);
-        if (ra > d) d = ra;
+        long d = tb_http_retry_delay_ms(tb_backoff_ms(r->attempt, h->cfg.base_ms, h->cfg.cap_ms, &h->rng),
+                                        server_hint_ms(r), &h->rng);
         if (h->cfg.verbose) log_attempt(h, r, max, d);
         r->due = now_s() + d / 1000.0;
         r->retries++;

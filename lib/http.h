@@ -3,8 +3,10 @@
  * One `struct tb_http` = one CURLM plus a pool of reusable easy handles (keep-alive connections are
  * kept by the multi's connection cache). A `struct tb_http_req` is one logical request: the layer
  * makes up to cfg.max_attempts attempts, waiting between them with exponential backoff and full
- * jitter (delay = uniform(0, min(cap, base * 2^attempt)), or Retry-After when the server sends a
- * longer one), and calls req->done exactly once with the final outcome.
+ * jitter (delay = uniform(0, min(cap, base * 2^attempt))), or for what the server asked when that
+ * is longer (Retry-After; on a 429 or 503 also the RateLimit header's reset time, as the Hugging
+ * Face Hub sends it) plus a jitter of up to a tenth of it, and calls req->done exactly once with
+ * the final outcome.
  *
  * Before EVERY attempt the layer clears the method/URL/headers it built last time and calls
  * req->prepare, so a signer (SigV4, Shared Key) signs each attempt with a fresh date, and a GET that
@@ -22,6 +24,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum tb_http_class {
     TB_HTTP_OK = 0,       /* 2xx (and 304 for conditional GETs) */
@@ -86,7 +89,10 @@ struct tb_http_req {
     size_t resp_max;              /* capture limit (default 8 MiB); more is a TB_HTTP_LOCAL error */
     int max_attempts;             /* 0 = the tb_http's cfg value */
     int follow_redirects;         /* follow 3xx Location (up to 10): only for requests that carry no
-                                   * credential, since every header goes along to the new host */
+                                   * credential, since every header goes along to the new host.
+                                   * Without it a 3xx is the answer: the default classifier calls it
+                                   * TB_HTTP_CLIENT (never retried); a caller that follows by hand
+                                   * classifies it itself and resolves Location with tb_http_location */
     /* ---- results, valid in done() (and in classify()) */
     int attempt;              /* attempts made so far (1-based once started) */
     int retries;              /* attempts that were retried */
@@ -149,6 +155,25 @@ int tb_http_class_exit(enum tb_http_class c);
 void tb_http_xml_error(const char *body, size_t len, char *code, size_t codesz, char *msg, size_t msgsz);
 /* Full-jitter delay in ms for the given attempt number (1 = first retry). */
 long tb_backoff_ms(int attempt, int base_ms, int cap_ms, uint64_t *rng);
+
+/* The longest wait a server's hint may impose on one retry (the Hub sends t=55 and more). */
+#define TB_HTTP_HINT_CAP_MS 120000L
+/* Milliseconds the server asked to wait before retrying, from the Retry-After header (delta
+ * seconds or an HTTP date, against now) and the RateLimit header (the IETF draft's structured form
+ * `"api";r=0;t=55`, several policies comma-separated: the largest t of a policy with r=0, else the
+ * largest t; also the older `limit=100, remaining=0, reset=55`); the larger of the two, capped at
+ * cap_ms. -1 when neither says anything. Either header may be NULL. Pure. */
+long tb_http_retry_hint_ms(const char *retry_after, const char *ratelimit, time_t now, long cap_ms);
+/* The wait before a retry, given the backoff drawn for it and the server's hint (-1: none): the
+ * backoff when there is no hint, else max(backoff, hint) plus a jitter drawn uniformly from
+ * [0, hint / 10], so that many clients told the same reset time do not all come back in the same
+ * instant. At most hint_cap + hint_cap / 10 with a hint of at most hint_cap. Pure but for rng. */
+long tb_http_retry_delay_ms(long backoff_ms, long hint_ms, uint64_t *rng);
+/* A redirect's Location resolved against the URL that answered it (RFC 3986 reference resolution,
+ * as libcurl does when it follows: absolute, "//host/p", "/p", "p", "?q", dot segments removed;
+ * spaces and bytes above 0x7f percent-encoded). *out malloc'd. 0, or TB_EUNAVAIL with e filled when
+ * it cannot be resolved or names a scheme other than http(s). */
+int tb_http_location(const char *base, const char *location, char **out, tb_err *e);
 
 /* Totals over the handle's life, for progress lines: retries made, body bytes sent. */
 uint64_t tb_http_retries(const struct tb_http *h);

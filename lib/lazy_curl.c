@@ -25,6 +25,12 @@
     X(curl_easy_pause, CURLcode, (CURL *h, int bitmask), (h, bitmask))                                 \
     X(curl_easy_strerror, const char *, (CURLcode c), (c))                                             \
     X(curl_easy_escape, char *, (CURL *h, const char *s, int n), (h, s, n))                            \
+    X(curl_url, CURLU *, (void), ())                                                                   \
+    X(curl_url_cleanup, void, (CURLU *u), (u))                                                         \
+    X(curl_url_set, CURLUcode, (CURLU *u, CURLUPart what, const char *part, unsigned int flags),       \
+      (u, what, part, flags))                                                                          \
+    X(curl_url_get, CURLUcode, (CURLU *u,       CURLUPart what, char **part, unsigned int flags),      \
+      (u, what, part, flags))                                                                          \
     X(curl_slist_append, struct curl_slist *, (struct curl_slist *l, const char *s), (l, s))           \
     X(curl_slist_free_all, void, (struct curl_slist *l), (l))                                          \
     X(curl_multi_init, CURLM *, (void), ())                                                            \

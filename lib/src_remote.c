@@ -17,7 +17,9 @@ struct remote {
     size_t cap, head, tail; /* unread bytes are buf[head, tail) */
     int paused;
     uint64_t pos;         /* object bytes accepted so far (what a resume starts from) */
-    int attempt_seen;     /* r.h.attempt whose response was last checked */
+    int response_seen;    /* the number of the response last checked: r.attempts (the attempts of
+                           * the request's earlier exchanges, e.g. a redirect followed by hand)
+                           * plus r.h.attempt, so every response has its own */
     struct tb_resp_meta first; /* the response the first bytes came with */
 };
 
@@ -89,8 +91,9 @@ static size_t sink(void *ud, const void *p, size_t n)
 {
     struct remote *c = ud;
     struct tb_http_req *h = &c->r.h;
-    if (h->attempt != c->attempt_seen) { /* the first bytes of this attempt: whose object are they? */
-        c->attempt_seen = h->attempt;
+    int response = c->r.attempts + h->attempt;
+    if (response != c->response_seen) { /* the first bytes of this response: whose object are they? */
+        c->response_seen = response;
         struct tb_resp_meta m;
         tb_resp_meta_parse(h->resp_hdrs, &m);
         if (c->pos == 0) {

@@ -49,6 +49,11 @@ char *tb_store_uri(const struct tb_store *s, const char *key)
     if (u.scheme == TB_URI_FILE) {
         if (!u.explicit_file) return tb_xstrdup(key);
         u.path = (char *)key;
+    } else if (u.scheme == TB_URI_HTTP || u.scheme == TB_URI_HTTPS) {
+        /* the store_http backend's keys: an absolute URL, or a name under a root ending in '/' */
+        if (strncmp(key, "http://", 7) == 0 || strncmp(key, "https://", 8) == 0) return tb_xstrdup(key);
+        size_t n = strlen(u.url);
+        if (*key && n && u.url[n - 1] == '/') return tb_xasprintf("%s%s", u.url, key);
     } else {
         u.key = (char *)key;
     }
@@ -178,10 +183,14 @@ static void core_done(struct tb_http_req *h, void *ud)
     } else {
         r->status = s->be->finish(s, r, h, &r->err);
         if (r->status == TB_STORE_AGAIN) {
-            /* the backend's next exchange for the same request (the status is not final yet) */
+            /* the backend's next exchange for the same request (the status is not final yet); the
+             * body bytes a GET delivered stay delivered (a redirect met on a resume continues from
+             * there, and a 200 to it skips them) */
+            uint64_t delivered = h->delivered;
             r->status = 0;
             tb_http_req_clear(h);
             submit_http(s, r);
+            r->h.delivered = delivered;
             return;
         }
         if (r->status) r->err.code = r->status;
@@ -256,6 +265,8 @@ void tb_store_req_clear(struct tb_store_req *r)
     free(r->data);
     r->data = NULL;
     r->data_len = 0;
+    free(r->resp_headers);
+    r->resp_headers = NULL;
     if (r->be_scratch && r->store && r->store->be->free_scratch) r->store->be->free_scratch(r);
     tb_http_req_clear(&r->h);
 }
@@ -387,4 +398,13 @@ int tb_store_presign(struct tb_store *s, const char *key, const char *method, lo
     if (!s->be->presign)
         return tb_fail(e, TB_EUSAGE, "presigned URLs are not supported for %s:// locations", tb_scheme_name(s->root.scheme));
     return s->be->presign(s, key, method, expires, url, e);
+}
+
+int tb_store_resp_header(const struct tb_store_req *r, const char *name, char *out, size_t outsz)
+{
+    /* tb_http_resp_header reads the block of a request: lend it this one */
+    struct tb_http_req h;
+    memset(&h, 0, sizeof h);
+    h.resp_hdrs = r->resp_headers;
+    return tb_http_resp_header(&h, name, out, outsz);
 }

@@ -151,6 +151,9 @@ struct tb_store_req {
     char *next_token;             /* LIST: NULL when this was the last page */
     char *data;                   /* GET without sink: the body (NUL-terminated) */
     size_t data_len;
+    char *resp_headers;           /* http(s) stores' GET and HEAD: the final response's header block
+                                   * ("HTTP/1.1 200 OK\r\nName: v\r\n..."), failures included; else
+                                   * NULL. Read it with tb_store_resp_header */
     /* ---- private to the core */
     struct tb_store *store;
     struct tb_http_req h;
@@ -162,6 +165,10 @@ struct tb_store_cfg {
     const char *endpoint;         /* --endpoint; NULL: TRAINBOX_S3_ENDPOINT / AWS_ENDPOINT_URL / default */
     const char *region;           /* NULL: AWS_REGION / AWS_DEFAULT_REGION / profile / us-east-1 */
     const char *profile;          /* --profile; NULL: AWS_PROFILE / default (lib/creds.h) */
+    const char *bearer_token;     /* http(s) stores: sent as `Authorization: Bearer T` (HF_TOKEN), only
+                                   * to bearer_origin's origin; redirects are then followed hop by hop
+                                   * so none carries it elsewhere (lib/store_http.c). Copied at open */
+    const char *bearer_origin;    /* the origin the token is for (HF_ENDPOINT); NULL: the root URL's */
     struct tb_http_cfg http;      /* retries, backoff, connections */
     struct tb_http *shared_http;  /* use this multi handle instead of creating one */
 };
@@ -272,6 +279,9 @@ const char *tb_store_op_name(enum tb_store_op op);
 
 /* For backends: a GET whose body was captured (no sink) hands it to r->data before the core clears h. */
 void tb_store_take_body(struct tb_store_req *r, struct tb_http_req *h);
+/* A header of r->resp_headers (case-insensitive name), trimmed, into out; 0 if found (see
+ * tb_http_resp_header). */
+int tb_store_resp_header(const struct tb_store_req *r, const char *name, char *out, size_t outsz);
 
 /* For the HTTP backends' COPY with new metadata (lib/store_copysrc.c): the source's metadata
  * headers are read by a HEAD first, since the copy drops what it does not send again. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # tests/hf_mock.py proven with curl (listing pages, the redirect to another host name, Range and
-# If-Range, the token rules, 429 with RateLimit), then lib/hf driven through lib/http against it
-# (build/drivers/hf_cli: pages followed, 429 waited out, the token kept from the CDN).
+# If-Range, the token rules, 429 with RateLimit), then lib/hf_fetch, lib/store_http and
+# lib/src_remote driven against it (build/drivers/hf_cli: pages followed, 429 waited out, the token
+# kept from the CDN, resumes on the CDN, the listing cache, offline mode).
 load helper
 
 setup() {
@@ -15,6 +16,9 @@ setup() {
   printf '# ds\n' > "$r/README.md"
   printf 'PAR1' > "$ROOT/org/ds/refs/convert/parquet/default/0000.parquet"
   HF_DRIVER="$REPO/${TB_BUILD:-build}/drivers/hf_cli"
+  # the listing cache of every test is its own (never the developer's ~/.cache)
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+  unset HF_HUB_OFFLINE TRAINBOX_HF_LISTING_TTL HUGGING_FACE_HUB_TOKEN
 }
 
 teardown() {
@@ -199,31 +203,207 @@ cdn GET 400 True"
   [[ "${lines[0]}" == "data/sub/train-x.jsonl.gz "* ]]
 }
 
-@test "hf_cli: 429 is waited out for RateLimit's t seconds, then the listing succeeds" {
+@test "hf_cli: 429 with RateLimit is waited out by lib/http, then the listing succeeds" {
   [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
   start_mock --fail429 2 --ratelimit-t 1
-  start=$(date +%s%N)
-  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/other/*'
-  elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_CLI_VERBOSE=1 "$HF_DRIVER" list 'hf://datasets/org/ds/data/other/*'
   assert_success
   [[ "$output" == "data/other/notes.txt 12 "* ]]
-  [[ "$stderr" == *"waits=2"* ]]
-  [ "$elapsed_ms" -ge 2000 ] || fail "did not wait t=1 twice ($elapsed_ms ms)"
+  [[ "$stderr" == *"retries=2"* ]]
+  # the wait lib/http chose (its -v line, not a clock): RateLimit's t=1 plus at most a tenth, where
+  # the backoff alone would have drawn 0-0.2 s and then 0-0.4 s
+  [ "$(grep -cE -- '-> 429 \(attempt [12]/10, [0-9.]+ s\); retrying in 1\.(0[0-9][0-9]|100) s$' <<< "$stderr")" -eq 2 ] ||
+    fail "no 1.0-1.1 s wait: $stderr"
+  # the mock saw both 429s and then the request that succeeded, all for the same page
+  run python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l); print(r["server"], r["status"], r["path"])' "$MOCK_LOG"
+  assert_output "hub 429 /api/datasets/org/ds/tree/main/data%2Fother?recursive=true
+hub 429 /api/datasets/org/ds/tree/main/data%2Fother?recursive=true
+hub 200 /api/datasets/org/ds/tree/main/data%2Fother?recursive=true"
+}
+
+# hosts PATTERN: "server host auth status" of every logged request whose path matches PATTERN
+hosts() {
+  python3 -c 'import json,re,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if re.search(sys.argv[2], r["path"]): print(r["server"], r["host"].split(":")[0], r["auth"], r["status"])' "$MOCK_LOG" "$1"
 }
 
 @test "hf_cli: get follows the redirect with the token to the Hub only; 401 is exit 77" {
   [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
   start_mock --token hf_secret
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret HF_CLI_VERBOSE=1 "$HF_DRIVER" get 'hf://datasets/org/ds/data/other/notes.txt'
+  assert_success
+  assert_output "hello world"
+  # the Hub on 127.0.0.1 got the token, the CDN on localhost (another host name) did not
+  run hosts .
+  assert_output "hub 127.0.0.1 True 302
+cdn localhost False 200"
+  [[ "$stderr" != *hf_secret* ]] || fail "the token was printed: $stderr"
+  # the URI names the repository, PATH the file
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret "$HF_DRIVER" get 'hf://datasets/org/ds' README.md
+  assert_success
+  assert_output "# ds"
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/*'
+  assert_failure 77
+  [[ "$stderr" == *"set HF_TOKEN"* ]]
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=wrong_tok "$HF_DRIVER" get 'hf://datasets/org/ds/README.md'
+  assert_failure 77
+  [[ "$stderr" != *wrong_tok* ]]
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=wrong_tok "$HF_DRIVER" list 'hf://datasets/org/ds/data/*'
+  assert_failure 77
+  [[ "$stderr" == *"refused the token in HF_TOKEN"* && "$stderr" != *wrong_tok* ]]
+}
+
+@test "hf_cli: three hops (Hub, the Hub's relative resolve-cache, CDN): the token on the Hub's two only" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  start_mock --token hf_secret --via-resolve-cache
   run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret "$HF_DRIVER" get 'hf://datasets/org/ds/data/other/notes.txt'
   assert_success
   assert_output "hello world"
+  run hosts .
+  assert_output "hub 127.0.0.1 True 307
+hub 127.0.0.1 True 302
+cdn localhost False 200"
+  # an HF_ENDPOINT naming the Hub as localhost: the CDN (localhost too, but another port) gets no token
+  run --separate-stderr env HF_ENDPOINT="http://localhost:${HUB##*:}" HF_TOKEN=hf_secret "$HF_DRIVER" get 'hf://datasets/org/ds/README.md'
+  assert_success
+  assert_output "# ds"
+  [ "$(hosts README | tail -1)" = "cdn localhost False 200" ]
+}
+
+@test "hf_cli: a body dropped mid-file resumes on the CDN URL with If-Range, byte-identical" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  head -c 300000 /dev/urandom > "$ROOT/org/ds/main/data/big.bin"
+  start_mock --token hf_secret --drop-after 100000 --drop-count 2
+  env HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret "$HF_DRIVER" get 'hf://datasets/org/ds/data/big.bin' > got.bin 2> err.txt
+  grep -q 'retries=2' err.txt
+  cmp got.bin "$ROOT/org/ds/main/data/big.bin"
+  # one resolve on the Hub, then the CDN three times, resuming where each drop left off
+  run python3 -c 'import json,sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+for r in lines: print(r["server"], r["status"], r["range"], r["if_range"] is not None, r["auth"])' "$MOCK_LOG"
+  assert_output "hub 302 None False True
+cdn 200-dropped None False False
+cdn 206-dropped bytes=100000- True False
+cdn 206 bytes=200000- True False"
+}
+
+@test "hf_cli: without a token (libcurl follows the redirect) a dropped body resumes too, byte-identical" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  head -c 250000 /dev/urandom > "$ROOT/org/ds/main/data/big.bin"
+  start_mock --drop-after 70000 --drop-count 1
+  env HF_ENDPOINT="$HUB" "$HF_DRIVER" get 'hf://datasets/org/ds/data/big.bin' > got.bin 2> err.txt
+  grep -q 'retries=1' err.txt
+  cmp got.bin "$ROOT/org/ds/main/data/big.bin"
   run python3 -c 'import json,sys
 for l in open(sys.argv[1]):
-    r = json.loads(l); print(r["server"], r["status"], r["auth"])' "$MOCK_LOG"
-  assert_output "hub 302 True
-cdn 200 False"
-  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/*'
+    r = json.loads(l); print(r["server"], r["status"], r["range"], r["auth"])' "$MOCK_LOG"
+  assert_output "hub 302 None False
+cdn 200-dropped None False
+hub 302 bytes=70000- False
+cdn 206 bytes=70000- False"
+}
+
+@test "hf_cli: a file that changed (its ETag) before the resume fails 65, nothing spliced" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  head -c 200000 /dev/urandom > "$ROOT/org/ds/main/data/big.bin"
+  start_mock --drop-after 50000 --change-on-drop
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" get 'hf://datasets/org/ds/data/big.bin'
+  assert_failure 65
+  [[ "$stderr" == *"changed while being read"* ]]
+  [ "${#output}" -le 50000 ]
+}
+
+@test "hf_cli: the listing cache is reused within its TTL, and not with TRAINBOX_HF_LISTING_TTL=0" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  start_mock --page-size 4
+  tree() { grep -c '"path": "/api/datasets/org/ds/tree/' "$MOCK_LOG"; }
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  first=$output
+  [ "$(tree)" -eq 3 ]  # 9 entries, 4 a page
+  [[ "$stderr" == *"cached=0"* ]]
+  ls "$XDG_CACHE_HOME"/trainbox/hf/*.json > /dev/null
+  # another pattern over the same directory: the same cache entry
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-0000[12].jsonl.gz'
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  assert_equal "$output" "$first"
+  [[ "$stderr" == *"pages=0 cached=1"* ]]
+  [ "$(tree)" -eq 3 ]
+  run --separate-stderr env HF_ENDPOINT="$HUB" TRAINBOX_HF_LISTING_TTL=0 "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  assert_equal "$output" "$first"
+  [ "$(tree)" -eq 6 ]
+  # an old entry (mtime an hour back) is listed afresh under the default TTL of 10 minutes
+  touch -d '1 hour ago' "$XDG_CACHE_HOME"/trainbox/hf/*.json
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  [ "$(tree)" -eq 9 ]
+  run --separate-stderr env HF_ENDPOINT="$HUB" TRAINBOX_HF_LISTING_TTL=soon "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_failure 64
+}
+
+@test "hf_cli: a commit id's listing is cached whatever the TTL" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  rev=0123456789abcdef0123456789abcdef01234567
+  mkdir -p "$ROOT/org/ds/$rev"
+  printf 'a\n' > "$ROOT/org/ds/$rev/a.txt"
+  start_mock
+  for i in 1 2; do
+    run --separate-stderr env HF_ENDPOINT="$HUB" TRAINBOX_HF_LISTING_TTL=0 "$HF_DRIVER" list "hf://datasets/org/ds@$rev/a.txt"
+    assert_success
+    [[ "$output" == "a.txt 2 "* ]]
+  done
+  [ "$(grep -c '/tree/' "$MOCK_LOG")" -eq 1 ]
+}
+
+@test "hf_cli: HF_HUB_OFFLINE=1 lists from the cache only; without a cached listing 69" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  start_mock
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  first=$output
+  n=$(wc -l < "$MOCK_LOG")
+  # offline, even an old entry serves, and the Hub hears nothing
+  touch -d '1 day ago' "$XDG_CACHE_HOME"/trainbox/hf/*.json
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_HUB_OFFLINE=1 "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_success
+  assert_equal "$output" "$first"
+  [ "$(wc -l < "$MOCK_LOG")" -eq "$n" ]
+  # another directory was never listed
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_HUB_OFFLINE=1 "$HF_DRIVER" list 'hf://datasets/org/ds/data/sub/*'
+  assert_failure 69
+  [[ "$stderr" == *"not cached and offline mode is on"* ]]
+  [ "$(wc -l < "$MOCK_LOG")" -eq "$n" ]
+  # nothing cached at all, the Hub down: still 69, not an attempt to reach it
+  stop_pid "$MOCK_PID"; MOCK_PID=
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_HUB_OFFLINE=1 XDG_CACHE_HOME="$BATS_TEST_TMPDIR/empty" "$HF_DRIVER" list 'hf://datasets/org/ds/data/train-*'
+  assert_failure 69
+  [[ "$stderr" == *"not cached and offline mode is on"* ]]
+}
+
+@test "hf_cli: nothing matching is 66, a missing revision or repository 66 (77 to a stranger)" {
+  [ -x "$HF_DRIVER" ] || skip "build/drivers/hf_cli not built (make unit)"
+  start_mock
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/data/*.parquet'
+  assert_failure 66
+  [[ "$stderr" == *"no file in org/ds@main matches data/*.parquet"* ]]
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds/nodir/x.txt'
+  assert_failure 66
+  [[ "$stderr" == *"no file in org/ds@main matches nodir/x.txt"* ]]
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/ds@nope/data/*'
+  assert_failure 66
+  [[ "$stderr" == *"no revision 'nope'"* ]]
+  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=any "$HF_DRIVER" list 'hf://datasets/org/none/*'
+  assert_failure 66
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" list 'hf://datasets/org/none/*'
   assert_failure 77
-  run --separate-stderr env HF_ENDPOINT="$HUB" HF_TOKEN=wrong "$HF_DRIVER" get 'hf://datasets/org/ds/README.md'
-  assert_failure 77
+  run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" get 'hf://datasets/org/ds/data/missing.txt'
+  assert_failure 66
 }

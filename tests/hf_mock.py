@@ -2,7 +2,8 @@
 """A stand-in for the Hugging Face Hub and its CDN, on the loopback, for the hf:// tests.
 
     hf_mock.py --port P --cdn-port C --root DIR [--token T] [--page-size N] [--fail429 K]
-               [--ratelimit-t S] [--drop-after BYTES] [--drop-count K] [--lfs-min BYTES] [--log FILE]
+               [--ratelimit-t S] [--drop-after BYTES] [--drop-count K] [--change-on-drop]
+               [--via-resolve-cache] [--lfs-min BYTES] [--log FILE]
 
 Files are served from DIR/ORG/NAME/REVISION/... (a revision holding '/', "refs/convert/parquet",
 is nested directories). Two listeners on 127.0.0.1: the Hub on P and the CDN on C. The Hub's resolve
@@ -18,6 +19,9 @@ Hub (port P), the shapes of the real Hub:
       --page-size), the next page named by `Link: <URL>; rel="next"`, URL absolute with an opaque cursor.
   GET|HEAD /datasets/ORG/NAME/resolve/REV/PATH
       302 to the CDN with X-Repo-Commit, X-Linked-Etag, X-Linked-Size and ETag, as the Hub answers.
+      --via-resolve-cache: first a 307 with a relative Location, /api/resolve-cache/datasets/ORG/NAME/
+      REV/PATH, on the Hub itself (as the Hub answers for files in its Xet storage), which then
+      answers the 302 to the CDN: three hops, the first two the Hub's.
   Errors as the Hub gives them: a JSON {"error": ...} body and X-Error-Code (RepoNotFound,
   RevisionNotFound, EntryNotFound). An unknown repository answers 401 to an anonymous request and
   404 to an authenticated one (the Hub does not tell strangers which private repositories exist).
@@ -31,8 +35,11 @@ CDN (port C):
   header answers 400 as a presigned S3/CloudFront URL does ("only one auth mechanism allowed"), and
   the log records it. --drop-after BYTES --drop-count K: the first K CDN GETs send their headers
   (the full Content-Length) and BYTES bytes of the body, then close the connection.
-Every request appends a JSON line to --log: {"server": "hub"|"cdn", "method", "path" (with the
-query), "auth": true|false, "status", "range"}. Prints "ready" once both listeners accept."""
+  --change-on-drop: after each such drop the file served is changed on disk (a line appended), so
+  its ETag changes before the client resumes.
+Every request appends a JSON line to --log: {"server": "hub"|"cdn", "host" (the Host header),
+"method", "path" (with the query), "auth": true|false, "status", "range", "if_range"}. Prints
+"ready" once both listeners accept."""
 import argparse
 import base64
 import email.utils
@@ -121,6 +128,8 @@ def make_handler(state, role):
             pass
 
         def answer(self, status, body=b"", headers=(), ctype="application/json", send_body=True):
+            # logged before the answer goes out: a client's next request is logged after this one
+            self.record(status)
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -129,12 +138,11 @@ def make_handler(state, role):
             self.end_headers()
             if send_body and self.command != "HEAD":
                 self.wfile.write(body)
-            self.record(status)
 
         def record(self, status):
-            state.log({"server": role, "method": self.command, "path": self.path,
+            state.log({"server": role, "host": self.headers.get("Host"), "method": self.command, "path": self.path,
                        "auth": self.headers.get("Authorization") is not None, "status": status,
-                       "range": self.headers.get("Range")})
+                       "range": self.headers.get("Range"), "if_range": self.headers.get("If-Range")})
 
         def error(self, status, code, msg):
             hdrs = [("X-Error-Code", code)] if code else []
@@ -172,7 +180,16 @@ def make_handler(state, role):
                 return
             # /datasets/ORG/NAME/resolve/REV/PATH...
             if len(seg) >= 7 and seg[1] == "datasets" and seg[4] == "resolve":
+                if args.via_resolve_cache:
+                    self.answer(307, b"", [("Location", "/api/resolve-cache/datasets/" + "/".join(seg[2:4] + seg[5:]))],
+                                ctype="text/plain")
+                    return
                 self.resolve(seg[2], seg[3], urllib.parse.unquote(seg[5]), urllib.parse.unquote("/".join(seg[6:])),
+                             auth is not None)
+                return
+            # /api/resolve-cache/datasets/ORG/NAME/REV/PATH...
+            if len(seg) >= 8 and seg[1:4] == ["api", "resolve-cache", "datasets"]:
+                self.resolve(seg[4], seg[5], urllib.parse.unquote(seg[6]), urllib.parse.unquote("/".join(seg[7:])),
                              auth is not None)
                 return
             self.error(404, None, "Not Found")
@@ -273,6 +290,7 @@ def make_handler(state, role):
                     status, body = 206, data[lo:hi + 1]
                     common.append(("Content-Range", f"bytes {lo}-{hi}/{n}"))
             if self.command == "GET" and args.drop_after is not None and state.take_drop():
+                self.record(f"{status}-dropped")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(body)))
@@ -281,8 +299,10 @@ def make_handler(state, role):
                 self.end_headers()
                 self.wfile.write(body[:args.drop_after])
                 self.wfile.flush()
-                self.record(f"{status}-dropped")
                 self.close_connection = True
+                if args.change_on_drop:
+                    with open(path, "ab") as f:
+                        f.write(b'{"changed": true}\n')
                 return
             self.answer(status, body, common, ctype="application/octet-stream")
 
@@ -300,6 +320,8 @@ def main():
     p.add_argument("--ratelimit-t", type=int, default=1)
     p.add_argument("--drop-after", type=int)
     p.add_argument("--drop-count", type=int, default=1)
+    p.add_argument("--change-on-drop", action="store_true")
+    p.add_argument("--via-resolve-cache", action="store_true")
     p.add_argument("--lfs-min", type=int, default=1 << 20)
     p.add_argument("--log")
     args = p.parse_args()
