@@ -11,6 +11,8 @@
 #include "split.h"
 #include "commands.h"
 #include "err.h"
+#include "hf.h"
+#include "hf_fetch.h"
 #include "json.h"
 #include "ndjson.h"
 #include "opts.h"
@@ -56,16 +58,17 @@ static const struct tb_opt cat_opts[] = {
 static int cmd_cat(int argc, char **argv);
 
 const struct tb_cmd_spec tb_cmd_cat = {
-    "cat", "stream samples from NDJSON files and tar shards: local, http(s), buckets and manifests", "[OPTIONS] URI...",
+    "cat", "stream samples from NDJSON files and tar shards: local, http(s), buckets, manifests, Hugging Face", "[OPTIONS] URI...",
     "Print the samples of NDJSON files (.jsonl, .ndjson, also .gz/.zst compressed) and WebDataset tar shards\n"
     "(.tar, .tar.gz, .tar.zst) as NDJSON, one object per line. URIs are local files, directories (searched\n"
     "recursively, in name order; symlinked directories are not entered), globs or file:// URIs; - is NDJSON\n"
     "on stdin; http(s):// URLs; bucket objects (s3://, r2://, gs://, az://), every object under a prefix\n"
     "(a key ending in /, in name order) or those a glob in the key matches; a trainbox manifest.json (its\n"
-    "shards, in its order). Remote files are streamed, a dropped connection resumed where it stopped.\n"
-    "Every URI is listed before anything is read: --rank/--world-size take file i of that list for rank\n"
-    "i mod N, and --state resumes at the first sample not yet written.\n"
-    "Still coming (exit 69 until then): hf://.",
+    "shards, in its order); hf://datasets/ORG/NAME[@REV]/PATH, PATH a file, a directory or a glob (the\n"
+    "Hub's listing; HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as huggingface_hub reads them). Remote files\n"
+    "are streamed, a dropped connection resumed where it stopped. Every URI is listed before anything\n"
+    "is read: --rank/--world-size take file i of that list for rank i mod N, and --state resumes at\n"
+    "the first sample not yet written.",
     cat_opts, cmd_cat,
 };
 
@@ -283,7 +286,11 @@ static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
         }
     } else {
         struct tb_store **sp = &c->stores[in->root];
-        if (!*sp) {
+        if (!*sp && c->list.roots[in->root].type == TB_CAT_ROOT_HF) {
+            /* the Hub: its token goes to its own origin only, never across the CDN redirect */
+            struct tb_hf_env env;
+            if ((r = tb_hf_env_read(&env, e)) || (r = tb_hf_open_hub(sp, &env, &c->store, e))) return r;
+        } else if (!*sp) {
             struct tb_uri ru;
             if ((r = tb_uri_parse(c->list.roots[in->root].uri, &ru, e))) return r;
             r = tb_store_open(sp, &ru, &c->store, e);

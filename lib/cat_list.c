@@ -2,6 +2,8 @@
 #include "cat_list.h"
 #include "alloc.h"
 #include "grow.h"
+#include "hf.h"
+#include "hf_fetch.h"
 #include "manifest.h"
 #include "blob.h"
 #include "brace.h"
@@ -290,6 +292,54 @@ static int add_remote(struct tb_cat_list *l, const struct tb_uri *u, const char 
     return 0;
 }
 
+/* hf://: the Hub's listing of the location (lib/hf_fetch: paged, cached, HF_HUB_OFFLINE), each
+ * file read through its resolve URL. A glob keeps every file it matches; a directory only the
+ * files of a known kind (a dataset's README.md and .gitattributes are not data), filtered by --glob. */
+static int add_hf(struct tb_cat_list *l, const struct tb_uri *u, const char *arg, const struct tb_cat_expand_cfg *cfg,
+                  tb_err *e)
+{
+    struct tb_hf_env env;
+    struct tb_hf_loc loc;
+    int r = tb_hf_env_read(&env, e);
+    if (r) return r;
+    if ((r = tb_hf_loc_from_uri(u, &loc, e))) return r;
+    struct tb_store *hub;
+    if ((r = tb_hf_open_hub(&hub, &env, cfg->store, e))) { tb_hf_loc_free(&loc); return r; }
+    struct tb_hf_list ls;
+    r = tb_hf_fetch_list(hub, &env, &loc, NULL, &ls, e);
+    tb_store_close(hub);
+    if (r) { tb_hf_loc_free(&loc); return r; }
+    int root = tb_cat_list_root(l, TB_CAT_ROOT_HF, env.endpoint);
+    size_t added = 0, dlen = strlen(loc.dir);
+    /* the name messages, the state and the cache go by: the URI with this file's path */
+    const char *at = strchr(arg + 5, '@');
+    size_t repo_end = strlen("hf://") + strlen(loc.type) + 1 + strlen(loc.repo);
+    char *base = tb_xstrndup(arg, at && (size_t)(at - arg) == repo_end ? (size_t)(at - arg) + strcspn(at, "/") : repo_end);
+    for (size_t i = 0; i < ls.n; i++) {
+        const struct tb_hf_file *f = &ls.f[i];
+        const char *bn = strrchr(f->path, '/');
+        bn = bn ? bn + 1 : f->path;
+        int exact = !loc.has_glob && strcmp(f->path, loc.exact) == 0;
+        if (!loc.has_glob && !exact) {
+            const char *rel = f->path + (dlen && strncmp(f->path, loc.dir, dlen) == 0 ? dlen + 1 : 0);
+            if (bn[0] == '.' || tb_cat_kind_of(bn) < 0 || !keep_rel(cfg, rel, strlen(rel))) continue;
+        }
+        char *name = tb_xasprintf("%s/%s", base, f->path);
+        char *url = tb_hf_resolve_url(env.endpoint, &loc, f->path);
+        tb_cat_list_add(l, name, root, url, (int64_t)f->size, f->etag, kind_or_ndjson(bn));
+        free(name);
+        free(url);
+        added++;
+    }
+    if (!added && !r)
+        r = tb_fail(e, TB_ENOINPUT, "no file to read in %s (names of a known kind: .jsonl, .jsonl.gz, .tar, ...%s)", arg,
+                    cfg->glob ? "; with --glob" : "");
+    free(base);
+    tb_hf_list_free(&ls);
+    tb_hf_loc_free(&loc);
+    return r;
+}
+
 static int is_manifest_name(const char *s)
 {
     size_t n = strlen(s);
@@ -379,8 +429,7 @@ static int add_one(struct tb_cat_list *l, const char *arg, const struct tb_cat_e
         return r;
     }
     if (u.scheme == TB_URI_FILE) r = add_path(l, u.path, cfg, e);
-    else if (u.scheme == TB_URI_HF)
-        r = tb_fail(e, TB_EUNAVAIL, "cannot read %s: Hugging Face (hf://) sources are coming; an https:// resolve URL works", arg);
+    else if (u.scheme == TB_URI_HF) r = add_hf(l, &u, arg, cfg, e);
     else r = add_remote(l, &u, arg, cfg, e);
     tb_uri_free(&u);
     return r;

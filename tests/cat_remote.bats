@@ -3,7 +3,7 @@
 # connections) and single bucket objects on moto and Azurite decode exactly as the local files do; a
 # dropped connection resumes byte-identically; a file changed before the resume is an error, not a
 # splice; missing objects 66, closed ports 69; prefixes, globs and manifests expand to their
-# objects; hf:// still 69.
+# objects (hf:// is tests/hf.bats).
 load helper
 bats_require_minimum_version 1.5.0
 
@@ -106,12 +106,6 @@ teardown() {
   assert_failure 69
   run trainbox cat --retries 0 "$H/in.jsonl"
   assert_failure 64
-}
-
-@test "hf:// says it is coming (69)" {
-  run --separate-stderr trainbox cat hf://datasets/org/name/data/x.jsonl.gz
-  assert_failure 69
-  [[ "$stderr" == *"coming"* ]] || fail "$stderr"
 }
 
 @test "cat | shard killed with SIGKILL mid-stream and re-run gives the shards of one clean run" {

@@ -16,7 +16,8 @@ cat      | missing input                 | -      | trainbox cat nope.jsonl     
 cat      | unreadable input              | nobody | trainbox cat secret.jsonl                                    | 77
 cat      | missing source object         | -      | trainbox cat s3://tb-exit/x.jsonl                            | 66
 cat      | an empty bucket prefix        | -      | trainbox cat s3://tb-exit/none/                              | 66
-cat      | a Hugging Face source (not built) | -  | trainbox cat hf://datasets/o/n/x.jsonl                       | 69
+cat      | an hf:// URI without ORG/NAME | -      | trainbox cat hf://datasets/o                                 | 64
+cat      | the Hub unreachable           | -      | HF_ENDPOINT=http://127.0.0.1:$CLOSED trainbox cat {R} hf://datasets/o/n/x.jsonl | 69
 cat      | a rank with no file           | -      | trainbox cat --rank 3 --world-size 4 bad.jsonl               | 65
 cat      | a state for other inputs      | -      | trainbox cat --state cat.state secret.jsonl                  | 65
 cat      | wrong credentials             | auth   | trainbox cat s3://tb-exit/x.jsonl                            | 77

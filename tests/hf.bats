@@ -407,3 +407,97 @@ cdn 206 bytes=70000- False"
   run --separate-stderr env HF_ENDPOINT="$HUB" "$HF_DRIVER" get 'hf://datasets/org/ds/data/missing.txt'
   assert_failure 66
 }
+
+# ---- trainbox cat hf://: the same server, through the command users run
+
+@test "cat hf://: a glob listed across pages, in path order; ** across directories; a directory's data files only" {
+  start_mock --page-size 2
+  export HF_ENDPOINT="$HUB"
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds/data/train-*.jsonl.gz'
+  assert_success
+  assert_output "$(printf '{"i":0}\n{"i":1}\n{"i":2}\n{"i":3}\n{"i":4}')"
+
+  run python3 -c 'import json,sys
+print(sum(1 for l in open(sys.argv[1]) if "/tree/" in json.loads(l)["path"]))' "$MOCK_LOG"
+  [ "$output" -ge 3 ] || fail "the listing was not paged: $output pages"
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds/data/**/*.jsonl.gz'
+  assert_success
+  [ "${#lines[@]}" -eq 6 ]
+  [ "${lines[0]}" = '{"s":1}' ]
+  # a directory: its files of a known kind (notes.txt and README.md are not data), --glob filters
+  run --separate-stderr trainbox cat hf://datasets/org/ds/data
+  assert_success
+  [ "${#lines[@]}" -eq 6 ]
+  run --separate-stderr trainbox cat --glob 'sub/*' hf://datasets/org/ds/data/
+  assert_output '{"s":1}'
+  # a revision, and one file
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds@main/data/train-00003.jsonl.gz'
+  assert_output '{"i":3}'
+  # ranks share the files
+  for r in 0 1 2; do trainbox cat --rank $r --world-size 3 'hf://datasets/org/ds/data/train-*.jsonl.gz'; done | sort > u
+  [ "$(cat u)" = "$(printf '{"i":%d}\n' 0 1 2 3 4)" ]
+  # parquet: refused with the way around
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds@refs%2Fconvert%2Fparquet/default/0000.parquet'
+  assert_failure 65
+  [[ "$stderr" == *"datasets-server"* ]] || fail "$stderr"
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds/data/nothing-*.jsonl'
+  assert_failure 66
+}
+
+@test "cat hf://: zst, plain jsonl and tar shards; a drop resumed on the CDN byte-identical, a changed file 65" {
+  local d="$ROOT/org/ds/main/more"
+  mkdir -p "$d"
+  gen_samples 3000 5 > "$d/a.jsonl"
+  zstd -q -k "$d/a.jsonl"
+  (cd "$BATS_TEST_TMPDIR" && trainbox shard -o sh --max-samples 5000 "$d/a.jsonl" > /dev/null && cp sh/shard-000000.tar "$d/s.tar")
+  start_mock --token hf_secret --drop-after 300000 --drop-count 3
+  export HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret
+  trainbox cat hf://datasets/org/ds/more/a.jsonl.zst > out
+  cmp out "$d/a.jsonl"
+  trainbox cat hf://datasets/org/ds/more/a.jsonl | cmp - "$d/a.jsonl"
+  trainbox cat hf://datasets/org/ds/more/s.tar | cmp - <(trainbox cat "$d/s.tar")
+  # the drops were resumed with ranges on the CDN, the token never went there
+  run python3 -c 'import json,sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+print(sum(1 for r in rs if r["server"] == "cdn" and "dropped" in str(r["status"])),
+      sum(1 for r in rs if r["server"] == "cdn" and r["range"] and r["if_range"]),
+      sum(1 for r in rs if r["server"] == "cdn" and r["auth"]),
+      sum(1 for r in rs if r["server"] == "hub" and not r["auth"]))' "$MOCK_LOG"
+  read -r drops resumes cdn_auth hub_noauth <<< "$output"
+  [ "$drops" -ge 2 ] && [ "$resumes" -ge 2 ] && [ "$cdn_auth" -eq 0 ] && [ "$hub_noauth" -eq 0 ] || fail "$output"
+  stop_pid "$MOCK_PID"
+  start_mock --drop-after 100000 --change-on-drop
+  export HF_ENDPOINT="$HUB"
+  unset HF_TOKEN
+  run --separate-stderr trainbox cat hf://datasets/org/ds/more/a.jsonl
+  assert_failure 65
+  [[ "$stderr" == *"changed"* ]] || fail "$stderr"
+}
+
+@test "cat hf://: 401 without the token is 77 and never prints it; 429 is waited out; offline reads the cache" {
+  start_mock --token hf_secret
+  export HF_ENDPOINT="$HUB"
+  run --separate-stderr trainbox cat 'hf://datasets/org/ds/data/train-*.jsonl.gz'
+  assert_failure 77
+  [[ "$stderr" == *"HF_TOKEN"* ]] || fail "$stderr"
+  run --separate-stderr env HF_TOKEN=wrong_tok trainbox cat -v 'hf://datasets/org/ds/data/train-*.jsonl.gz'
+  assert_failure 77
+  [[ "$stderr" != *wrong_tok* ]] || fail "the token was printed"
+  run --separate-stderr env HF_TOKEN=hf_secret trainbox cat -v 'hf://datasets/org/ds/data/train-*.jsonl.gz'
+  assert_success
+  [ "${#lines[@]}" -eq 5 ]
+  [[ "$stderr" != *hf_secret* ]] || fail "the token was printed in the -v log"
+  stop_pid "$MOCK_PID"
+  # 429 with RateLimit on the listing and the resolves: waited out, then every line
+  start_mock --fail429 2 --ratelimit-t 1
+  export HF_ENDPOINT="$HUB"
+  run --separate-stderr trainbox cat -v 'hf://datasets/org/ds/data/train-0000[12].jsonl.gz'
+  assert_success
+  assert_output "$(printf '{"i":1}\n{"i":2}')"
+  [ "$(grep -c -- '-> 429' <<< "$stderr")" -eq 2 ]
+  # offline: the listing from the cache this run left; another listing not cached is 69
+  run --separate-stderr env HF_HUB_OFFLINE=1 trainbox cat --keys-only 'hf://datasets/org/ds/data/train-0000[12].jsonl.gz'
+  [ "$status" -ne 77 ]
+  run --separate-stderr env HF_HUB_OFFLINE=1 trainbox cat 'hf://datasets/org/ds/other/*.jsonl'
+  assert_failure 69
+}
