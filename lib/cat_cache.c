@@ -81,6 +81,8 @@ int tb_cat_cache_open(struct tb_cat_cache **out, const char *dir, uint64_t max_b
     c->max = max_bytes;
     c->lockfd = fd;
     pthread_mutex_init(&c->mu, NULL);
+    tb_err ee = {0};
+    tb_cat_cache_evict(c, 0, &ee); /* the limit holds from the start (it may be smaller than last time) */
     *out = c;
     return 0;
 }

@@ -38,7 +38,8 @@
 
 struct tb_cat_cache;
 
-/* Open (make: mode 0700, parents as needed) the cache in dir, holding at most max_bytes. */
+/* Open (make: mode 0700, parents as needed) the cache in dir, holding at most max_bytes (evicted
+ * down to it at once: the limit may be smaller than the last user's). */
 int tb_cat_cache_open(struct tb_cat_cache **out, const char *dir, uint64_t max_bytes, tb_err *e);
 void tb_cat_cache_close(struct tb_cat_cache *c); /* NULL is fine; fds handed out stay valid */
 uint64_t tb_cat_cache_max(const struct tb_cat_cache *c);
