@@ -1,6 +1,6 @@
 /* cleanup: temp paths to unlink if the process is interrupted by a signal.
  * This is the one piece of process-wide mutable state in lib/: a signal handler gets no context
- * argument, so the list must be reachable from it. Fixed-size, async-signal-safe. */
+ * argument, so the list must be reachable from it. Fixed-size, async-signal-safe, thread-safe. */
 #ifndef TB_CLEANUP_H
 #define TB_CLEANUP_H
 void tb_cleanup_add(const char *path);
