@@ -5,7 +5,9 @@
  * grouped back into samples by lib/shard_sample.c's inverse mapping: `cat | shard` rewrites the shards
  * byte for byte. */
 #include "alloc.h"
+#include "cat_cache.h"
 #include "cat_list.h"
+#include "cat_prefetch.h"
 #include "cat_state.h"
 #include "pathglob.h"
 #include "split.h"
@@ -32,7 +34,7 @@
 
 enum {
     OPT_LIMIT = 1, OPT_OFFSET, OPT_KEYS, OPT_SKIPC, OPT_MAX_LINE, OPT_GLOB, OPT_RANK, OPT_WORLD, OPT_SHUFFLE, OPT_SEED,
-    OPT_EPOCH, OPT_ALLOW_EMPTY, OPT_STATE,
+    OPT_EPOCH, OPT_ALLOW_EMPTY, OPT_STATE, OPT_CACHE_DIR, OPT_CACHE_SIZE, OPT_PREFETCH,
 };
 
 static const struct tb_opt cat_opts[] = {
@@ -48,6 +50,9 @@ static const struct tb_opt cat_opts[] = {
     {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
     {OPT_ALLOW_EMPTY, 0, "allow-empty-rank", NULL, "let a rank get no file (fewer files than ranks: exit 65 without it)", NULL},
     {OPT_STATE, 0, "state", "FILE", "keep the position in FILE and resume from it (at-least-once: see trainbox-cat(1))", "file"},
+    {OPT_CACHE_DIR, 0, "cache-dir", "DIR", "keep downloaded files in DIR, an LRU cache processes may share (default $TRAINBOX_CACHE_DIR; off)", "dir"},
+    {OPT_CACHE_SIZE, 0, "cache-size", "SIZE", "evict least recently used files beyond SIZE (default 20GiB)", NULL},
+    {OPT_PREFETCH, 0, "prefetch", "N", "download the next N remote files while one is read (default 2; 0: off)", NULL},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     TB_COMMON_OPTS,
     TB_STORE_OPTS,
@@ -94,6 +99,12 @@ struct cat_ctx {
     struct tb_store_cfg store; /* for remote inputs */
     struct tb_cat_list list;
     struct tb_store **stores;  /* one per list root, opened when first needed */
+    struct tb_cat_cache *cache;/* --cache-dir */
+    struct tb_cat_prefetch *pf;/* --prefetch (or the cache's downloader) */
+    size_t *order;             /* the list indices pf downloads, in reading order */
+    size_t order_base;         /* list index of order[0] (inputs before it are streamed) */
+    size_t norder;
+    int hf_offline;            /* HF_HUB_OFFLINE=1: Hugging Face files only from the cache */
     /* --state */
     const char *state_path;
     struct tb_cat_state st;    /* st.input/st.samples: where the stream is now */
@@ -264,6 +275,43 @@ static const char *parquet_hint =
     "have them beside the Parquet ones), or fetch rows as JSON from the datasets-server rows API\n"
     "(https://datasets-server.huggingface.co/rows?dataset=ORG/NAME&config=default&split=train)";
 
+/* The store of a list root: the Hub's with its token rules, else the one its URI names. Also how
+ * the prefetch thread opens its own (cfg then carries its multi handle). */
+static int open_root(void *ud, const struct tb_cat_root *root, const struct tb_store_cfg *cfg, struct tb_store **out,
+                     tb_err *e)
+{
+    (void)ud;
+    int r;
+    if (root->type == TB_CAT_ROOT_HF) {
+        /* the Hub: its token goes to its own origin only, never across the CDN redirect */
+        struct tb_hf_env env;
+        return (r = tb_hf_env_read(&env, e)) ? r : tb_hf_open_hub(out, &env, cfg, e);
+    }
+    struct tb_uri ru;
+    if ((r = tb_uri_parse(root->uri, &ru, e))) return r;
+    r = tb_store_open(out, &ru, cfg, e);
+    tb_uri_free(&ru);
+    return r;
+}
+
+/* A downloaded copy of input i when there is one: from the prefetch thread (which waits for it)
+ * or, offline, from the cache. 0 with *fd -1: stream it. */
+static int local_copy(struct cat_ctx *c, size_t i, int *fd, tb_err *e)
+{
+    const struct tb_cat_input *in = &c->list.v[i];
+    *fd = -1;
+    if (c->hf_offline && in->root >= 0 && c->list.roots[in->root].type == TB_CAT_ROOT_HF) {
+        char *ident = c->cache ? tb_cat_cache_ident(in) : NULL;
+        int hit = ident && tb_cat_cache_lookup(c->cache, ident, fd) == 1;
+        free(ident);
+        if (hit) return 0;
+        return tb_fail(e, TB_EUNAVAIL, "%s: not in the cache%s, and HF_HUB_OFFLINE=1 allows no download", in->name,
+                       c->cache ? "" : " (no --cache-dir)");
+    }
+    if (!c->pf || i < c->order_base || i - c->order_base >= c->norder) return 0;
+    return tb_cat_prefetch_take(c->pf, i - c->order_base, fd, e);
+}
+
 /* Read input i of the list by its kind. */
 static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
 {
@@ -275,7 +323,11 @@ static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
     struct tb_src raw;
     int r;
     c->in_base = 0;
-    if (in->root < 0) {
+    int fd;
+    if ((r = local_copy(c, i, &fd, e))) return r;
+    if (fd >= 0) {
+        tb_src_from_fd(&raw, fd, 1, in->name);
+    } else if (in->root < 0) {
         r = tb_src_open_file(&raw, in->key, e);
         if (r) return r;
         /* a resume inside a plain local NDJSON file seeks to where its last saved sample ended */
@@ -286,17 +338,7 @@ static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
         }
     } else {
         struct tb_store **sp = &c->stores[in->root];
-        if (!*sp && c->list.roots[in->root].type == TB_CAT_ROOT_HF) {
-            /* the Hub: its token goes to its own origin only, never across the CDN redirect */
-            struct tb_hf_env env;
-            if ((r = tb_hf_env_read(&env, e)) || (r = tb_hf_open_hub(sp, &env, &c->store, e))) return r;
-        } else if (!*sp) {
-            struct tb_uri ru;
-            if ((r = tb_uri_parse(c->list.roots[in->root].uri, &ru, e))) return r;
-            r = tb_store_open(sp, &ru, &c->store, e);
-            tb_uri_free(&ru);
-            if (r) return r;
-        }
+        if (!*sp && (r = open_root(NULL, &c->list.roots[in->root], &c->store, sp, e))) return r;
         if ((r = tb_src_open_store(&raw, *sp, in->key, 0, e))) return r;
         snprintf(raw.name, sizeof raw.name, "%s", in->name);
     }
@@ -324,6 +366,38 @@ static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
         return 0;
     }
     return r;
+}
+
+/* The cache and the prefetch thread. With a cache every remote input goes through it (downloaded
+ * whole, then read from disk; --prefetch N keeps the next N downloading meanwhile). Without one the
+ * first input streams while the next N download into temps (lib/cat_prefetch), and --prefetch 0
+ * streams everything. Offline (HF_HUB_OFFLINE=1), Hugging Face files come from the cache alone. */
+static int start_downloads(struct cat_ctx *c, size_t first, const char *cache_dir, unsigned long long cache_size,
+                           int prefetch, tb_err *e)
+{
+    if (!cache_dir) {
+        const char *d = getenv("TRAINBOX_CACHE_DIR");
+        if (d && *d) cache_dir = d;
+    }
+    int r;
+    if (cache_dir && (r = tb_cat_cache_open(&c->cache, cache_dir, cache_size, e))) return r;
+    for (size_t i = 0; i < c->list.nroots; i++)
+        if (c->list.roots[i].type == TB_CAT_ROOT_HF) {
+            struct tb_hf_env env;
+            if ((r = tb_hf_env_read(&env, e))) return r;
+            c->hf_offline = env.offline;
+            break;
+        }
+    if (c->hf_offline) return 0; /* nothing to download */
+    size_t from = c->cache ? first : first + 1, remote = 0;
+    for (size_t i = from; i < c->list.n; i++) remote += c->list.v[i].root >= 0;
+    if (!remote || (!c->cache && prefetch == 0)) return 0;
+    c->order_base = from;
+    c->norder = c->list.n - from;
+    c->order = tb_xmalloc(c->norder * sizeof *c->order);
+    for (size_t k = 0; k < c->norder; k++) c->order[k] = from + k;
+    return tb_cat_prefetch_start_ex(&c->pf, &c->list, c->order, c->norder, c->cache, &c->store, prefetch, open_root,
+                                    NULL, e);
 }
 
 /* --rank/--world-size from the options, else the environment; 64 when inconsistent. */
@@ -380,7 +454,9 @@ static int cmd_cat(int argc, char **argv)
     struct tb_optparse p;
     tb_opts_init(&p, &tb_cmd_cat, argc, argv);
     int o, bad = 0, have_rank = 0, have_world = 0, shuffle = 0, allow_empty = 0, have_glob = 0;
-    unsigned long long v, seed = 0, epoch = 0;
+    unsigned long long v, seed = 0, epoch = 0, cache_size = 20ull << 30;
+    int prefetch = 2;
+    const char *cache_dir = NULL;
     uint32_t rank = 0, world = 0;
     struct tb_glob glob;
     tb_err e = {0};
@@ -409,6 +485,12 @@ static int cmd_cat(int argc, char **argv)
         case OPT_EPOCH: bad = tb_opt_u64(&p, &epoch); break;
         case OPT_ALLOW_EMPTY: allow_empty = 1; break;
         case OPT_STATE: c.state_path = p.arg; break;
+        case OPT_CACHE_DIR: cache_dir = p.arg; break;
+        case OPT_CACHE_SIZE: bad = tb_opt_size(&p, &cache_size); break;
+        case OPT_PREFETCH:
+            if (!(bad = tb_opt_u64(&p, &v)) && v > 64) bad = tb_usage("cat", "--prefetch %llu: at most 64", v);
+            prefetch = (int)v;
+            break;
         default: if (tb_store_opt(&p, o, &c.co, &c.store) == TB_EUSAGE) bad = TB_EUSAGE; break;
         }
     }
@@ -443,6 +525,7 @@ static int cmd_cat(int argc, char **argv)
     size_t first = 0;
     if (!r && c.state_path) r = resume(&c, &first, &e);
     if (!r) c.stores = tb_xcalloc(c.list.nroots ? c.list.nroots : 1, sizeof *c.stores);
+    if (!r) r = start_downloads(&c, first, cache_dir, cache_size, prefetch, &e);
     if (c.has_limit && c.limit == 0) c.done = 1;
     c.last_save = now_s();
     for (size_t i = first; !r && !c.done && i < c.list.n; i++) {
@@ -453,6 +536,15 @@ static int cmd_cat(int argc, char **argv)
     if (fflush(stdout) != 0 && !r) r = tb_fail_errno(&e, TB_EIO, "write to stdout failed");
     if (!r && c.state_path) r = save_state(&c, &e);
     if (!r && c.corrupt && !c.co.quiet) tb_warn("cat", "%llu corrupt inputs skipped", (unsigned long long)c.corrupt);
+    if (c.pf && c.co.verbose) {
+        struct tb_cat_prefetch_stats ps;
+        tb_cat_prefetch_stats(c.pf, &ps);
+        tb_warn("cat", "%llu downloaded ahead, %llu from the cache", (unsigned long long)ps.downloads,
+                (unsigned long long)ps.hits);
+    }
+    tb_cat_prefetch_stop(c.pf);
+    free(c.order);
+    tb_cat_cache_close(c.cache);
     for (size_t i = 0; c.stores && i < c.list.nroots; i++)
         if (c.stores[i]) tb_store_close(c.stores[i]);
     free(c.stores);

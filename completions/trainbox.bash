@@ -21,6 +21,9 @@ _trainbox() {
     cat:--seed) COMPREPLY=(); return ;;
     cat:--epoch) COMPREPLY=(); return ;;
     cat:--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    cat:--cache-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    cat:--cache-size) COMPREPLY=(); return ;;
+    cat:--prefetch) COMPREPLY=(); return ;;
     cat:--max-line) COMPREPLY=(); return ;;
     cat:--endpoint) COMPREPLY=(); return ;;
     cat:--region) COMPREPLY=(); return ;;
@@ -100,7 +103,7 @@ _trainbox() {
     presign:--profile) COMPREPLY=(); return ;;
   esac
   case $cmd in
-    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --glob --rank --world-size --shuffle --seed --epoch --allow-empty-rank --state --max-line --quiet -q --verbose -v --endpoint --region --profile --retries --timeout --help" -- "$cur")) ;;
+    cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --glob --rank --world-size --shuffle --seed --epoch --allow-empty-rank --state --cache-dir --cache-size --prefetch --max-line --quiet -q --verbose -v --endpoint --region --profile --retries --timeout --help" -- "$cur")) ;;
     split) COMPREPLY=($(compgen -W " --ratio --output -o --filter --key --seed --rank --world-size --by --sort --balance --require-each --shuffle --epoch --skip --skip-invalid --rejects --max-line --progress --quiet -q --verbose -v --help" -- "$cur")) ;;
     shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --dedupe --progress --max-line --quiet -q --verbose -v --help" -- "$cur")) ;;
     upload) COMPREPLY=($(compgen -W " --jobs -j --part-size --multipart-threshold --no-clobber --force --delete-after --keep-dirs --progress --max-line --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;

@@ -124,6 +124,70 @@ teardown() {
   diff <(jq -c 'del(.path)' clean.rec) <(jq -c 'del(.path)' killed.rec)
 }
 
+# gets PATTERN: how many GETs the http server logged for paths matching PATTERN
+gets() { grep -c "GET $1" "$BATS_FILE_TMPDIR/http.log" || true; }
+
+@test "--cache-dir: a second run reads the cache, no GET; a tiny limit evicts; two processes share one cache" {
+  d="c$BATS_TEST_NUMBER"
+  gen_samples 1200 4 > in.jsonl
+  (cd "$WWW" && trainbox shard -o "$d" --max-samples 200 "$BATS_TEST_TMPDIR/in.jsonl" | trainbox manifest -o "$d/manifest.json")
+  trainbox cat "$WWW/$d/manifest.json" > want
+  run --separate-stderr trainbox cat -v --cache-dir cc "$H/$d/manifest.json"
+  assert_success
+  [ "$output" = "$(cat want)" ]
+  [[ "$stderr" == *"6 downloaded ahead, 0 from the cache"* ]] || fail "$stderr"
+  [ "$(gets "/$d/shard-")" -eq 6 ]
+  [ "$(find cc -type f -path 'cc/??/*' | wc -l)" -eq 6 ]
+  run --separate-stderr trainbox cat -v --cache-dir cc "$H/$d/manifest.json"
+  assert_success
+  [ "$output" = "$(cat want)" ]
+  [[ "$stderr" == *"0 downloaded ahead, 6 from the cache"* ]] || fail "$stderr"
+  [ "$(gets "/$d/shard-")" -eq 6 ] || fail "the second run downloaded again"
+  # TRAINBOX_CACHE_DIR is the default
+  TRAINBOX_CACHE_DIR=cc trainbox cat "$H/$d/manifest.json" | cmp - want
+  [ "$(gets "/$d/shard-")" -eq 6 ]
+  # a limit of two shards and a bit: never more than that kept, the output whole
+  one=$(stat -c %s "$WWW/$d/shard-000000.tar")
+  lim=$((one * 2 + one / 2))
+  trainbox cat --cache-size "$lim" --cache-dir small "$H/$d/manifest.json" | cmp - want
+  used=$(find small -type f -path 'small/??/*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+  [ "$used" -le "$lim" ] && [ "$used" -gt 0 ] || fail "cache holds $used bytes, limit $lim"
+  [ -z "$(find small/tmp -type f)" ]
+  # two processes at once on one cold cache: both outputs whole, one entry per shard, no temps
+  trainbox cat --cache-dir shared "$H/$d/manifest.json" > o1 & p1=$!
+  trainbox cat --cache-dir shared "$H/$d/manifest.json" > o2 & p2=$!
+  wait "$p1"; wait "$p2"
+  cmp o1 want; cmp o2 want
+  [ "$(find shared -type f -path 'shared/??/*' | wc -l)" -eq 6 ]
+  [ -z "$(find shared/tmp -type f)" ]
+  run trainbox cat --cache-size lots --cache-dir cc "$H/$d/manifest.json"
+  assert_failure 64
+}
+
+@test "--prefetch: the next files download while one streams; 0 streams every one; the output is the same" {
+  d="p$BATS_TEST_NUMBER"
+  gen_samples 1000 4 > in.jsonl
+  trainbox shard -o "$WWW/$d" --max-samples 100 in.jsonl > /dev/null
+  trainbox cat "$WWW/$d" > want
+  run --separate-stderr trainbox cat -v "$H/$d/shard-{000000..000009}.tar"
+  assert_success
+  [ "$output" = "$(cat want)" ]
+  # the first streams, the other nine are downloaded ahead (into temps, removed after)
+  [[ "$stderr" == *"9 downloaded ahead"* ]] || fail "$stderr"
+  run --separate-stderr trainbox cat -v --prefetch 0 "$H/$d/shard-{000000..000009}.tar"
+  assert_success
+  [ "$output" = "$(cat want)" ]
+  [[ "$stderr" != *"downloaded ahead"* ]] || fail "$stderr"
+  # stopped early: the thread is stopped, nothing is left behind
+  export TMPDIR="$BATS_TEST_TMPDIR/tmp"; mkdir -p "$TMPDIR"
+  run --separate-stderr trainbox cat -n 150 "$H/$d/shard-{000000..000009}.tar"
+  assert_success
+  [ "${#lines[@]}" -eq 150 ]
+  [ -z "$(find "$TMPDIR" -mindepth 1)" ] || fail "left in TMPDIR: $(find "$TMPDIR")"
+  run trainbox cat --prefetch 65 "$H/$d/shard-000000.tar"
+  assert_failure 64
+}
+
 @test "s3 (moto): a prefix reads every object of a known kind in name order; --glob and globs in keys filter" {
   start_moto
   mb tb-pfx
@@ -171,7 +235,12 @@ teardown() {
   jq '.shards[1].bytes += 512 | .totals.bytes += 512' ds/manifest.json > "$WWW/m/ds/manifest.json"
   run --separate-stderr trainbox cat "$H/m/ds/manifest.json"
   assert_failure 65
-  [[ "$stderr" == *"listing said"* ]] || fail "$stderr"
+  want=$(jq '.shards[1].bytes' "$WWW/m/ds/manifest.json")
+  [[ "$stderr" == *"shard-000001.tar"* && "$stderr" == *"$want"* ]] || fail "$stderr"
+  # without prefetch (streamed) the same
+  run --separate-stderr trainbox cat --prefetch 0 "$H/m/ds/manifest.json"
+  assert_failure 65
+  [[ "$stderr" == *"shard-000001.tar"* && "$stderr" == *"$want"* ]] || fail "$stderr"
   # in a bucket, uploaded and indexed as the README's pipeline does
   start_moto
   mb tb-man

@@ -501,3 +501,22 @@ print(sum(1 for r in rs if r["server"] == "cdn" and "dropped" in str(r["status"]
   run --separate-stderr env HF_HUB_OFFLINE=1 trainbox cat 'hf://datasets/org/ds/other/*.jsonl'
   assert_failure 69
 }
+
+@test "cat hf:// --cache-dir: files downloaded once (the token kept from the CDN); HF_HUB_OFFLINE=1 reads the cache alone" {
+  start_mock --token hf_secret
+  export HF_ENDPOINT="$HUB" HF_TOKEN=hf_secret
+  trainbox cat --cache-dir cc 'hf://datasets/org/ds/data/train-*.jsonl.gz' > want
+  [ "$(wc -l < want)" -eq 5 ]
+  run hosts 'resolve|train'
+  [[ "$output" != *"cdn localhost True"* ]] || fail "the token went to the CDN: $output"
+  [[ "$output" == *"cdn localhost False 200"* ]] || fail "$output"
+  n=$(wc -l < "$MOCK_LOG")
+  HF_HUB_OFFLINE=1 trainbox cat --cache-dir cc 'hf://datasets/org/ds/data/train-*.jsonl.gz' | cmp - want
+  [ "$(wc -l < "$MOCK_LOG")" -eq "$n" ] || fail "offline, yet the Hub was asked"
+  # online again: the listing from its cache, the files from theirs
+  trainbox cat --cache-dir cc 'hf://datasets/org/ds/data/train-*.jsonl.gz' | cmp - want
+  [ "$(wc -l < "$MOCK_LOG")" -eq "$n" ] || fail "the cache was not used"
+  run --separate-stderr env HF_HUB_OFFLINE=1 trainbox cat 'hf://datasets/org/ds/data/train-*.jsonl.gz'
+  assert_failure 69
+  [[ "$stderr" == *"HF_HUB_OFFLINE"* ]] || fail "$stderr"
+}
