@@ -71,7 +71,7 @@ static struct tb_cat_cache_usage usage(struct tb_cat_cache *c)
 
 static void rm_rf(const char *path)
 {
-    char cmd[256];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) printf("# could not remove %s\n", path);
 }
