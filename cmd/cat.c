@@ -14,6 +14,7 @@
 #include "shard_io.h"
 #include "src.h"
 #include "src_remote.h"
+#include "src_thread.h"
 #include "store.h"
 #include "uri.h"
 #include "walk.h"
@@ -186,12 +187,13 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
 /* Read one opened input by kind (the source is closed here). */
 static int cat_src(struct cat_ctx *c, struct tb_src src, int kind, tb_err *e)
 {
-    int r;
+    int r, ahead = kind == K_NDJSON_Z || tb_src_fd(&src) < 0; /* decode, download: on a thread */
     if (kind == K_NDJSON_Z) {
         struct tb_src z;
         if ((r = tb_src_decompress(&z, &src, e))) { tb_src_close(&src); return r; }
         src = z;
     }
+    if (ahead) tb_src_threaded(&src, &src, 1u << 20, 4, e);
     r = kind == K_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
     tb_src_close(&src);
     if (r == TB_EDATA && c->skip_corrupt) {

@@ -118,7 +118,8 @@ static void same(const char *what, const struct buf *g, const unsigned char *wan
         int ok = 1, fails = 0;
         for (size_t c = 0; c < 4; c++)
             for (size_t r = 0; r < 4; r++) {
-                if (chunks[c] == 1 && rds[r] == 1 && wn > 200000) continue; /* slow, nothing more to learn */
+                /* byte-sized pieces on a big stream: once each side is enough (valgrind is slow) */
+                if (wn > 50000 && ((chunks[c] == 1 && rds[r] != 4096) || (rds[r] == 1 && chunks[c] != 4096))) continue;
                 struct buf out = {0};
                 tb_err e;
                 int rc = decode(g, impls[m], chunks[c], rds[r], &out, &e);
@@ -153,7 +154,7 @@ int main(void)
     CHECK(tb_isal_available(), "ISA-L loads (libisal2, from libisal-dev: scripts/install-deps.sh)");
     if (!tb_isal_available()) return tap_done();
 
-    size_t n1 = 300000, n2 = 5000;
+    size_t n1 = 150000, n2 = 5000;
     unsigned char *t1 = text(n1, 1), *t2 = text(n2, 2);
     struct buf g1 = {0};
     gz_member(&g1, t1, n1, 6);
