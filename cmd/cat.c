@@ -115,7 +115,7 @@ static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     char keybuf[32];
     while (!c->done && (k = tb_lines_next(&rd, &line, &len, e)) == 1) {
         tb_err why;
-        if (tb_json_scan_object(&c->scratch, line, len, &why) != 0) {
+        if ((c->keys_only ? tb_json_scan_object : tb_json_check_object)(&c->scratch, line, len, &why) != 0) {
             r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, src->name, why.msg);
             break;
         }
