@@ -181,6 +181,8 @@ static void gz_close(void *ctx)
 int tb_gunzip_open(struct tb_src *out, struct tb_src *in, const void *pre, size_t npre, int impl, tb_err *e)
 {
     if (impl == TB_GUNZIP_AUTO && (impl = tb_gunzip_choose(e)) < 0) return e ? e->code : TB_EUSAGE;
+    if (impl == TB_GUNZIP_ISAL && !tb_isal_available())
+        return tb_fail(e, TB_EUNAVAIL, "cannot load libisal.so.2 (install libisal2)");
     tb_assert(npre <= IBUF);
     struct gz *g = tb_xcalloc(1, sizeof *g);
     g->impl = impl;
