@@ -6,7 +6,7 @@ BIN     ?= trainbox
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 DEPS    ?= scripts/install-deps.sh
-PKGS    := libcurl libarchive libcjson libcrypto zlib expat
+PKGS    := libcurl libarchive libcjson libcrypto zlib expat libisal
 # Nothing that needs the installed packages is evaluated when the Makefile is read: `make demo` and
 # `make check` run `deps` first and only then build (in a sub-make), so a fresh machine builds on the
 # first run. The flags are asked of pkg-config when the first compile needs them, once (the eval
@@ -16,8 +16,9 @@ pkg_or_stop = $(if $(filter TB_PKG_OK,$(1)),$(filter-out TB_PKG_OK,$(1)),$(error
 pkg_flags = $(call pkg_or_stop,$(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null && echo TB_PKG_OK),$(2))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_flags,--cflags,$(PKGS)))$(PKG_CFLAGS)
 # libcurl, libarchive and libcrypto are not linked: lib/lazy_curl.c, lib/lazy_archive.c and
-# lib/lazy_crypto.c load them on first use (together they cost ~8.5 ms at every start)
-PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_flags,--libs,$(filter-out libcurl libarchive libcrypto,$(PKGS))))$(PKG_LIBS)
+# lib/lazy_crypto.c load them on first use (together they cost ~8.5 ms at every start); libisal
+# (only its header is needed to build) is optional at run time: lib/lazy_isal.c, lib/gunzip.c
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_flags,--libs,$(filter-out libcurl libarchive libcrypto libisal,$(PKGS))))$(PKG_LIBS)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS  ?= -O2 -g
 # project flags stay even when CFLAGS is given on the command line (make asan does)

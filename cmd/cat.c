@@ -22,6 +22,7 @@
 #include "shard_io.h"
 #include "src.h"
 #include "src_remote.h"
+#include "src_thread.h"
 #include "store.h"
 #include "uri.h"
 #include <errno.h>
@@ -176,7 +177,7 @@ static int cat_ndjson(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     while (!c->done && (k = tb_lines_next(&rd, &line, &len, e)) == 1) {
         tb_err why;
         c->in_bytes = c->in_base + rd.bytes;
-        if (tb_json_scan_object(&c->scratch, line, len, &why) != 0) {
+        if ((c->keys_only ? tb_json_scan_object : tb_json_check_object)(&c->scratch, line, len, &why) != 0) {
             r = tb_fail(e, TB_EDATA, "bad sample at line %llu of %s: %s", (unsigned long long)rd.lineno, src->name, why.msg);
             break;
         }
@@ -260,12 +261,12 @@ static void counted_close(void *ctx)
     free(k);
 }
 
-/* Read the rest of a source the reader left (a tar's padding after its end blocks), counting it. */
-static int counted_drain(struct counted *k, tb_err *e)
+/* Read the rest of a source its reader left (a tar's padding after its end blocks). */
+static int drain(struct tb_src *src, tb_err *e)
 {
-    static char sink[65536];
+    char sink[65536];
     ssize_t r;
-    while ((r = counted_read(k, sink, sizeof sink, e)) > 0)
+    while ((r = tb_src_read(src, sink, sizeof sink, e)) > 0)
         ;
     return r < 0 ? (e->code ? e->code : TB_EIO) : 0;
 }
@@ -347,14 +348,19 @@ static int cat_input(struct cat_ctx *c, size_t i, tb_err *e)
     k->in = raw;
     struct tb_src src = {.ctx = k, .read = counted_read, .close = counted_close};
     snprintf(src.name, sizeof src.name, "%s", raw.name);
+    int ahead = in->kind == TB_CAT_NDJSON_Z || tb_src_fd(&raw) < 0; /* a decoder or a download */
     if (in->kind == TB_CAT_NDJSON_Z) {
         struct tb_src z;
         if ((r = tb_src_decompress(&z, &src, e))) { tb_src_close(&src); return r; }
         src = z;
     }
+    /* download and decode on a worker thread, lines on this one (lib/src_thread) */
+    if (ahead) tb_src_threaded(&src, &src, 1u << 20, 4, e);
     r = in->kind == TB_CAT_TAR ? cat_tar(c, &src, e) : cat_ndjson(c, &src, e);
     if (!r && !c->done && in->size >= 0 && c->in_base == 0) {
-        r = counted_drain(k, e);
+        /* read to the end (a tar's padding after its end blocks): the counter below every reader
+         * has then seen every byte, on whichever thread */
+        r = drain(&src, e);
         if (!r && k->n != (uint64_t)in->size)
             r = tb_fail(e, TB_EDATA, "%s: read %llu bytes, the listing said %lld", in->name, (unsigned long long)k->n,
                         (long long)in->size);

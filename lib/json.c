@@ -342,6 +342,176 @@ int tb_json_scan_object(struct tb_json *j, const char *text, size_t len, tb_err 
     return 0;
 }
 
+/* ---- the one-pass check (tb_json_fast_object): the grammar as a state machine over the bytes,
+ * strings skipped sixteen bytes at a time up to a quote, a backslash, a control byte or a byte
+ * >= 0x80 (one signed compare catches both). Containers are a stack of bytes ('{' or '['). */
+
+static inline int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+/* s[*i] is just past an opening quote: the string up to and past its closing quote, or 0. */
+static inline int fast_string(const unsigned char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi;
+    for (;;) {
+#ifdef __SSE2__
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+            int m = _mm_movemask_epi8(stop);
+            if (m) { i += (size_t)__builtin_ctz((unsigned)m); break; }
+            i += 16;
+        }
+#endif
+        if (i >= n) return 0;
+        unsigned char c = s[i];
+        if (c == '"') { *pi = i + 1; return 1; }
+        if (c == '\\') {
+            if (i + 1 >= n) return 0;
+            unsigned char d = s[i + 1];
+            if (d == 'u') {
+                if (i + 6 > n || !is_hex(s[i + 2]) || !is_hex(s[i + 3]) || !is_hex(s[i + 4]) || !is_hex(s[i + 5])) return 0;
+                i += 6;
+            } else if (d == '"' || d == '\\' || d == '/' || d == 'b' || d == 'f' || d == 'n' || d == 'r' || d == 't') {
+                i += 2;
+            } else {
+                return 0;
+            }
+            continue;
+        }
+        if (c < 0x20) return 0;
+        if (c < 0x80) { i++; continue; }
+        /* one UTF-8 sequence, the same rules as tb_utf8_valid */
+        if (c >= 0xc2 && c <= 0xdf) {
+            if (i + 1 >= n || (s[i + 1] & 0xc0) != 0x80) return 0;
+            i += 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            if (i + 2 >= n) return 0;
+            unsigned char b1 = s[i + 1], b2 = s[i + 2];
+            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80) return 0;
+            if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 >= 0xa0)) return 0;
+            i += 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            if (i + 3 >= n) return 0;
+            unsigned char b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
+            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80 || (b3 & 0xc0) != 0x80) return 0;
+            if ((c == 0xf0 && b1 < 0x90) || (c == 0xf4 && b1 >= 0x90)) return 0;
+            i += 4;
+        } else {
+            return 0;
+        }
+    }
+}
+
+static inline int digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* A number from s[*i] (RFC 8259's grammar), or 0. */
+static inline int fast_number(const unsigned char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi;
+    if (i < n && s[i] == '-') i++;
+    if (i >= n) return 0;
+    if (s[i] == '0') i++;
+    else if (s[i] >= '1' && s[i] <= '9') while (i < n && digit(s[i])) i++;
+    else return 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || !digit(s[i])) return 0;
+        while (i < n && digit(s[i])) i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= n || !digit(s[i])) return 0;
+        while (i < n && digit(s[i])) i++;
+    }
+    *pi = i;
+    return 1;
+}
+
+int tb_json_fast_object(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = len, i = 0;
+    unsigned char stack[256];
+    int depth = 0;
+    /* VALUE: a value is due; FIRST_KEY: just after '{' (a key or '}'); KEY: after ',' in an object;
+     * FIRST_ITEM: just after '[' (a value or ']'); AFTER: a value ended (',' or the closer) */
+    enum { VALUE, FIRST_KEY, KEY, FIRST_ITEM, AFTER } st;
+    while (i < n && is_ws((char)s[i])) i++;
+    if (i >= n || s[i] != '{') return 0;
+    stack[depth++] = '{';
+    i++;
+    st = FIRST_KEY;
+    for (;;) {
+        while (i < n && is_ws((char)s[i])) i++;
+        if (i >= n) return 0;
+        unsigned char c = s[i];
+        switch (st) {
+        case FIRST_KEY:
+            if (c == '}') goto close;
+            /* fall through */
+        case KEY:
+            if (c != '"') return 0;
+            i++;
+            if (!fast_string(s, n, &i)) return 0;
+            while (i < n && is_ws((char)s[i])) i++;
+            if (i >= n || s[i] != ':') return 0;
+            i++;
+            st = VALUE;
+            continue;
+        case FIRST_ITEM:
+            if (c == ']') goto close;
+            /* fall through */
+        case VALUE:
+            if (c == '"') {
+                i++;
+                if (!fast_string(s, n, &i)) return 0;
+            } else if (c == '{' || c == '[') {
+                if (depth == (int)sizeof stack) return 0; /* not sure: the scan decides */
+                stack[depth++] = c;
+                i++;
+                st = c == '{' ? FIRST_KEY : FIRST_ITEM;
+                continue;
+            } else if (c == '-' || digit(c)) {
+                if (!fast_number(s, n, &i)) return 0;
+            } else if (c == 't' && i + 4 <= n && memcmp(s + i, "true", 4) == 0) {
+                i += 4;
+            } else if (c == 'f' && i + 5 <= n && memcmp(s + i, "false", 5) == 0) {
+                i += 5;
+            } else if (c == 'n' && i + 4 <= n && memcmp(s + i, "null", 4) == 0) {
+                i += 4;
+            } else {
+                return 0;
+            }
+            st = AFTER;
+            continue;
+        case AFTER:
+            if (c == ',') {
+                i++;
+                st = stack[depth - 1] == '{' ? KEY : VALUE;
+                continue;
+            }
+            if ((c == '}' && stack[depth - 1] == '{') || (c == ']' && stack[depth - 1] == '[')) goto close;
+            return 0;
+        }
+    close:
+        if ((c == '}') != (stack[depth - 1] == '{')) return 0;
+        i++;
+        if (--depth == 0) {
+            while (i < n && is_ws((char)s[i])) i++;
+            return i == n;
+        }
+        st = AFTER;
+    }
+}
+
+int tb_json_check_object(struct tb_json *j, const char *text, size_t len, tb_err *e)
+{
+    if (tb_json_fast_object(text, len)) return 0;
+    return tb_json_scan_object(j, text, len, e);
+}
+
 /* \uXXXX is everywhere in ensure_ascii output: a table instead of three range tests per digit */
 static const unsigned char hexdig[256] = {
     ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,

@@ -31,6 +31,13 @@ void tb_json_free(struct tb_json *j);
 int tb_json_scan(struct tb_json *j, const char *text, size_t len, tb_err *e);
 /* Same, and the root must be an object. */
 int tb_json_scan_object(struct tb_json *j, const char *text, size_t len, tb_err *e);
+/* tb_json_scan_object's answer (0, or TB_EDATA and its message) for a caller that needs no tokens:
+ * a valid line is recognized by one pass over its bytes (tb_json_fast_object), about four times
+ * the scan's speed, and j is left as it was; anything else goes to tb_json_scan_object. */
+int tb_json_check_object(struct tb_json *j, const char *text, size_t len, tb_err *e);
+/* 1 when text is certainly one JSON object tb_json_scan_object accepts; 0 when not, or not sure
+ * (nesting deeper than 255). Never 1 where the scan would refuse. */
+int tb_json_fast_object(const char *text, size_t len);
 struct tb_jtok tb_json_tok(const struct tb_json *j, int i);
 /* Index of the token after i's whole subtree. */
 int tb_json_skip(const struct tb_json *j, int i);

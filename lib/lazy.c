@@ -24,3 +24,8 @@ void *tb_lazy_sym(void *lib, const char *soname, const char *name)
     }
     return p;
 }
+
+void *tb_lazy_try(const char *soname)
+{
+    return dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+}

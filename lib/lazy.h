@@ -1,6 +1,6 @@
 /* lazy: shared libraries loaded on first use instead of at program start. The family:
  * lazy.c (dlopen/dlsym), lazy_curl.c (libcurl), lazy_archive.c (libarchive), lazy_crypto.c
- * (libcrypto). Linked, those libraries and the ~45 they pull in cost every command ~8.5 ms at start,
+ * (libcrypto), lazy_isal.c (ISA-L's gzip decoder: optional, see tb_isal_available). Linked, those libraries and the ~45 they pull in cost every command ~8.5 ms at start,
  * more than split needs for 100 MB; so the binary is not linked against them.
  *
  * How a call reaches the real library: code calls e.g. curl_easy_init() as usual, with the
@@ -19,6 +19,13 @@
 void *tb_lazy_open(const char *soname, const char *package);
 /* dlsym or exit 69 (the library is too old). */
 void *tb_lazy_sym(void *lib, const char *soname, const char *name);
+
+/* dlopen soname, or NULL when it is not installed (for an optional library: lazy_isal.c). */
+void *tb_lazy_try(const char *soname);
+
+/* ISA-L (libisal.so.2) loaded and complete: 1, and then isal_inflate_init, isal_inflate_reset and
+ * isal_inflate may be called; 0 when it is missing (lib/gunzip falls back to zlib). Thread-safe. */
+int tb_isal_available(void);
 
 /* X-macro helpers: entries are X(name, return type, (parameters), (arguments)). */
 #define TB_LAZY_PTR(name, ret, params, args) ret (*name) params;

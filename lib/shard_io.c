@@ -1,6 +1,7 @@
 /* shardio: ustar/pax writing, libarchive compression filters and tar reading. */
 #include "shard_io.h"
 #include "alloc.h"
+#include "gunzip.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -453,11 +454,26 @@ void tb_tarr_close(struct tb_tarr *r)
 
 /* ---- decompressing source ---- */
 
+/* zstd (and bytes passed through unchanged) by libarchive; gzip by lib/gunzip */
 struct dz {
     struct tb_tarr t; /* reuses the read callback plumbing */
     struct tb_src in;
+    unsigned char pre[8]; /* the bytes peeked at, handed to libarchive first */
+    size_t npre;
     int started, done;
 };
+
+static la_ssize_t dz_read_cb(struct archive *a, void *client, const void **buf)
+{
+    struct dz *z = client;
+    if (z->npre) {
+        size_t n = z->npre;
+        z->npre = 0;
+        *buf = z->pre;
+        return (la_ssize_t)n;
+    }
+    return arc_read_cb(a, &z->t, buf);
+}
 
 static ssize_t dz_read(void *ctx, void *buf, size_t n, tb_err *e)
 {
@@ -491,18 +507,29 @@ static void dz_close(void *ctx)
 
 int tb_src_decompress(struct tb_src *out, struct tb_src *in, tb_err *e)
 {
+    /* the magic says which decoder: read 4 bytes (zstd's magic; gzip's is 2), or up to the end */
+    unsigned char pre[8];
+    size_t npre = 0;
+    while (npre < 4) {
+        ssize_t k = tb_src_read(in, pre + npre, 4 - npre, e);
+        if (k < 0) return e ? e->code : TB_EIO;
+        if (k == 0) break;
+        npre += (size_t)k;
+    }
+    if (npre >= 2 && pre[0] == 0x1f && pre[1] == 0x8b) return tb_gunzip_open(out, in, pre, npre, TB_GUNZIP_AUTO, e);
     struct dz *z = tb_xcalloc(1, sizeof *z);
     z->in = *in;
+    memcpy(z->pre, pre, npre);
+    z->npre = npre;
     z->t.src = &z->in;
     z->t.rbuf = tb_xmalloc(RBUF);
     struct archive *a = archive_read_new();
     if (!a) tb_oom(0); /* libarchive fails only for memory here */
     z->t.arc = a;
-    archive_read_support_filter_gzip(a);
     archive_read_support_filter_zstd(a);
     archive_read_support_format_raw(a);
     archive_read_support_format_empty(a);
-    if (archive_read_open(a, &z->t, NULL, arc_read_cb, NULL) != ARCHIVE_OK) {
+    if (archive_read_open(a, z, NULL, dz_read_cb, NULL) != ARCHIVE_OK) {
         int c = z->t.cb_failed ? tb_fail(e, z->t.cb_err.code, "%s", z->t.cb_err.msg)
                                : tb_fail(e, TB_EDATA, "cannot decompress %s: %s", in->name, archive_error_string(a));
         z->in.close = NULL; /* the caller still owns in on failure */

@@ -80,6 +80,8 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
 void tb_tarr_close(struct tb_tarr *r);
 
 /* A source that yields in's bytes gunzipped or un-zstd'ed (detected from the data; other bytes
- * pass through unchanged). out takes ownership of in: closing out closes in. */
+ * pass through unchanged). gzip (magic 1f 8b) is decoded by lib/gunzip (ISA-L or zlib), zstd by
+ * libarchive. out takes ownership of in: closing out closes in; on failure the caller still owns
+ * in. */
 int tb_src_decompress(struct tb_src *out, struct tb_src *in, tb_err *e);
 #endif

@@ -124,12 +124,16 @@ static void on_done(struct tb_store_req *r)
     c->finished = 1;
 }
 
-/* Drive the GET until bytes are buffered or it is over. */
+/* Drive the GET until bytes are buffered or it is over. The first round does not wait: what the
+ * socket holds already is read at once, and waiting after that would sleep the whole timeout, as a
+ * transfer that filled the buffer and paused is not polled for (it held reads to 10 MB/s). */
 static void fill(struct remote *c)
 {
+    int wait = 0;
     while (c->tail == c->head && !c->finished) {
         unpause_if_room(c);
-        tb_store_perform(c->s, 100);
+        tb_store_perform(c->s, wait);
+        wait = 100;
     }
 }
 

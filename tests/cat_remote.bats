@@ -63,6 +63,27 @@ teardown() {
   [ "$output" = "$(trainbox cat -n 3 --keys-only "$WWW/shard.tar")" ]
 }
 
+@test "http: gzip members decode alike with ISA-L and zlib; a truncated .jsonl.gz is 65; --limit ends the read-ahead early" {
+  head -n 7000 "$WWW/in.jsonl" | gzip -1 > "$WWW/multi.jsonl.gz"
+  tail -n +7001 "$WWW/in.jsonl" | gzip -9 >> "$WWW/multi.jsonl.gz"
+  head -c 300000 "$WWW/in.jsonl.gz" > "$WWW/cut.jsonl.gz"
+  for impl in isal zlib; do
+    TRAINBOX_GUNZIP=$impl trainbox cat "$H/multi.jsonl.gz" > out
+    cmp out "$WWW/in.jsonl" || fail "$impl: two members differ"
+    TRAINBOX_GUNZIP=$impl trainbox cat "$WWW/multi.jsonl.gz" | cmp - "$WWW/in.jsonl" || fail "$impl: the local file differs"
+    run --separate-stderr env TRAINBOX_GUNZIP=$impl trainbox cat "$H/cut.jsonl.gz"
+    assert_failure 65
+    [[ "$stderr" == *"cut.jsonl.gz"*"truncated gzip stream"* ]] || fail "$impl: $stderr"
+  done
+  run --separate-stderr env TRAINBOX_GUNZIP=lz4 trainbox cat "$H/in.jsonl.gz"
+  assert_failure 64
+  # the reader stops after 3 samples; the worker reading ahead is stopped and joined
+  run --separate-stderr trainbox cat -n 3 "$H/in.jsonl.gz"
+  assert_success
+  [ "${#lines[@]}" -eq 3 ]
+  [ "$output" = "$(head -n 3 "$WWW/in.jsonl")" ]
+}
+
 @test "http: a connection dropped mid-body resumes with Range and If-Range; the output is byte-identical" {
   trainbox cat "$H/in.jsonl?drop=3000000" > out
   cmp out "$WWW/in.jsonl"

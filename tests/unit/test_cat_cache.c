@@ -336,7 +336,7 @@ int main(void)
           (unsigned long long)u.entries);
 
     /* ---- stale temps */
-    char stale[256], fresh[256];
+    char stale[1024], fresh[1024];
     snprintf(stale, sizeof stale, "%s/tmp/%064d.99999.1.partial", dir, 0);
     snprintf(fresh, sizeof fresh, "%s/tmp/%064d.99999.2", dir, 0);
     f = fopen(stale, "w");
