@@ -245,7 +245,7 @@ int tb_cat_cache_evict(struct tb_cat_cache *c, uint64_t keep_free, tb_err *e)
             total += t->size;
         }
         for (size_t i = 0; i < s.nents; i++) total += s.ents[i].size;
-        qsort(s.ents, s.nents, sizeof *s.ents, lru_cmp);
+        if (s.nents) qsort(s.ents, s.nents, sizeof *s.ents, lru_cmp);
         for (size_t i = 0; i < s.nents && over(total, keep_free, c->max); i++)
             if (evict_one(c, &s.ents[i])) total -= s.ents[i].size;
         scan_free(&s);

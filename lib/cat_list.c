@@ -261,7 +261,7 @@ static int add_listing(struct tb_cat_list *l, const struct tb_uri *u, const char
     r = tb_store_list_all(s, prefix, NULL, list_cb, &c, e);
     tb_store_close(s);
     if (!r) {
-        qsort(l->v + first, l->n - first, sizeof *l->v, by_name);
+        if (l->n > first) qsort(l->v + first, l->n - first, sizeof *l->v, by_name);
         if (c.added == 0)
             r = has_glob ? tb_fail(e, TB_ENOINPUT, "no object matches %s", uri)
                          : tb_fail(e, TB_ENOINPUT, "no object to read under %s%s", uri,

@@ -62,7 +62,17 @@ static int bucket_and_key(struct tb_uri *u, const char *rest, const char *what, 
     return 0;
 }
 
+static int parse(const char *s, struct tb_uri *u, tb_err *e);
+
+/* On failure nothing is left to free (a caller may still call tb_uri_free: u is zeroed). */
 int tb_uri_parse(const char *s, struct tb_uri *u, tb_err *e)
+{
+    int r = parse(s, u, e);
+    if (r) tb_uri_free(u);
+    return r;
+}
+
+static int parse(const char *s, struct tb_uri *u, tb_err *e)
 {
     memset(u, 0, sizeof *u);
     if (!s || !*s) return tb_fail(e, TB_EUSAGE, "empty location");
