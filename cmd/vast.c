@@ -204,7 +204,7 @@ static int do_offers(struct ctx *c, char **words, int nwords, const char *order,
     cJSON *q = NULL, *offers = NULL;
     int rc = tb_vast_query_parse((const char *const *)words, nwords, &q, e);
     if (!rc && order) rc = tb_vast_query_order(q, order, e);
-    if (!rc && limit > 0) rc = tb_vast_query_limit(q, limit);
+    if (!rc && limit > 0) tb_vast_query_limit(q, limit);
     if (!rc) rc = tb_vast_search(c->v, q, &offers, e);
     if (!rc) {
         if (c->human) {
@@ -442,12 +442,13 @@ static int pick_offer(struct ctx *c, const struct launch_opts *L, cJSON **offer,
         q = cJSON_CreateObject();
         cJSON *id = cJSON_AddObjectToObject(q, "id");
         if (!q || !id || !cJSON_AddNumberToObject(id, "eq", (double)L->offer)) tb_oom(0);
+        cJSON *r = cJSON_AddObjectToObject(q, "rentable"); /* a rented offer cannot be rented again */
+        if (!r || !cJSON_AddTrueToObject(r, "eq")) tb_oom(0);
     }
-    if (L->bid > 0) {
-        cJSON_DeleteItemFromObjectCaseSensitive(q, "type");
-        cJSON_AddStringToObject(q, "type", "bid");
-    } else if (!cJSON_GetObjectItemCaseSensitive(q, "type")) {
-        cJSON_AddStringToObject(q, "type", "on-demand");
+    /* the price asked is the price of this rental: interruptible or not, with this much disk */
+    if ((rc = tb_vast_query_type(q, L->bid > 0 ? "bid" : "on-demand", e)) || (rc = tb_vast_query_storage(q, L->disk, e))) {
+        cJSON_Delete(q);
+        return rc;
     }
     rc = tb_vast_search(c->v, q, &offers, e);
     cJSON_Delete(q);
