@@ -30,7 +30,7 @@
 enum {
     OPT_ORDER = 1, OPT_LIMIT, OPT_HUMAN, OPT_OFFER, OPT_CHEAPEST, OPT_IMAGE, OPT_DISK, OPT_LABEL, OPT_ENV, OPT_BID,
     OPT_MAX_DPH, OPT_MAX_HOURS, OPT_REPO, OPT_REF, OPT_RUN, OPT_SYNC_DIR, OPT_SYNC_TO, OPT_ONSTART, OPT_WAIT,
-    OPT_WTIMEOUT, OPT_DRY_RUN, OPT_OLDER, OPT_TAIL,
+    OPT_WTIMEOUT, OPT_DRY_RUN, OPT_OLDER, OPT_TAIL, OPT_RETRIES,
 };
 
 static const struct tb_opt vast_opts[] = {
@@ -57,6 +57,7 @@ static const struct tb_opt vast_opts[] = {
     {OPT_DRY_RUN, 0, "dry-run", NULL, "launch, destroy, start, stop: print the requests that would change something, key redacted", NULL},
     {OPT_OLDER, 0, "older-than", "DURATION", "list: mark instances up longer than this (default 12h)", NULL},
     {OPT_TAIL, 0, "tail", "N", "logs: the last N lines (default 1000)", NULL},
+    {OPT_RETRIES, 0, "retries", "N", "attempts per request on 429/502/503/504 and unsent requests (default 6; 1: no retry)", NULL},
     TB_COMMON_OPTS,
     TB_OPT_END,
 };
@@ -703,7 +704,7 @@ static unsigned opt_actions(int id)
     case OPT_DRY_RUN: return BIT(A_LAUNCH) | BIT(A_DESTROY) | BIT(A_STOP) | BIT(A_START);
     case OPT_OLDER: return BIT(A_LIST);
     case OPT_TAIL: return BIT(A_LOGS);
-    case TB_OPT_QUIET: case TB_OPT_VERBOSE: return 0;
+    case TB_OPT_QUIET: case TB_OPT_VERBOSE: case OPT_RETRIES: return 0;
     default: return BIT(A_LAUNCH);
     }
 }
@@ -714,7 +715,7 @@ static int cmd_vast(int argc, char **argv)
     struct launch_opts L = {0};
     L.timeout_ns = 15ull * 60 * 1000000000ull;
     const char *order = NULL;
-    unsigned long long limit = 0, tail = 1000;
+    unsigned long long limit = 0, tail = 1000, retries = 6;
     uint64_t older_ns = 12ull * 3600 * 1000000000ull;
     const char *seen[64] = {0};
     int seen_id[64], nseen = 0;
@@ -769,6 +770,10 @@ static int cmd_vast(int argc, char **argv)
             if (tb_duration_parse(p.arg, &older_ns, &e)) { rc = tb_usage("vast", "%s", e.msg); goto out; }
             break;
         case OPT_TAIL: if ((rc = tb_opt_u64(&p, &tail))) goto out; break;
+        case OPT_RETRIES:
+            if ((rc = tb_opt_u64(&p, &retries))) goto out;
+            if (retries < 1 || retries > 100) { rc = tb_usage("vast", "--retries wants 1 to 100"); goto out; }
+            break;
         default: tb_common_opt(&p, o, &c.co); break;
         }
     }
@@ -821,6 +826,7 @@ static int cmd_vast(int argc, char **argv)
     struct tb_vast_cfg vc = {0};
     vc.key = key;
     vc.verbose = c.co.verbose;
+    vc.max_attempts = (int)retries;
     vc.dry_run = L.dry_run ? stdout : NULL;
     rc = tb_vast_open(&c.v, &vc, &e);
     memset(key, 0, strlen(key));

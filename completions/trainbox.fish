@@ -171,5 +171,6 @@ complete -c trainbox -n '__fish_seen_subcommand_from vast' -l timeout -x -d 'lau
 complete -c trainbox -n '__fish_seen_subcommand_from vast' -l dry-run -d 'launch, destroy, start, stop: print the requests that would change something, key redacted'
 complete -c trainbox -n '__fish_seen_subcommand_from vast' -l older-than -x -d 'list: mark instances up longer than this (default 12h)'
 complete -c trainbox -n '__fish_seen_subcommand_from vast' -l tail -x -d 'logs: the last N lines (default 1000)'
+complete -c trainbox -n '__fish_seen_subcommand_from vast' -l retries -x -d 'attempts per request on 429/502/503/504 and unsent requests (default 6; 1: no retry)'
 complete -c trainbox -n '__fish_seen_subcommand_from vast' -l quiet -s q -d 'no warnings or progress on stderr (errors are still printed)'
 complete -c trainbox -n '__fish_seen_subcommand_from vast' -l verbose -s v -d 'log every request and retry on stderr (secrets redacted)'

@@ -340,3 +340,21 @@ LAUNCH="trainbox vast launch --offer 5001 --image pytorch/pytorch:2.3 --disk 40 
   done
   assert_equal "$(wc -l < "$MOCK_LOG")" 0
 }
+
+@test "the onstart runs: the start script gets its arguments; --max-hours' watchdog destroys the instance" {
+  start_mock
+  run --separate-stderr $LAUNCH --max-hours 0.0003 --run 'echo "a b"' --sync-dir ck --sync-to s3://b/x
+  assert_success
+  id=$(jq .id <<<"$output")
+  state | jq -r --argjson id "$id" '.instances[] | select(.id == $id) | .create_body.onstart' > onstart.sh
+  grep -q 'sleep 1;' onstart.sh
+  # run it here, /root/trainbox moved into the test's directory, as the instance would
+  sed "s|/root/trainbox|$PWD/box|g" onstart.sh > here.sh
+  CONTAINER_ID=$id CONTAINER_API_KEY=$KEY run bash here.sh
+  assert_success
+  assert_output 'my start script --run echo "a b" --sync-dir ck --sync-to s3://b/x --max-hours 0.0003'
+  cmp start.sh box/start_vast.sh
+  for i in $(seq 50); do [ "$(live)" = 0 ] && break; sleep 0.1; done
+  assert_equal "$(live)" 0
+  jq -e -s --argjson id "$id" 'any(.[]; .method == "DELETE" and .path == "/api/v0/instances/\($id)/" and .auth_ok)' "$MOCK_LOG"
+}
