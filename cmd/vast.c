@@ -630,6 +630,7 @@ static int do_launch(struct ctx *c, const struct launch_opts *L, tb_err *e)
     cJSON_AddStringToObject(body, "runtype", "ssh_proxy");
     cJSON_AddTrueToObject(body, "cancel_unavail");
     int ambiguous = 0, adopted = 0;
+    if (interrupted) { rc = tb_fail(e, TB_ETEMPFAIL, "interrupted by signal %d: nothing rented", (int)interrupted); goto out; }
     rc = tb_vast_create(c->v, offer_id, body, &id, &ambiguous, e);
     if (L->dry_run) goto out; /* printed, not sent */
     if (rc && ambiguous) {

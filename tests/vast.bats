@@ -358,3 +358,27 @@ LAUNCH="trainbox vast launch --offer 5001 --image pytorch/pytorch:2.3 --disk 40 
   assert_equal "$(live)" 0
   jq -e -s --argjson id "$id" 'any(.[]; .method == "DELETE" and .path == "/api/v0/instances/\($id)/" and .auth_ok)' "$MOCK_LOG"
 }
+
+@test "a signal during launch --wait destroys the instance and exits 75" {
+  start_mock --fail never-running
+  $LAUNCH --wait --timeout 1h > out.json 2> err.txt &
+  pid=$!
+  for i in $(seq 200); do [ "$(live)" = 1 ] && break; sleep 0.05; done
+  assert_equal "$(live)" 1
+  kill -TERM "$pid"
+  rc=0; wait "$pid" || rc=$?
+  assert_equal "$rc" 75
+  grep -q 'interrupted by signal' err.txt
+  assert_equal "$(live)" 0
+  assert_equal "$(creates)" 1
+  [ ! -s out.json ]
+}
+
+@test "-v: the logs' presigned result_url is logged with its signature redacted" {
+  printf '{"instances":[{"id":7001,"label":"x","actual_status":"running"}]}\n' > seed.json
+  start_mock --state seed.json
+  run --separate-stderr trainbox vast -v logs 7001
+  assert_success
+  [[ "$stderr" == *"GET http://localhost:$PORT/__logs/"* ]]
+  [[ "$stderr" != *"X-Amz-Signature=mock"* ]]
+}
