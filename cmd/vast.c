@@ -600,7 +600,13 @@ static int do_launch(struct ctx *c, const struct launch_opts *L, tb_err *e)
     /* the create request */
     const char *args[16];
     int nargs = script_args(L, args);
-    onstart = tb_vast_onstart(L->script, L->slen, args, nargs, L->max_hours, tb_vast_base_url(c->v), label);
+    /* start_vast.sh stops the job, syncs and destroys at --max-hours; the wrapper's backstop comes a
+     * grace period later (its final sync may take FINAL_SYNC_TIMEOUT, 10 min) and fires whatever
+     * the script did, even when it never started */
+    const char *gs = getenv("TRAINBOX_VAST_GRACE_S");
+    double grace = gs && *gs ? atof(gs) : 1800;
+    onstart = tb_vast_onstart(L->script, L->slen, args, nargs, L->max_hours > 0 ? L->max_hours * 3600 + grace : 0,
+                              tb_vast_base_url(c->v), label);
     body = cJSON_CreateObject();
     if (!body) tb_oom(0);
     cJSON_AddStringToObject(body, "client_id", "me");

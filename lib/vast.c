@@ -561,6 +561,7 @@ static const char *const forwarded[] = {
     "GS_ACCESS_KEY_ID", "GS_SECRET_ACCESS_KEY",
     "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
     "HF_TOKEN", "HF_ENDPOINT",
+    "TRAINBOX_URL", "TRAINBOX_REPO", "TRAINBOX_REF", /* where start_vast.sh gets trainbox from */
     NULL,
 };
 
@@ -746,7 +747,7 @@ static size_t gzip_bytes(const char *in, size_t len, unsigned char **out)
     return n;
 }
 
-char *tb_vast_onstart(const char *script, size_t len, const char *const *args, int nargs, double max_hours,
+char *tb_vast_onstart(const char *script, size_t len, const char *const *args, int nargs, double watchdog_s,
                       const char *api_url, const char *label)
 {
     unsigned char *gz = NULL;
@@ -759,7 +760,7 @@ char *tb_vast_onstart(const char *script, size_t len, const char *const *args, i
 #define OUT(...) do { char *s_ = tb_xasprintf(__VA_ARGS__); size_t l_ = strlen(s_); tb_xgrow(&o, &cap, n + l_ + 1); \
                       memcpy(o + n, s_, l_ + 1); n += l_; free(s_); } while (0)
     OUT("#!/bin/bash\n# trainbox vast launch (label %s): writes its start script and runs it\n", label);
-    if (max_hours > 0) {
+    if (watchdog_s > 0) {
         /* the watchdog first, so nothing the script does can keep the machine billing */
         char *durl = tb_xasprintf("%s/api/v0/instances/", api_url);
         char *q = tb_vast_shquote(durl);
@@ -767,7 +768,7 @@ char *tb_vast_onstart(const char *script, size_t len, const char *const *args, i
             "  TB_DESTROY_URL=%s nohup bash -c 'sleep %.0f; u=\"$TB_DESTROY_URL$CONTAINER_ID/\"; "
             "curl -fsS -X DELETE -H \"Authorization: Bearer $CONTAINER_API_KEY\" \"$u\" || "
             "wget -q -O- --method=DELETE --header=\"Authorization: Bearer $CONTAINER_API_KEY\" \"$u\"' >/dev/null 2>&1 &\n"
-            "fi\n", q, max_hours * 3600.0);
+            "fi\n", q, watchdog_s < 1 ? 1.0 : watchdog_s);
         free(q);
         free(durl);
     }

@@ -107,11 +107,11 @@ long long tb_vast_id(const cJSON *o);
 cJSON *tb_vast_offer_summary(const cJSON *offer);
 
 /* The onstart script of a launch: it writes script (gzip + base64, so no quoting or heredoc can break
- * it) to /root/trainbox/start_vast.sh and execs it with args (each shell-quoted). max_hours > 0 adds
- * a watchdog that destroys the instance through api_url after that long whatever the script does
- * (DELETE with the instance's own CONTAINER_ID and CONTAINER_API_KEY, by curl or wget).
+ * it) to /root/trainbox/start_vast.sh and execs it with args (each shell-quoted). watchdog_s > 0
+ * adds a backstop that destroys the instance through api_url after that many seconds whatever the
+ * script does (DELETE with the instance's own CONTAINER_ID and CONTAINER_API_KEY, by curl or wget).
  * Returns a malloc'd string. */
-char *tb_vast_onstart(const char *script, size_t len, const char *const *args, int nargs, double max_hours,
+char *tb_vast_onstart(const char *script, size_t len, const char *const *args, int nargs, double watchdog_s,
                       const char *api_url, const char *label);
 /* s quoted for a POSIX shell ('...' with ' as '\''). malloc'd. */
 char *tb_vast_shquote(const char *s);

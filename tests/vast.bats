@@ -96,7 +96,7 @@ LAUNCH="trainbox vast launch --offer 5001 --image pytorch/pytorch:2.3 --disk 40 
     '["AKIDTEST","aws-secret-value","hf_secret_value","offline",null]'
   # the onstart: the watchdog, then our script with the options
   jq -r .onstart <<<"$b" > onstart.sh
-  grep -q 'sleep 7200' onstart.sh
+  grep -q 'sleep 9000;' onstart.sh
   grep -q 'CONTAINER_API_KEY' onstart.sh
   assert_equal "$(onstart_script < onstart.sh)" "$(cat start.sh)"
   assert_equal "$(grep '^exec ' onstart.sh)" \
@@ -343,7 +343,9 @@ LAUNCH="trainbox vast launch --offer 5001 --image pytorch/pytorch:2.3 --disk 40 
 
 @test "the onstart runs: the start script gets its arguments; --max-hours' watchdog destroys the instance" {
   start_mock
-  run --separate-stderr $LAUNCH --max-hours 0.0003 --run 'echo "a b"' --sync-dir ck --sync-to s3://b/x
+  run --separate-stderr $LAUNCH --max-hours 2 --dry-run
+  jq -r .body.onstart <<<"$output" | grep -q 'sleep 9000;'   # 2 h + the default grace of 30 min
+  TRAINBOX_VAST_GRACE_S=0 run --separate-stderr $LAUNCH --max-hours 0.0003 --run 'echo "a b"' --sync-dir ck --sync-to s3://b/x
   assert_success
   id=$(jq .id <<<"$output")
   state | jq -r --argjson id "$id" '.instances[] | select(.id == $id) | .create_body.onstart' > onstart.sh

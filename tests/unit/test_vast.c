@@ -148,14 +148,14 @@ int main(void)
     /* the onstart: the script back out of it, args quoted, watchdog only with max_hours */
     const char *script = "#!/bin/bash\necho 'quotes' \"and\" $vars EOF\n";
     const char *args[] = {"--run", "python train.py --x 'y'", "--sync-to", "s3://b/p"};
-    char *on = tb_vast_onstart(script, strlen(script), args, 4, 1.5, "https://console.vast.ai", "tb-l");
+    char *on = tb_vast_onstart(script, strlen(script), args, 4, 5400, "https://console.vast.ai", "tb-l");
     char *back = onstart_payload(on);
     CHECK(back && strcmp(back, script) == 0, "the script survives gzip + base64");
     free(back);
     CHECK(strstr(on, "exec /root/trainbox/start_vast.sh --run 'python train.py --x '\\''y'\\''' --sync-to s3://b/p\n") != NULL,
           "exec line with quoted args");
     CHECK(strstr(on, "sleep 5400;") && strstr(on, "TB_DESTROY_URL=https://console.vast.ai/api/v0/instances/ ") && strstr(on, "$CONTAINER_API_KEY"),
-          "watchdog after 1.5 h through the API with the instance's own key");
+          "backstop after 5400 s through the API with the instance's own key");
     CHECK(strstr(on, "# trainbox vast launch (label tb-l)") != NULL, "label in the header");
     free(on);
     on = tb_vast_onstart(script, strlen(script), NULL, 0, 0, "https://console.vast.ai", "tb-l");
