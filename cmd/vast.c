@@ -68,9 +68,7 @@ const struct tb_cmd_spec tb_cmd_vast = {
     "vast",
     "rent, bootstrap and tear down Vast.ai GPU instances",
     "offers [QUERY...] [--order FIELD[-]] [--limit N] [-H]\n"
-    "launch (--offer ID | --cheapest QUERY) --image IMG --disk GB [--label L] [--env K=V ...] [--bid USD]\n"
-    "       [--max-dph USD] [--max-hours H] [--repo URL --ref REF] [--run CMD] [--sync-dir DIR --sync-to URI]\n"
-    "       [--onstart FILE] [--wait] [--timeout DURATION] [--dry-run]\n"
+    "launch (--offer ID | --cheapest QUERY) --image IMG --disk GB [OPTIONS]\n"
     "list [-H] [--older-than DURATION]\n"
     "show ID\n"
     "logs ID [--tail N]\n"
@@ -492,6 +490,8 @@ static void destroy_own(struct ctx *c, long long id, const char *label)
     if (rc && rc != TB_ENOINPUT)
         tb_warn("vast", "COULD NOT DESTROY instance %lld (label %s), it may still be billing: run 'trainbox vast destroy %lld' (%s)",
                 id, label, id, de.msg);
+    else if (rc == TB_ENOINPUT && !c->co.quiet)
+        tb_warn("vast", "instance %lld (label %s) is gone already", id, label);
     else if (!c->co.quiet)
         tb_warn("vast", "destroyed instance %lld (label %s)", id, label);
 }
