@@ -24,7 +24,8 @@
 #                                             checkpoint's local path, shell-quoted (default '--resume {}';
 #                                             empty: nothing appended). TRAINBOX_RESUME holds the path too.
 #   ALLOW_CPU=1          --allow-cpu          run even when nvidia-smi is missing or fails
-#   KEEP=1               --keep               do not destroy the instance at the end
+#   KEEP=1               --keep               do not destroy the instance at the end (MAX_HOURS still
+#                                             does: its watchdog then outlives the script)
 #   MAX_HOURS=H          --max-hours H        watchdog: after H hours (decimals allowed) the job is stopped,
 #                                             synced and the instance destroyed, whatever the job does
 #   TRAINBOX_URL=URL     --trainbox-url URL   where to get trainbox when it is not on PATH: the binary
@@ -70,7 +71,7 @@ Each option overrides the environment variable named before it.
   RESUME_ARG    --resume-arg STR      appended to RUN when resuming; {} is the checkpoint's path
                                       (default '--resume {}'; empty: none; TRAINBOX_RESUME has it too)
   ALLOW_CPU=1   --allow-cpu           run without a GPU (nvidia-smi missing or failing)
-  KEEP=1        --keep                do not destroy the instance at the end
+  KEEP=1        --keep                do not destroy the instance at the end (MAX_HOURS still does)
   MAX_HOURS     --max-hours H         stop, sync and destroy after H hours whatever the job does
   TRAINBOX_URL  --trainbox-url URL    get trainbox from URL (binary or .tar.gz) when not on PATH
   TRAINBOX_REPO --trainbox-repo URL   or build it from this git repository
@@ -239,6 +240,7 @@ cleanup() {
       rm -f "$STATE/watchdog.pid" "$STATE/deadline"
     fi
   fi
+  if [ -e "$STATE/watchdog.fired" ] && [ "$KEEP" = 1 ]; then log "destroy: MAX_HOURS reached: KEEP=1 does not hold past it"; KEEP=0; fi
   destroy_self
   rm -f "$STATE/main.pid" "$STATE/watchdog.fired"
   log "exit $rc"
@@ -279,7 +281,7 @@ if [ -n "$WATCH_SECS" ]; then
         pid_alive "$main" || exit 0
         log "watchdog: the job did not stop within ${limit}s: destroying anyway"
       fi
-      destroy_self
+      KEEP=0 destroy_self
     ) >>"$STATE/watchdog.log" 2>&1 9>&- &
     WATCH_PID=$!
     echo "$WATCH_PID" >"$STATE/watchdog.pid"

@@ -239,6 +239,22 @@ wait_for() {
   [ ! -e w1/.start_vast/watchdog.pid ] && [ ! -e w1/.start_vast/deadline ]
 }
 
+@test "start_vast.sh: --max-hours holds past --keep: during the job, and after it ended" {
+  export CONTAINER_ID=89 CONTAINER_API_KEY=instkey-123
+  run --separate-stderr sv w1 --keep --max-hours 0.0005 --run './train.sh --out checkpoints --steps 100000 --sleep 0.2'
+  assert_failure 143
+  [[ "$stderr" == *"KEEP=1 does not hold past it"* ]]
+  assert_equal "$(cat "$STUB_LOG")" "vast destroy 89 key=yes"
+  : >"$STUB_LOG"
+  # the job ends first: the watchdog stays behind and destroys the instance at the deadline
+  run --separate-stderr sv w2 --keep --max-hours 0.0005
+  assert_success
+  [[ "$stderr" == *"watchdog: pid"*"stays: it destroys instance 89"* ]]
+  assert_equal "$(cat "$STUB_LOG")" ""
+  wait_for '[ -s "$STUB_LOG" ]' 30
+  assert_equal "$(cat "$STUB_LOG")" "vast destroy 89 key=yes"
+}
+
 @test "start_vast.sh: --keep (or KEEP=1) does not destroy the instance" {
   export CONTAINER_ID=99 CONTAINER_API_KEY=instkey-123
   run --separate-stderr sv w1 --keep
