@@ -406,7 +406,7 @@ wait_for() {
   assert_success
   [[ "$stderr" == *"destroy: instance $id destroyed"* ]]
   [[ "$stderr" != *instkey-123* ]]
-  jq -se --arg p "/api/v0/instances/$id/" 'map(select(.method == "DELETE" and .path == $p and .auth_ok)) | length == 1' "$BATS_TEST_TMPDIR/vast.log"
+  jq -se --arg p "/api/v0/instances/$id/" 'map(select(.method == "DELETE" and .path == $p and .auth_ok and .status == 200)) | length == 1' "$BATS_TEST_TMPDIR/vast.log"
   curl -sf "$api/__state" | jq -e --arg id "$id" '[.instances[] | select((.id|tostring) == $id)] | length == 1 and .[0].destroyed == true'
   assert_equal "$(remote_steps)" "1 2 3"
 }
