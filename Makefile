@@ -104,8 +104,11 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
-	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+	  $(DESTDIR)$(PREFIX)/share/trainbox
 	install -m 0755 trainbox $(DESTDIR)$(PREFIX)/bin/trainbox
+	# `vast launch` sends this script as its instances' start script (found as ../share/trainbox/ of the binary)
+	if [ -f scripts/start_vast.sh ]; then install -m 0755 scripts/start_vast.sh $(DESTDIR)$(PREFIX)/share/trainbox/start_vast.sh; fi
 	for c in $(COMMANDS); do ln -sf ../../bin/trainbox $(DESTDIR)$(PREFIX)/libexec/trainbox/trainbox-$$c; done
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 completions/trainbox.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/trainbox
@@ -113,7 +116,7 @@ install: all
 	install -m 0644 completions/trainbox.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/trainbox.fish
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/bin/trainbox $(DESTDIR)$(PREFIX)/libexec/trainbox
+	rm -rf $(DESTDIR)$(PREFIX)/bin/trainbox $(DESTDIR)$(PREFIX)/libexec/trainbox $(DESTDIR)$(PREFIX)/share/trainbox
 	for m in man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/trainbox \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_trainbox \

@@ -13,12 +13,9 @@
 #define TB_VERSION "0.1.0"
 #endif
 
-/* Commands not built yet: listed (so users see the whole toolkit), answer exit 69. */
-static const struct tb_cmd_spec cmd_vast = {"vast", "rent, bootstrap and tear down Vast.ai GPU instances", "[OPTIONS] ACTION", NULL, NULL, NULL};
-
 static const struct tb_cmd_spec *const commands[] = {
     &tb_cmd_cat, &tb_cmd_split, &tb_cmd_shard, &tb_cmd_upload, &tb_cmd_manifest, &tb_cmd_discover, &tb_cmd_sync,
-    &tb_cmd_presign, &cmd_vast,
+    &tb_cmd_presign, &tb_cmd_vast,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

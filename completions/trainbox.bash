@@ -101,6 +101,27 @@ _trainbox() {
     presign:--endpoint) COMPREPLY=(); return ;;
     presign:--region) COMPREPLY=(); return ;;
     presign:--profile) COMPREPLY=(); return ;;
+    vast:--order) COMPREPLY=(); return ;;
+    vast:--limit) COMPREPLY=(); return ;;
+    vast:--offer) COMPREPLY=(); return ;;
+    vast:--cheapest) COMPREPLY=(); return ;;
+    vast:--image) COMPREPLY=(); return ;;
+    vast:--disk) COMPREPLY=(); return ;;
+    vast:--label) COMPREPLY=(); return ;;
+    vast:--env) COMPREPLY=(); return ;;
+    vast:--bid) COMPREPLY=(); return ;;
+    vast:--max-dph) COMPREPLY=(); return ;;
+    vast:--max-hours) COMPREPLY=(); return ;;
+    vast:--repo) COMPREPLY=(); return ;;
+    vast:--ref) COMPREPLY=(); return ;;
+    vast:--run) COMPREPLY=(); return ;;
+    vast:--sync-dir) COMPREPLY=(); return ;;
+    vast:--sync-to) COMPREPLY=(); return ;;
+    vast:--onstart) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    vast:--timeout) COMPREPLY=(); return ;;
+    vast:--older-than) COMPREPLY=(); return ;;
+    vast:--tail) COMPREPLY=(); return ;;
+    vast:--retries) COMPREPLY=(); return ;;
   esac
   case $cmd in
     cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --glob --rank --world-size --shuffle --seed --epoch --allow-empty-rank --state --cache-dir --cache-size --prefetch --max-line --quiet -q --verbose -v --endpoint --region --profile --retries --timeout --help" -- "$cur")) ;;
@@ -111,7 +132,7 @@ _trainbox() {
     discover) COMPREPLY=($(compgen -W " --depth --human -H --objects --min-count --min-size --latest-checkpoint --marker --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     sync) COMPREPLY=($(compgen -W " --checksum -c --size-only --delete --max-delete --allow-empty-source --include --exclude --marker --keep-last --pattern --every --min-age --dry-run -n --jobs -j --part-size --multipart-threshold --human -H --progress --no-cache --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     presign) COMPREPLY=($(compgen -W " --expires --method --endpoint --region --profile --quiet -q --verbose -v --help" -- "$cur")) ;;
-    vast) COMPREPLY=($(compgen -W " --help" -- "$cur")) ;;
+    vast) COMPREPLY=($(compgen -W " --order --limit --human -H --offer --cheapest --image --disk --label --env --bid --max-dph --max-hours --repo --ref --run --sync-dir --sync-to --onstart --wait --timeout --dry-run --older-than --tail --retries --quiet -q --verbose -v --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast" -- "$cur")) ;;
   esac
   case $cur in -*) ;; *) COMPREPLY+=($(compgen -f -- "$cur")) ;; esac

@@ -93,6 +93,10 @@ struct tb_http_req {
                                    * Without it a 3xx is the answer: the default classifier calls it
                                    * TB_HTTP_CLIENT (never retried); a caller that follows by hand
                                    * classifies it itself and resolves Location with tb_http_location */
+    int fresh_connect;            /* every attempt on a new connection, closed after it: libcurl
+                                   * silently sends a request again when a reused connection closes
+                                   * before any answer, which a request that must never be sent twice
+                                   * (a Vast.ai create) cannot allow */
     /* ---- results, valid in done() (and in classify()) */
     int attempt;              /* attempts made so far (1-based once started) */
     int retries;              /* attempts that were retried */

@@ -82,6 +82,11 @@ sync     | empty source with --delete    | -      | trainbox sync locked2 s3://t
 sync     | usage error                   | -      | trainbox sync onlyone                                        | 64
 presign  | no credentials                | -      | env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY trainbox presign s3://tb-exit/k | 77
 presign  | usage error                   | -      | trainbox presign                                             | 64
+vast     | usage error                   | -      | trainbox vast --bogus                                        | 64
+vast     | an unknown action             | -      | trainbox vast frob                                           | 64
+vast     | no API key                    | -      | HOME=$W/emptydir trainbox vast list                          | 77
+vast     | the API unreachable           | -      | VAST_API_KEY=k VAST_URL=http://127.0.0.1:$CLOSED trainbox vast list {R} | 69
+vast     | a missing start script        | -      | VAST_API_KEY=k trainbox vast launch --offer 1 --image i --disk 1 --onstart nope.sh | 66
 '
 
 # Every code of DESIGN.md's table: trainbox(1) lists them all.
@@ -174,6 +179,7 @@ run_rows() {
 @test "exit codes: discover" { run_rows discover; }
 @test "exit codes: presign" { run_rows presign; }
 @test "exit codes: sync" { run_rows sync; }
+@test "exit codes: vast" { run_rows vast; }
 
 # the codes listed under EXIT STATUS in a man page
 man_codes() {
