@@ -192,7 +192,17 @@ sync_args() { # the backup's options, the same for the background and the final 
 destroy_self() {
   if [ "$KEEP" = 1 ]; then log "destroy: skipped (KEEP=1 / --keep): instance ${CONTAINER_ID:-?} keeps running and billing"; return 0; fi
   if [ -z "$CONTAINER_ID" ]; then log "destroy: no CONTAINER_ID (not a Vast instance): nothing to destroy"; return 0; fi
-  if ! command -v "$TB" >/dev/null 2>&1; then log "destroy: FAILED: no trainbox to destroy instance $CONTAINER_ID with"; return 1; fi
+  if ! command -v "$TB" >/dev/null 2>&1; then
+    # no trainbox (its install failed): the API call itself, so a failed bootstrap never bills on
+    local key=${CONTAINER_API_KEY:-${VAST_API_KEY:-}} url="${VAST_URL:-https://console.vast.ai}/api/v0/instances/$CONTAINER_ID/"
+    log "destroy: no trainbox: DELETE $url with curl or wget"
+    if command -v curl >/dev/null 2>&1 && curl -fsS -X DELETE -H "Authorization: Bearer $key" "$url" >/dev/null 9>&-; then
+      log "destroy: instance $CONTAINER_ID destroyed"; return 0
+    elif command -v wget >/dev/null 2>&1 && wget -q -O /dev/null --method=DELETE --header="Authorization: Bearer $key" "$url" 9>&-; then
+      log "destroy: instance $CONTAINER_ID destroyed"; return 0
+    fi
+    log "destroy: FAILED: instance $CONTAINER_ID may still be billing"; return 1
+  fi
   log "destroy: trainbox vast destroy $CONTAINER_ID"
   local rc=0
   VAST_API_KEY=${CONTAINER_API_KEY:-${VAST_API_KEY:-}} "$TB" vast destroy "$CONTAINER_ID" >&2 9>&- || rc=$?

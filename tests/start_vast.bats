@@ -410,3 +410,26 @@ wait_for() {
   curl -sf "$api/__state" | jq -e --arg id "$id" '[.instances[] | select((.id|tostring) == $id)] | length == 1 and .[0].destroyed == true'
   assert_equal "$(remote_steps)" "1 2 3"
 }
+
+@test "start_vast.sh: trainbox missing and not installable: exit 69, and the instance is destroyed through the API anyway" {
+  port=$(free_port)
+  python3 "$REPO/tests/vast_mock.py" --port "$port" --key instkey-9 --log "$BATS_TEST_TMPDIR/vast.log" >mock.out 2>mock.err 3>&- &
+  MOCK_PID=$!
+  wait_for 'grep -q ready mock.out' 30
+  api="http://127.0.0.1:$port"
+  offer=$(curl -sf -H 'Authorization: Bearer instkey-9' -X POST -d '{}' "$api/api/v0/bundles/" | jq -r '.offers[0].id')
+  id=$(curl -sf -H 'Authorization: Bearer instkey-9' -X PUT -d '{"client_id": "me", "image": "toy", "disk": 10}' \
+    "$api/api/v0/asks/$offer/" | jq -r '.new_contract')
+  nobin="$BATS_TEST_TMPDIR/nobin"
+  mkdir -p "$nobin"
+  cp bin/nvidia-smi "$nobin/"
+  p=$nobin
+  IFS=: read -ra parts <<<"$PATH"
+  for d in "${parts[@]}"; do [ -x "$d/trainbox" ] || p="$p:$d"; done
+  run --separate-stderr env PATH="$p" VAST_URL="$api" CONTAINER_ID="$id" CONTAINER_API_KEY=instkey-9 \
+    bash "$SCRIPT" --workdir w1 --sync-to "$URI" --run true --install-dir "$BATS_TEST_TMPDIR/inst" 3>&-
+  assert_failure 69
+  [[ "$stderr" == *"destroy: instance $id destroyed"* ]] || fail "$stderr"
+  [[ "$stderr" != *instkey-9* ]]
+  curl -sf "$api/__state" | jq -e --arg id "$id" '[.instances[] | select((.id|tostring) == $id)] | .[0].destroyed == true'
+}
