@@ -5,6 +5,7 @@
     s3util.py verify BUCKET PREFIX DIR           every file in DIR is BUCKET/PREFIX+name: same bytes,
                                                  x-amz-meta-sha256 = sha256 of the file
     s3util.py mpu BUCKET                         number of multipart uploads still open
+    s3util.py keys BUCKET                        every key in the bucket, one a line
     s3util.py put BUCKET KEY TEXT                put an object with TEXT as its body
     s3util.py location BUCKET                    the bucket's region (us-east-1 when S3 says none),
                                                  or the error code (NoSuchBucket)
@@ -34,6 +35,11 @@ def main(argv):
     if cmd == "mb":
         for b in argv[2:]:
             s3.create_bucket(Bucket=b)
+        return 0
+    if cmd == "keys":
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=argv[2]):
+            for o in page.get("Contents", []):
+                print(o["Key"])
         return 0
     if cmd == "mpu":
         print(len(s3.list_multipart_uploads(Bucket=argv[2]).get("Uploads", [])))
