@@ -65,10 +65,10 @@ static const struct tb_opt sync_opts[] = {
     {OPT_INCLUDE, 0, "include", "GLOB", "sync only paths matching GLOB (repeatable; ** matches across /)", NULL},
     {OPT_EXCLUDE, 0, "exclude", "GLOB", "leave paths matching GLOB alone, on both sides (repeatable)", NULL},
     {OPT_MARKER, 0, "marker", "[NAME]", "write NAME (default .complete) into each checkpoint directory after all its files", NULL},
-    {OPT_KEEP_LAST, 0, "keep-last", "N", "keep only the N newest checkpoints in the destination (by step number)", NULL},
+    {OPT_KEEP_LAST, 0, "keep-last", "N", "keep only the N newest checkpoints in the destination (by step number); older ones are not copied", NULL},
     {OPT_PATTERN, 0, "pattern", "GLOB", "with --keep-last: which top-level names are checkpoints (default: any with a step number)", NULL},
     {OPT_EVERY, 0, "every", "DURATION", "sync again every DURATION until SIGTERM/SIGINT, then once more and exit", NULL},
-    {OPT_MIN_AGE, 0, "min-age", "DURATION", "skip files modified less than DURATION ago", NULL},
+    {OPT_MIN_AGE, 0, "min-age", "DURATION", "skip files modified less than DURATION ago; with --marker: a local checkpoint unchanged this long gets its marker (default 60s)", NULL},
     {OPT_DRY_RUN, 'n', "dry-run", NULL, "print what would be done, change nothing", NULL},
     {OPT_JOBS, 'j', "jobs", "N", "transfers at once (default 8)", NULL},
     {OPT_PART_SIZE, 0, "part-size", "SIZE", "multipart part size (default 8MiB)", NULL},
@@ -405,7 +405,8 @@ static struct group *group_enter(struct pass *ps, const char *rel, size_t len)
         g = tb_xcalloc(1, sizeof *g);
         g->name = dupn(rel, glen);
         g->dst_marked = has_marker(ps->dst, g->name, ps->o->marker);
-        /* a store's checkpoint counts only with its marker (sync or the trainer wrote it last) */
+        /* a store's checkpoint counts only with its marker (sync or the trainer wrote it last); a
+         * local one's files are sent, and its marker waits for local_ready (group_finish) */
         g->src_marked = ps->src->local || has_marker(ps->src, g->name, ps->o->marker);
         if (!g->src_marked && !ps->o->quiet) tb_warn("sync", "%s/: no %s in the source: not copied", g->name, ps->o->marker);
         ps->grp = g;
