@@ -14,8 +14,8 @@
  * --keep-last plans before the pass (lib/sync_retain's tb_retain_copy_plan over the top-level
  * checkpoint names of both sides): a source checkpoint retention would delete after the pass is
  * not copied at all. --marker with a local source: a checkpoint directory gets its marker only when
- * nothing in it changed since the pass started and either the trainer wrote the marker itself or
- * nothing changed within the quiet time (--min-age, default 60s) before (local_ready).
+ * it still holds exactly what the pass listed in it and either the trainer wrote the marker itself
+ * or nothing in it changed within the quiet time (--min-age, default 60s; local_ready).
  *
  * Never ship a changing file: a local file is opened and fstat'ed before it is sent and again
  * after; one whose size or mtime moved is retried at the end of the pass, and if it moves again
@@ -165,6 +165,7 @@ struct keepplan {
 struct group {
     char *name;               /* "step-100" */
     int pending, failed, incomplete, sent, closed, dst_marked, src_marked;
+    uint64_t nseen, fp;       /* local source: the files the pass listed in it, and their fingerprint (fp_add) */
 };
 
 struct pass {
@@ -182,7 +183,6 @@ struct pass {
     int fatal;                /* an error that stops the pass */
     tb_err fatal_err;
     struct tb_progress prog;
-    struct timespec started;  /* when the pass began (wall clock: compared with file times) */
     struct keepplan kp;
     struct tb_sync_cache cache[2]; /* per side (S3-style stores): metadata remembered across passes */
     int have_cache[2];
@@ -314,38 +314,75 @@ static int64_t changed_ns(struct timespec m, struct timespec c)
     return a > b ? a : b;
 }
 
-/* --marker, local source: may the checkpoint directory gname get its marker? Only when it stopped
- * changing: nothing in it (files, subdirectories, the directory itself) changed since the pass
- * began, so what the pass listed and sent is what is there; and either the trainer wrote the
- * marker itself (before the pass: written last, it vouches for the files before it) or nothing
- * in it changed within the quiet time before the pass. A trainer pausing between two files of a
- * checkpoint for less than the quiet time never gets its partial checkpoint marked. Else 0, with
- * the reason in why. */
-static int local_ready(struct pass *ps, const char *gname, char *why, size_t cap)
+/* One file's part of a checkpoint's fingerprint: its path, size and mtime, hashed (FNV-1a, then
+ * mixed), summed over the files, so the order they come in does not matter. */
+static uint64_t fp_of(const char *path, size_t len, uint64_t size, struct timespec mtime)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
+    uint64_t v[3] = {size, (uint64_t)mtime.tv_sec, (uint64_t)mtime.tv_nsec};
+    for (int k = 0; k < 3; k++) {
+        h ^= v[k] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h;
+}
+
+/* --marker, local source: may the checkpoint directory gname get its marker? Only when it holds
+ * exactly the files the pass listed in it, at the sizes and mtimes listed (g's count and
+ * fingerprint: a file the trainer added or rewrote after the listing read the directory makes
+ * them differ), and either the trainer wrote the marker itself (written last, it vouches for the
+ * files before it) or nothing in the directory (files, subdirectories, itself) changed within the
+ * quiet time: a trainer pausing between two files of a checkpoint for less than that never gets
+ * its partial checkpoint marked. Else 0, with the reason in why. */
+static int local_ready(struct pass *ps, const struct group *g, char *why, size_t cap)
 {
     const struct opts *o = ps->o;
-    char *dir = join(ps->src->prefix, gname);
-    int64_t start = ts_ns(ps->started), newest = 0;
+    char *dir = join(ps->src->prefix, g->name);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t quiet = o->quiet_ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)o->quiet_ns; /* now > 0: no overflow */
+    int64_t newest = 0;
+    uint64_t n = 0, fp = 0;
     int has = 0, bad = 0;
+    size_t glen = strlen(g->name), mlen = strlen(o->marker);
     struct stat st;
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) bad = 1;
     else newest = changed_ns(st.st_mtim, st.st_ctim);
     struct tb_walk w;
     struct tb_walk_ent ent;
     tb_err e = {0};
+    char *rel = NULL;
+    size_t rcap = 0;
     if (!bad && tb_walk_open(&w, dir, &e) == 0) {
         while (tb_walk_next(&w, &ent)) {
             if (ent.type == TB_WALK_ERROR) { bad = 1; continue; }
             int64_t c = changed_ns(ent.mtime, ent.ctime);
             if (c > newest) newest = c;
-            if (ent.type == TB_WALK_FILE && strcmp(ent.path, o->marker) == 0) has = 1;
+            if (ent.type != TB_WALK_FILE) continue;
+            /* what the listing skips (lib/sync_list: the marker's name, *.partial) and the filter leaves out */
+            if (ent.len >= mlen && strcmp(ent.path + ent.len - mlen, o->marker) == 0 &&
+                (ent.len == mlen || ent.path[ent.len - mlen - 1] == '/')) {
+                if (ent.len == mlen) has = 1;
+                continue;
+            }
+            if (ent.len >= 8 && strcmp(ent.path + ent.len - 8, ".partial") == 0) continue;
+            tb_xgrow_n(&rel, &rcap, glen + 1 + ent.len + 1, 1, 256);
+            memcpy(rel, g->name, glen);
+            rel[glen] = '/';
+            memcpy(rel + glen + 1, ent.path, ent.len + 1);
+            if (!tb_filter_allows(&o->filter, rel, glen + 1 + ent.len)) continue;
+            n++;
+            fp += fp_of(rel, glen + 1 + ent.len, ent.size, ent.mtime);
         }
         tb_walk_close(&w);
     } else bad = 1;
+    free(rel);
     free(dir);
     if (bad) snprintf(why, cap, "cannot be read whole: no marker");
-    else if (newest >= start) snprintf(why, cap, "changed during the pass: no marker yet");
-    else if (!has && newest >= start - (int64_t)o->quiet_ns)
+    else if (n != g->nseen || fp != g->fp) snprintf(why, cap, "changed during the pass: no marker yet");
+    else if (!has && newest >= ts_ns(now) - quiet)
         snprintf(why, cap, "changed within %s (--min-age) and no %s from the trainer: no marker yet", o->quiet_arg, o->marker);
     else return 1;
     return 0;
@@ -363,7 +400,7 @@ static void group_finish(struct pass *ps, struct group *g)
         if (!o->quiet) tb_warn("sync", "%s/: not all files synced: no %s written", g->name, o->marker);
     } else if (!g->sent && g->dst_marked) {
         /* unchanged, and marked already */
-    } else if (ps->src->local && !local_ready(ps, g->name, why, sizeof why)) {
+    } else if (ps->src->local && !local_ready(ps, g, why, sizeof why)) {
         emit(ps, "skip", r2, k, 0, why);
     } else {
         tb_err e = {0};
@@ -749,6 +786,7 @@ static void handle(struct pass *ps, const struct tb_sync_action *ac)
     }
     g = group_enter(ps, se->path, se->len);
     if (g && !g->src_marked) goto out;
+    if (g && ps->src->local && !se->is_dir) g->nseen++, g->fp += fp_of(se->path, se->len, se->size, se->mtime);
     if (ac->op == TB_SYNC_CONFLICT) {
         tb_fail(&e, TB_EPARTIAL, "a file on one side and a directory on the other: left alone");
         item_failed(ps, rel, &e);
@@ -1069,7 +1107,6 @@ static int run_pass(struct pass *ps)
     tb_err e = {0};
     ps->n_up = ps->n_skip = ps->n_del = ps->n_fail = ps->n_refused = ps->bytes = ps->n_changing = 0;
     ps->fail_code = ps->fatal = 0;
-    clock_gettime(CLOCK_REALTIME, &ps->started);
     for (int i = 0; i < 2; i++) {
         /* no cache is no error: every object is then asked with a HEAD */
         char *path = o->cache_id[i] ? tb_sync_cache_path(o->cache_id[i]) : NULL;

@@ -370,8 +370,14 @@ while time.time() < end:
         for _ in range(24):
             f.write(bytes([65 + v]) * (1 << 20))
             f.flush()
+    if not os.path.exists("writing"):
+        open("writing", "w").close()
 PY
   BG_PID=$!
+  # the sync starts once the writer is rewriting (else, on a busy machine, the whole upload could
+  # be over before the writer's first byte, and nothing would be changing)
+  for i in $(seq 100); do [ -e writing ] && break; sleep 0.1; done
+  [ -e writing ] || fail "the writer never started"
   run --separate-stderr trainbox sync --multipart-threshold 8MiB src s3://sy-torn/p/
   kill "$BG_PID" 2>/dev/null || true; wait "$BG_PID" 2>/dev/null || true; BG_PID=
   assert_failure 1
