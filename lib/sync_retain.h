@@ -9,7 +9,8 @@
  *     anything else in the destination is not a checkpoint of this series and is never touched.
  *   - Newest first in the order `discover --latest-checkpoint` uses: by step number, then by
  *     name (byte order) for equal steps; the first N candidates are kept, the rest deleted.
- *   - The one being written is never deleted, whatever its rank.
+ *   - The one being written (sync passes the source's newest complete checkpoint, see
+ *     tb_retain_copy_plan) is never deleted, whatever its rank.
  *   - With a marker (use_marker), a checkpoint without its marker is neither counted nor
  *     deleted. It is either in progress (another writer, or this pass's next one) or torn by a
  *     crash; deleting the first breaks a live writer, and counting either would let an unusable
