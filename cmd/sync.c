@@ -11,6 +11,12 @@
  * spooled by the plan and run only after every copy of the pass succeeded. Then --marker files,
  * then --keep-last retention. One NDJSON line per action on stdout.
  *
+ * --keep-last plans before the pass (lib/sync_retain's tb_retain_copy_plan over the top-level
+ * checkpoint names of both sides): a source checkpoint retention would delete after the pass is
+ * not copied at all. --marker with a local source: a checkpoint directory gets its marker only when
+ * it still holds exactly what the pass listed in it and either the trainer wrote the marker itself
+ * or nothing in it changed within the quiet time (--min-age, default 60s; local_ready).
+ *
  * Never ship a changing file: a local file is opened and fstat'ed before it is sent and again
  * after; one whose size or mtime moved is retried at the end of the pass, and if it moves again
  * the object written from it is removed (it may be torn) and the file is reported and left for the
@@ -59,10 +65,10 @@ static const struct tb_opt sync_opts[] = {
     {OPT_INCLUDE, 0, "include", "GLOB", "sync only paths matching GLOB (repeatable; ** matches across /)", NULL},
     {OPT_EXCLUDE, 0, "exclude", "GLOB", "leave paths matching GLOB alone, on both sides (repeatable)", NULL},
     {OPT_MARKER, 0, "marker", "[NAME]", "write NAME (default .complete) into each checkpoint directory after all its files", NULL},
-    {OPT_KEEP_LAST, 0, "keep-last", "N", "keep only the N newest checkpoints in the destination (by step number)", NULL},
+    {OPT_KEEP_LAST, 0, "keep-last", "N", "keep only the N newest checkpoints in the destination (by step number); older ones are not copied", NULL},
     {OPT_PATTERN, 0, "pattern", "GLOB", "with --keep-last: which top-level names are checkpoints (default: any with a step number)", NULL},
     {OPT_EVERY, 0, "every", "DURATION", "sync again every DURATION until SIGTERM/SIGINT, then once more and exit", NULL},
-    {OPT_MIN_AGE, 0, "min-age", "DURATION", "skip files modified less than DURATION ago", NULL},
+    {OPT_MIN_AGE, 0, "min-age", "DURATION", "skip files modified less than DURATION ago; with --marker: a local checkpoint unchanged this long gets its marker (default 60s)", NULL},
     {OPT_DRY_RUN, 'n', "dry-run", NULL, "print what would be done, change nothing", NULL},
     {OPT_JOBS, 'j', "jobs", "N", "transfers at once (default 8)", NULL},
     {OPT_PART_SIZE, 0, "part-size", "SIZE", "multipart part size (default 8MiB)", NULL},
@@ -108,13 +114,17 @@ struct side {
 
 struct opts {
     enum tb_sync_mode mode;
-    int delete, allow_empty, dry_run, human, quiet, keep_last;
+    int delete, allow_empty, dry_run, human, quiet, verbose, keep_last;
     struct tb_max_delete max_delete;
     struct tb_filter filter;
     const char *marker;
     struct tb_glob pattern;
     int have_pattern;
     uint64_t every_ns, min_age_ns;
+    int min_age_given;
+    uint64_t quiet_ns;        /* --marker, local source: how long a checkpoint without the trainer's marker
+                               * must have been left alone (--min-age, else 60 s) */
+    const char *quiet_arg;    /* how the user wrote it, for messages */
     struct tb_xfer_cfg xcfg;
     int pmode;
     int no_cache;
@@ -139,10 +149,23 @@ struct act {
     struct tb_xfer_job job;
 };
 
+/* --keep-last's plan for a pass: the top-level checkpoint names of both sides, sorted by name (paths
+ * come in name order, each checkpoint's together), whether each is copied, and the one retention
+ * protects (tb_retain_copy_plan). */
+struct keepplan {
+    struct tb_retain_cand *it;
+    size_t n, cap;
+    unsigned char *copy;
+    char *protect;            /* the newest complete source checkpoint ("step-3/"), or NULL */
+    int ok;                   /* made for this pass: retention runs only then */
+    size_t reported;          /* the last skipped checkpoint reported (-v), or (size_t)-1 */
+};
+
 /* A checkpoint directory of the pass, for --marker. */
 struct group {
     char *name;               /* "step-100" */
     int pending, failed, incomplete, sent, closed, dst_marked, src_marked;
+    uint64_t nseen, fp;       /* local source: the files the pass listed in it, and their fingerprint (fp_add) */
 };
 
 struct pass {
@@ -160,7 +183,7 @@ struct pass {
     int fatal;                /* an error that stops the pass */
     tb_err fatal_err;
     struct tb_progress prog;
-    char *last_group;         /* the newest group written this pass (never deleted by --keep-last) */
+    struct keepplan kp;
     struct tb_sync_cache cache[2]; /* per side (S3-style stores): metadata remembered across passes */
     int have_cache[2];
 };
@@ -281,16 +304,105 @@ static int has_marker(struct side *sd, const char *gname, const char *marker)
     return r;
 }
 
+static int64_t ts_ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+/* The later of a file's mtime and ctime: ctime moves on every write, rename or chmod and cannot be
+ * set back, so a copy that keeps old mtimes (rsync -a, cp -p, tar x) still counts as a change. */
+static int64_t changed_ns(struct timespec m, struct timespec c)
+{
+    int64_t a = ts_ns(m), b = ts_ns(c);
+    return a > b ? a : b;
+}
+
+/* One file's part of a checkpoint's fingerprint: its path, size and mtime, hashed (FNV-1a, then
+ * mixed), summed over the files, so the order they come in does not matter. */
+static uint64_t fp_of(const char *path, size_t len, uint64_t size, struct timespec mtime)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
+    uint64_t v[3] = {size, (uint64_t)mtime.tv_sec, (uint64_t)mtime.tv_nsec};
+    for (int k = 0; k < 3; k++) {
+        h ^= v[k] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h;
+}
+
+/* --marker, local source: may the checkpoint directory gname get its marker? Only when it holds
+ * exactly the files the pass listed in it, at the sizes and mtimes listed (g's count and
+ * fingerprint: a file the trainer added or rewrote after the listing read the directory makes
+ * them differ), and either the trainer wrote the marker itself (written last, it vouches for the
+ * files before it) or nothing in the directory (files, subdirectories, itself) changed within the
+ * quiet time: a trainer pausing between two files of a checkpoint for less than that never gets
+ * its partial checkpoint marked. Else 0, with the reason in why. */
+static int local_ready(struct pass *ps, const struct group *g, char *why, size_t cap)
+{
+    const struct opts *o = ps->o;
+    char *dir = join(ps->src->prefix, g->name);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t quiet = o->quiet_ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)o->quiet_ns; /* now > 0: no overflow */
+    int64_t newest = 0;
+    uint64_t n = 0, fp = 0;
+    int has = 0, bad = 0;
+    size_t glen = strlen(g->name), mlen = strlen(o->marker);
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) bad = 1;
+    else newest = changed_ns(st.st_mtim, st.st_ctim);
+    struct tb_walk w;
+    struct tb_walk_ent ent;
+    tb_err e = {0};
+    char *rel = NULL;
+    size_t rcap = 0;
+    if (!bad && tb_walk_open(&w, dir, &e) == 0) {
+        while (tb_walk_next(&w, &ent)) {
+            if (ent.type == TB_WALK_ERROR) { bad = 1; continue; }
+            int64_t c = changed_ns(ent.mtime, ent.ctime);
+            if (c > newest) newest = c;
+            if (ent.type != TB_WALK_FILE) continue;
+            /* what the listing skips (lib/sync_list: the marker's name, *.partial) and the filter leaves out */
+            if (ent.len >= mlen && strcmp(ent.path + ent.len - mlen, o->marker) == 0 &&
+                (ent.len == mlen || ent.path[ent.len - mlen - 1] == '/')) {
+                if (ent.len == mlen) has = 1;
+                continue;
+            }
+            if (ent.len >= 8 && strcmp(ent.path + ent.len - 8, ".partial") == 0) continue;
+            tb_xgrow_n(&rel, &rcap, glen + 1 + ent.len + 1, 1, 256);
+            memcpy(rel, g->name, glen);
+            rel[glen] = '/';
+            memcpy(rel + glen + 1, ent.path, ent.len + 1);
+            if (!tb_filter_allows(&o->filter, rel, glen + 1 + ent.len)) continue;
+            n++;
+            fp += fp_of(rel, glen + 1 + ent.len, ent.size, ent.mtime);
+        }
+        tb_walk_close(&w);
+    } else bad = 1;
+    free(rel);
+    free(dir);
+    if (bad) snprintf(why, cap, "cannot be read whole: no marker");
+    else if (n != g->nseen || fp != g->fp) snprintf(why, cap, "changed during the pass: no marker yet");
+    else if (!has && newest >= ts_ns(now) - quiet)
+        snprintf(why, cap, "changed within %s (--min-age) and no %s from the trainer: no marker yet", o->quiet_arg, o->marker);
+    else return 1;
+    return 0;
+}
+
 static void group_finish(struct pass *ps, struct group *g)
 {
     const struct opts *o = ps->o;
     char *k = marker_key(ps->dst, g->name, o->marker);
     char *rel = join(g->name, "/"), *r2 = join(rel, o->marker);
+    char why[256];
     if (!g->src_marked) {
         /* not copied: the source's checkpoint is incomplete */
     } else if (g->failed || g->incomplete) {
         if (!o->quiet) tb_warn("sync", "%s/: not all files synced: no %s written", g->name, o->marker);
-    } else if (g->sent || !g->dst_marked) {
+    } else if (!g->sent && g->dst_marked) {
+        /* unchanged, and marked already */
+    } else if (ps->src->local && !local_ready(ps, g, why, sizeof why)) {
+        emit(ps, "skip", r2, k, 0, why);
+    } else {
         tb_err e = {0};
         int rc = 0;
         if (!o->dry_run) {
@@ -299,8 +411,6 @@ static void group_finish(struct pass *ps, struct group *g)
         }
         if (rc) item_failed(ps, "marker", &e);
         else emit(ps, dir_op(ps), r2, k, 0, "marker");
-        free(ps->last_group);
-        ps->last_group = tb_xstrdup(g->name);
     }
     free(rel);
     free(r2);
@@ -332,12 +442,152 @@ static struct group *group_enter(struct pass *ps, const char *rel, size_t len)
         g = tb_xcalloc(1, sizeof *g);
         g->name = dupn(rel, glen);
         g->dst_marked = has_marker(ps->dst, g->name, ps->o->marker);
-        /* a store's checkpoint counts only with its marker (sync or the trainer wrote it last) */
+        /* a store's checkpoint counts only with its marker (sync or the trainer wrote it last); a
+         * local one's files are sent, and its marker waits for local_ready (group_finish) */
         g->src_marked = ps->src->local || has_marker(ps->src, g->name, ps->o->marker);
         if (!g->src_marked && !ps->o->quiet) tb_warn("sync", "%s/: no %s in the source: not copied", g->name, ps->o->marker);
         ps->grp = g;
     }
     return g;
+}
+
+/* ---- --keep-last's plan: which source checkpoints are copied at all */
+
+struct kp_collect { struct pass *ps; struct keepplan *kp; int side; size_t plen; };
+
+/* A top-level name of one side: kept only when retention would treat it as a checkpoint. */
+static void kp_add(struct kp_collect *c, const char *name)
+{
+    const struct opts *o = c->ps->o;
+    size_t l = strlen(name);
+    while (l && name[l - 1] == '/') l--;
+    uint64_t step;
+    if (!l || !tb_ckpt_step(name, l, &step)) return;
+    if (o->have_pattern && !tb_glob_match(&o->pattern, name, l)) return;
+    struct keepplan *kp = c->kp;
+    tb_xgrow_n(&kp->it, &kp->cap, kp->n + 1, sizeof *kp->it, 16);
+    kp->it[kp->n++] = (struct tb_retain_cand){tb_xstrdup(name), c->side == 0, c->side == 1};
+}
+
+static int kp_cb(void *ud, const struct tb_obj_info *info, int is_prefix)
+{
+    struct kp_collect *c = ud;
+    (void)is_prefix;
+    if (strlen(info->key) > c->plen) kp_add(c, info->key + c->plen);
+    return 0;
+}
+
+/* The top-level names of a side: "step-1/" for a directory (a common prefix), "x-step=5.ckpt" for a file. */
+static int kp_list(struct kp_collect *c, struct side *sd, tb_err *e)
+{
+    c->plen = strlen(sd->prefix);
+    if (!sd->local) return tb_store_list_all(sd->store, sd->prefix, "/", kp_cb, c, e);
+    DIR *d = opendir(*sd->root ? sd->root : ".");
+    if (!d) {
+        if (c->side == 1 && errno == ENOENT) return 0; /* a destination not made yet (--dry-run) */
+        return tb_fail_errno(e, 0, "cannot list %s", sd->root);
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
+        char *full = join(sd->prefix, de->d_name);
+        struct stat st;
+        if (lstat(full, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+            char *nm = join(de->d_name, S_ISDIR(st.st_mode) ? "/" : "");
+            kp_add(c, nm);
+            free(nm);
+        }
+        free(full);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const struct tb_retain_cand *)x)->name, ((const struct tb_retain_cand *)y)->name);
+}
+
+/* tb_retain_copy_plan's question: is the source's checkpoint complete, does the destination's
+ * hold its marker? A store's source checkpoint is complete with its marker (without, it is never
+ * copied). A local one always counts: one still being written is complete soon, and it is the
+ * trainer's newest, so it takes one of the K places as it will once marked (counting only the
+ * settled ones would send older checkpoints while a newer one settles, never to be marked). A
+ * checkpoint file (not a directory) never has a marker, as retention counts it. */
+static int kp_complete(void *ctx, size_t idx, int side, int *yes, tb_err *e)
+{
+    struct pass *ps = ctx;
+    const char *name = ps->kp.it[idx].name;
+    size_t n = strlen(name);
+    (void)e;
+    *yes = 0;
+    if (!n || name[n - 1] != '/') return 0;
+    struct side *sd = side ? ps->dst : ps->src;
+    if (!side && sd->local) return *yes = 1, 0;
+    char *g = dupn(name, n - 1);
+    *yes = has_marker(sd, g, ps->o->marker);
+    free(g);
+    return 0;
+}
+
+static void kp_free(struct keepplan *kp)
+{
+    for (size_t i = 0; i < kp->n; i++) free((char *)kp->it[i].name);
+    free(kp->it);
+    free(kp->copy);
+    free(kp->protect);
+    memset(kp, 0, sizeof *kp);
+}
+
+static int keep_plan(struct pass *ps, tb_err *e)
+{
+    struct keepplan *kp = &ps->kp;
+    struct kp_collect c = {ps, kp, 0, 0};
+    int rc = kp_list(&c, ps->src, e);
+    c.side = 1;
+    if (!rc) rc = kp_list(&c, ps->dst, e);
+    if (rc) return rc;
+    qsort(kp->it, kp->n, sizeof *kp->it, by_name);
+    size_t m = 0; /* one item per name, with both sides' flags */
+    for (size_t i = 0; i < kp->n; i++) {
+        if (m && strcmp(kp->it[m - 1].name, kp->it[i].name) == 0) {
+            kp->it[m - 1].in_src |= kp->it[i].in_src;
+            kp->it[m - 1].in_dst |= kp->it[i].in_dst;
+            free((char *)kp->it[i].name);
+        } else kp->it[m++] = kp->it[i];
+    }
+    kp->n = m;
+    kp->copy = tb_xmalloc(m ? m : 1);
+    size_t ns;
+    /* the pattern was applied when the names were collected */
+    if ((rc = tb_retain_copy_plan(kp->it, m, (size_t)ps->o->keep_last, ps->o->marker != NULL, NULL, kp_complete, ps,
+                                  kp->copy, &ns, e)))
+        return rc;
+    if (ns != (size_t)-1) kp->protect = tb_xstrdup(kp->it[ns].name);
+    kp->reported = (size_t)-1;
+    kp->ok = 1;
+    return 0;
+}
+
+/* Is the source path (relative) copied by this pass, as far as --keep-last goes? A path under a
+ * checkpoint retention would delete is not; it is reported once per checkpoint with -v. */
+static int keep_copies(struct pass *ps, const char *path, size_t len)
+{
+    struct keepplan *kp = &ps->kp;
+    if (!kp->ok || !kp->n) return 1;
+    const char *slash = memchr(path, '/', len);
+    char *name = slash ? dupn(path, (size_t)(slash - path) + 1) : dupn(path, len);
+    struct tb_retain_cand key = {name, 0, 0};
+    const struct tb_retain_cand *hit = bsearch(&key, kp->it, kp->n, sizeof *kp->it, by_name);
+    free(name);
+    if (!hit) return 1;
+    size_t i = (size_t)(hit - kp->it);
+    if (kp->copy[i]) return 1;
+    if (ps->o->verbose && !ps->o->quiet && kp->reported != i)
+        fprintf(stderr, "trainbox sync: %s: older than the %d newest checkpoints (--keep-last): not copied\n", hit->name,
+                ps->o->keep_last);
+    kp->reported = i;
+    return 0;
 }
 
 /* ---- actions */
@@ -528,9 +778,15 @@ static void handle(struct pass *ps, const struct tb_sync_action *ac)
     const struct tb_sync_entry *se = ac->src;
     char *rel = dupn(se->path, se->len);
     char *dkey = join(ps->dst->prefix, rel);
-    struct group *g = group_enter(ps, se->path, se->len);
     tb_err e = {0};
+    struct group *g = NULL;
+    if (!keep_copies(ps, se->path, se->len)) {
+        group_enter(ps, "", 0); /* the group before it is over */
+        goto out;
+    }
+    g = group_enter(ps, se->path, se->len);
     if (g && !g->src_marked) goto out;
+    if (g && ps->src->local && !se->is_dir) g->nseen++, g->fp += fp_of(se->path, se->len, se->size, se->mtime);
     if (ac->op == TB_SYNC_CONFLICT) {
         tb_fail(&e, TB_EPARTIAL, "a file on one side and a directory on the other: left alone");
         item_failed(ps, rel, &e);
@@ -762,13 +1018,12 @@ static void retention(struct pass *ps)
             }
         }
     size_t *del = tb_xcalloc(t.n + 1, sizeof *del), ndel = 0;
-    char *writing = ps->last_group ? join(ps->last_group, "/") : NULL;
-    if (tb_retain_plan(t.it, t.n, (size_t)o->keep_last, o->marker != NULL, writing, o->have_pattern ? &o->pattern : NULL,
-                       del, &ndel, &e))
+    /* the newest complete source checkpoint is never deleted, whatever the destination holds */
+    if (tb_retain_plan(t.it, t.n, (size_t)o->keep_last, o->marker != NULL, ps->kp.protect,
+                       o->have_pattern ? &o->pattern : NULL, del, &ndel, &e))
         item_failed(ps, "--keep-last", &e);
     else
         for (size_t i = 0; i < ndel; i++) remove_checkpoint(ps, t.it[del[i]].name);
-    free(writing);
     free(del);
 out:
     for (size_t i = 0; i < t.n; i++) free((char *)t.it[i].name);
@@ -864,6 +1119,7 @@ static int run_pass(struct pass *ps)
     ld.cache = ps->have_cache[1] ? &ps->cache[1] : NULL;
     if ((rc = open_listing(ps->src, &ls, o, 0, &e))) goto fail;
     if ((rc = open_listing(ps->dst, &ld, o, 1, &e))) goto fail;
+    if (o->keep_last && (rc = keep_plan(ps, &e))) goto fail;
     struct tb_syncplan_cfg pc = {o->mode, 1, o->delete, &o->filter, hash_local, ps, NULL};
     if ((rc = tb_syncplan_init(&plan, &pc, tb_synclist_stream(&ls), tb_synclist_stream(&ld), &e))) goto fail;
     have_plan = 1;
@@ -891,7 +1147,7 @@ static int run_pass(struct pass *ps)
     drain(ps);
     group_enter(ps, "", 0); /* close the last group: its marker goes last */
     if (!ps->fatal && o->delete) run_deletes(ps, &plan, !ls.incomplete && !ld.incomplete);
-    if (!ps->fatal && o->keep_last) retention(ps);
+    if (!ps->fatal && o->keep_last && ps->kp.ok) retention(ps);
     for (int i = 0; i < 2; i++) {
         tb_err ce = {0};
         /* only a listing read to its end describes the whole prefix */
@@ -918,8 +1174,7 @@ done:
     tb_synclist_close(&ld);
     for (int i = 0; i < 2; i++)
         if (ps->have_cache[i]) tb_sync_cache_close(&ps->cache[i]), ps->have_cache[i] = 0;
-    free(ps->last_group);
-    ps->last_group = NULL;
+    kp_free(&ps->kp);
     return rc;
 }
 
@@ -1009,6 +1264,7 @@ static int parse(int argc, char **argv, struct opts *o, struct tb_common_cfg *co
         case OPT_EVERY:
         case OPT_MIN_AGE:
             if (tb_duration_parse(p->arg, c == OPT_EVERY ? &o->every_ns : &o->min_age_ns, &e)) return tb_usage("sync", "%s", e.msg);
+            if (c == OPT_MIN_AGE) o->min_age_given = 1, o->quiet_arg = p->arg;
             if (c == OPT_EVERY && o->every_ns < 1000000000ull) return tb_usage("sync", "--every must be at least 1s");
             break;
         case OPT_DRY_RUN: o->dry_run = 1; break;
@@ -1033,6 +1289,9 @@ static int parse(int argc, char **argv, struct opts *o, struct tb_common_cfg *co
     if ((o->max_delete.set || o->allow_empty) && !o->delete) return tb_usage("sync", "--max-delete and --allow-empty-source go with --delete");
     o->mode = checksum ? TB_SYNC_CHECKSUM : size_only ? TB_SYNC_SIZE_ONLY : TB_SYNC_SIZE_MTIME;
     o->quiet = co->quiet;
+    o->verbose = co->verbose;
+    o->quiet_ns = o->min_age_given ? o->min_age_ns : 60ull * 1000000000;
+    if (!o->min_age_given) o->quiet_arg = "60s";
     o->pmode = tb_common_progress(co, o->pmode);
     tb_xfer_cfg_defaults(&o->xcfg);
     o->xcfg.jobs = (int)*jobs;

@@ -1,4 +1,5 @@
-/* retain: --keep-last's choice of checkpoints to delete (see sync_retain.h for the rules). */
+/* retain: --keep-last's choice of checkpoints to delete, and of those to copy at all (see
+ * sync_retain.h for the rules). */
 #include "sync_retain.h"
 #include "alloc.h"
 #include "discover.h"
@@ -67,4 +68,64 @@ int tb_retain_plan(const struct tb_retain_item *items, size_t n, size_t keep, in
     *ndel = m;
     free(c);
     return 0;
+}
+
+/* A lazily asked completeness: -1 unknown, else 0 or 1. */
+static int ask(tb_retain_complete_fn fn, void *ctx, size_t idx, int side, signed char *memo, int *yes, tb_err *e)
+{
+    if (*memo < 0) {
+        int y = 0, rc = fn(ctx, idx, side, &y, e);
+        if (rc) return rc;
+        *memo = (signed char)(y != 0);
+    }
+    *yes = *memo;
+    return 0;
+}
+
+int tb_retain_copy_plan(const struct tb_retain_cand *items, size_t n, size_t keep, int use_marker,
+                        const struct tb_glob *pattern, tb_retain_complete_fn complete, void *ctx,
+                        unsigned char *copy, size_t *newest_src, tb_err *e)
+{
+    *newest_src = (size_t)-1;
+    if (keep < 1) return tb_fail(e, TB_EUSAGE, "--keep-last must be at least 1");
+    struct cand *c = tb_xmalloc((n ? n : 1) * sizeof *c);
+    signed char *memo = tb_xmalloc(2 * (n ? n : 1)); /* [0, n): the source's answers, [n, 2n): the destination's */
+    memset(memo, -1, 2 * (n ? n : 1));
+    size_t nc = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = 1;
+        size_t l = bare_len(items[i].name);
+        uint64_t step;
+        if (!tb_ckpt_step(items[i].name, l, &step)) continue;
+        if (pattern && !tb_glob_match(pattern, items[i].name, l)) continue;
+        c[nc++] = (struct cand){items[i].name, i};
+    }
+    qsort(c, nc, sizeof *c, newest_first);
+    /* the newest complete source checkpoint: copied, and what retention protects */
+    size_t ns = nc;
+    for (size_t k = 0; k < nc && ns == nc; k++) {
+        int yes = 1;
+        if (!items[c[k].idx].in_src) continue;
+        if (use_marker && (rc = ask(complete, ctx, c[k].idx, 0, &memo[c[k].idx], &yes, e))) goto out;
+        if (yes) ns = k;
+    }
+    if (ns < nc) *newest_src = c[ns].idx;
+    size_t counted = 0;
+    for (size_t k = 0; k < nc; k++) {
+        size_t i = c[k].idx;
+        if (items[i].in_src) copy[i] = (ns < nc && k <= ns) || counted < keep;
+        if (counted >= keep) continue; /* past the K-th: nothing older is copied, no more questions */
+        int yes = 1;
+        if (use_marker) {
+            yes = 0;
+            if (items[i].in_src && copy[i] && (rc = ask(complete, ctx, i, 0, &memo[i], &yes, e))) goto out;
+            if (!yes && items[i].in_dst && (rc = ask(complete, ctx, i, 1, &memo[n + i], &yes, e))) goto out;
+        }
+        counted += (size_t)yes;
+    }
+out:
+    free(memo);
+    free(c);
+    return rc;
 }

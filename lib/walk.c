@@ -14,7 +14,7 @@ struct walk_item {
     mode_t mode;
     int err;               /* fstatat failed with this errno */
     uint64_t size;
-    struct timespec mtime;
+    struct timespec mtime, ctime;
 };
 
 struct tb_walk_level {
@@ -61,6 +61,7 @@ static int push_level(struct tb_walk *w)
             it->mode = st.st_mode;
             it->size = (uint64_t)st.st_size;
             it->mtime = st.st_mtim;
+            it->ctime = st.st_ctim;
         }
         memcpy(L->names + L->nlen, nm, nl);
         if (!it->err && S_ISDIR(it->mode)) L->names[L->nlen + nl++] = '/';
@@ -133,6 +134,7 @@ int tb_walk_next(struct tb_walk *w, struct tb_walk_ent *ent)
             ent->mode = it->mode;
             ent->size = it->size;
             ent->mtime = it->mtime;
+        ent->ctime = it->ctime;
             ent->err = err;
             return 1;
         }
@@ -153,6 +155,7 @@ int tb_walk_next(struct tb_walk *w, struct tb_walk_ent *ent)
         ent->mode = it->mode;
         ent->size = it->size;
         ent->mtime = it->mtime;
+        ent->ctime = it->ctime;
         ent->err = it->err;
         w->descend = t == TB_WALK_DIR;
         return 1;

@@ -16,8 +16,9 @@
  *
  * Entries: every regular file, symlink and other non-directory (fifo, socket, device) once, and
  * every directory once, just before what is under it (at the place "DIR/" sorts). Type, mode,
- * size and mtime are lstat's: symlinks are NEVER followed (a symlink to a directory is reported as
- * TB_WALK_SYMLINK and not entered), so a walk cannot leave the root; callers refuse or skip them.
+ * size, mtime and ctime are lstat's: symlinks are NEVER followed (a symlink to a directory is
+ * reported as TB_WALK_SYMLINK and not entered), so a walk cannot leave the root; callers refuse or
+ * skip them.
  * The root itself is followed if it is a symlink (it is what the user named).
  *
  * Errors do not stop the walk and are never silent: a directory that cannot be read is reported
@@ -56,6 +57,7 @@ struct tb_walk_ent {
                               * read), 0 when lstat itself failed */
     uint64_t size;           /* lstat's st_size */
     struct timespec mtime;   /* lstat's st_mtim */
+    struct timespec ctime;   /* lstat's st_ctim (any change, even one that set mtime back) */
     int err;                 /* TB_WALK_ERROR: the errno */
 };
 

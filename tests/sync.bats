@@ -1,15 +1,20 @@
 #!/usr/bin/env bats
 # sync: directory <-> store, store -> store, directory -> directory, on file://, moto (S3) and
 # Azurite; change detection by size + mtime (rclone's X-Amz-Meta-Mtime, read by rclone too),
-# --checksum, --size-only; --delete and its guards; --marker; --keep-last; --every; the keys a
-# remote names checked before anything is written locally; a file that changes while it is read.
+# --checksum, --size-only; --delete and its guards; --marker (and when a local checkpoint is
+# complete); --keep-last (and what it does not copy); --every; the keys a remote names checked
+# before anything is written locally; a file that changes while it is read.
+# A local checkpoint directory gets its marker when the trainer wrote one (a .complete in it) or
+# when nothing in it changed within --min-age (default 60s): tests that want markers at once
+# write the trainer's .complete, as a trainer following the protocol does.
 load helper
 bats_require_minimum_version 1.5.0
 
 setup_file() {
   start_moto
   python3 "$REPO/tests/s3util.py" mb sy-rt sy-az sy-noop sy-chg sy-del sy-fail sy-empty sy-max sy-keep \
-    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl sy-cache sy-age sy-rest
+    sy-mark sy-evil sy-every sy-torn sy-big sy-rclone sy-rclone2 sy-copy sy-copy2 sy-dry sy-incl sy-cache sy-age sy-rest \
+    sy-kl sy-klr sy-roll sy-part
 }
 
 teardown_file() {
@@ -262,6 +267,8 @@ EOF
 @test "sync: --marker writes each checkpoint's marker after all its files, as the server saw it" {
   mkdir -p ck/step-100 ck/step-200
   for s in 100 200; do for f in model optim rng; do head -c 3000 /dev/urandom >ck/step-$s/$f.pt; done; done
+  # the trainer's own markers (written last): the checkpoints are complete now, not in 60s
+  for s in 100 200; do : >ck/step-$s/.complete; done
   log="${BATS_FILE_TMPDIR}/moto.log"
   run --separate-stderr trainbox sync --marker ck s3://sy-mark/run/
   assert_success
@@ -293,7 +300,7 @@ EOF
   refute_output --partial "step-40/"
   # with markers: a checkpoint without its marker neither counts nor is deleted
   mkdir -p ck2/step-1 ck2/step-2 ck2/step-3
-  for s in 1 2 3; do echo $s >ck2/step-$s/m.pt; done
+  for s in 1 2 3; do echo $s >ck2/step-$s/m.pt; : >ck2/step-$s/.complete; done
   trainbox sync --marker ck2 s3://sy-keep/b/ >/dev/null
   aws --endpoint-url "$MOTO_URL" s3 cp - s3://sy-keep/b/step-9/m.pt <<<"partial" >/dev/null
   run --separate-stderr trainbox sync --marker --keep-last 1 ck2 s3://sy-keep/b/
@@ -363,8 +370,14 @@ while time.time() < end:
         for _ in range(24):
             f.write(bytes([65 + v]) * (1 << 20))
             f.flush()
+    if not os.path.exists("writing"):
+        open("writing", "w").close()
 PY
   BG_PID=$!
+  # the sync starts once the writer is rewriting (else, on a busy machine, the whole upload could
+  # be over before the writer's first byte, and nothing would be changing)
+  for i in $(seq 100); do [ -e writing ] && break; sleep 0.1; done
+  [ -e writing ] || fail "the writer never started"
   run --separate-stderr trainbox sync --multipart-threshold 8MiB src s3://sy-torn/p/
   kill "$BG_PID" 2>/dev/null || true; wait "$BG_PID" 2>/dev/null || true; BG_PID=
   assert_failure 1
@@ -425,6 +438,9 @@ PY
 @test "sync: --min-age leaves files modified too recently for the next pass, and their checkpoint unmarked" {
   mkdir -p ck/step-1 ck/step-2
   echo old >ck/step-1/m.pt; touch -d '-1 hour' ck/step-1/m.pt
+  # an old mtime alone no longer makes step-1 complete (its ctime is new: a copy keeping mtimes,
+  # rsync -a or cp -p, looks the same): the trainer's marker says it is
+  : >ck/step-1/.complete
   echo new >ck/step-2/m.pt
   run --separate-stderr trainbox sync --marker --min-age 10m ck s3://sy-age/p/
   assert_success
@@ -437,6 +453,7 @@ PY
 @test "sync: a restore with --marker copies only marked checkpoints, and writes each marker last" {
   mkdir -p ck/step-1 ck/step-2
   echo a >ck/step-1/m.pt; echo b >ck/step-2/m.pt
+  : >ck/step-1/.complete; : >ck/step-2/.complete   # the trainer's markers: complete now
   trainbox sync --marker ck s3://sy-rest/run/ >/dev/null
   # a checkpoint torn by a crash: files, no marker
   aws --endpoint-url "$MOTO_URL" s3 cp - s3://sy-rest/run/step-3/m.pt <<<"torn" >/dev/null
@@ -457,4 +474,116 @@ PY
   assert_line --partial "copy"
   assert_line "2 copied (5 bytes), 0 unchanged, 0 deleted, 0 failed"
   refute_output --partial '{"op"'
+}
+
+# store_keys BUCKET PREFIX: every key under the prefix, sorted, space-separated
+store_keys() {
+  aws --endpoint-url "$MOTO_URL" s3 ls --recursive "s3://$1/$2" | awk '{print $4}' | sed "s#^$2##" | LC_ALL=C sort | xargs
+}
+
+@test "sync: --keep-last never uploads a checkpoint it would delete; a second pass uploads nothing" {
+  mkdir -p ckpt
+  for s in 1 2 3; do mkdir ckpt/step-$s; echo "w$s" >ckpt/step-$s/model.pt; echo "o$s" >ckpt/step-$s/optim.pt; : >ckpt/step-$s/.complete; done
+  echo log >ckpt/train.log
+  run --separate-stderr trainbox sync -v --marker --keep-last 2 ckpt/ s3://sy-kl/run/ckpt/
+  assert_success
+  assert_equal "$(store_keys sy-kl run/ckpt/)" \
+    "step-2/.complete step-2/model.pt step-2/optim.pt step-3/.complete step-3/model.pt step-3/optim.pt train.log"
+  # step-1 was never sent (nor deleted: it never got there), and -v says why
+  assert_equal "$(jq -r 'select(.path | startswith("step-1")) | .op' <<<"$output")" ""
+  [[ "$stderr" == *"step-1/: older than the 2 newest checkpoints (--keep-last): not copied"* ]] || fail "$stderr"
+  run --separate-stderr trainbox sync --marker --keep-last 2 ckpt/ s3://sy-kl/run/ckpt/
+  assert_success
+  assert_equal "$(count_op "$output" upload)" 0
+  assert_equal "$(count_op "$output" delete)" 0
+  assert_equal "$(store_keys sy-kl run/ckpt/)" \
+    "step-2/.complete step-2/model.pt step-2/optim.pt step-3/.complete step-3/model.pt step-3/optim.pt train.log"
+  # the trainer writes step-4 and keeps the old ones: step-4 goes up, step-2 goes, nothing comes back
+  mkdir ckpt/step-4; echo w4 >ckpt/step-4/model.pt; : >ckpt/step-4/.complete
+  run --separate-stderr trainbox sync --marker --keep-last 2 ckpt/ s3://sy-kl/run/ckpt/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output" | sort | xargs)" "step-4/.complete step-4/model.pt"
+  assert_equal "$(jq -r 'select(.op == "delete") | .path' <<<"$output" | sort | xargs)" \
+    "step-2/.complete step-2/model.pt step-2/optim.pt"
+  assert_equal "$(store_keys sy-kl run/ckpt/)" \
+    "step-3/.complete step-3/model.pt step-3/optim.pt step-4/.complete step-4/model.pt train.log"
+  # without --marker, the same rule: only the newest K of both sides are sent (the trainer's
+  # .complete is then a file like any other)
+  run --separate-stderr trainbox sync --keep-last 1 ckpt/ s3://sy-kl/plain/
+  assert_success
+  assert_equal "$(store_keys sy-kl plain/)" "step-4/.complete step-4/model.pt train.log"
+  run --separate-stderr trainbox sync --keep-last 1 ckpt/ s3://sy-kl/plain/
+  assert_success
+  assert_equal "$(count_op "$output" upload)" 0
+  assert_equal "$(count_op "$output" delete)" 0
+}
+
+@test "sync: a restore with --keep-last downloads only the checkpoints it keeps" {
+  mkdir -p ck
+  for s in 1 2 3 4; do mkdir ck/step-$s; echo "w$s" >ck/step-$s/m.pt; : >ck/step-$s/.complete; done
+  trainbox sync --marker ck s3://sy-klr/run/ >/dev/null
+  aws --endpoint-url "$MOTO_URL" s3 cp - s3://sy-klr/run/step-5/m.pt <<<"torn" >/dev/null
+  run --separate-stderr trainbox sync --marker --keep-last 2 s3://sy-klr/run/ restored
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "download") | .path' <<<"$output" | sort | xargs)" \
+    "step-3/.complete step-3/m.pt step-4/.complete step-4/m.pt"
+  assert_equal "$(cd restored && find . -type f | LC_ALL=C sort | xargs)" \
+    "./step-3/.complete ./step-3/m.pt ./step-4/.complete ./step-4/m.pt"
+  run --separate-stderr trainbox sync --marker --keep-last 2 s3://sy-klr/run/ restored
+  assert_success
+  assert_equal "$(count_op "$output" download)" 0
+}
+
+@test "sync: --keep-last keeps a run resumed from an older step: its newest checkpoint is sent and never deleted" {
+  for s in 300 400; do
+    aws --endpoint-url "$MOTO_URL" s3 cp - "s3://sy-roll/run/step-$s/m.pt" <<<"abandoned" >/dev/null
+    aws --endpoint-url "$MOTO_URL" s3 cp - "s3://sy-roll/run/step-$s/.complete" </dev/null >/dev/null
+  done
+  mkdir -p ck/step-200 ck/step-250
+  for s in 200 250; do echo "w$s" >ck/step-$s/m.pt; : >ck/step-$s/.complete; done
+  run --separate-stderr trainbox sync --marker --keep-last 2 ck s3://sy-roll/run/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output" | sort | xargs)" "step-250/.complete step-250/m.pt"
+  run aws --endpoint-url "$MOTO_URL" s3 ls s3://sy-roll/run/
+  assert_output --partial "step-250/"
+  refute_output --partial "step-200/"
+  # the next pass keeps it and sends nothing
+  run --separate-stderr trainbox sync --marker --keep-last 2 ck s3://sy-roll/run/
+  assert_success
+  assert_equal "$(count_op "$output" upload)" 0
+  assert_equal "$(count_op "$output" delete)" 0
+}
+
+@test "sync: --marker never marks a local checkpoint still being written: the trainer's marker, or --min-age of quiet" {
+  mkdir -p ck/step-5
+  # the trainer wrote model.pt and pauses before optim.pt: the file goes up, the marker does not
+  echo w5 >ck/step-5/model.pt
+  run --separate-stderr trainbox sync --marker ck s3://sy-part/run/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output")" "step-5/model.pt"
+  jq -s -e 'map(select(.path == "step-5/.complete")) | .[0].op == "skip" and (.[0].reason | test("changed within 60s"))' <<<"$output"
+  run aws --endpoint-url "$MOTO_URL" s3 ls s3://sy-part/run/step-5/.complete
+  assert_failure
+  # a copy that keeps old mtimes (rsync -a, cp -p) is not old: its ctime is new
+  echo o5 >ck/step-5/optim.pt; touch -d '-1 hour' ck/step-5/*.pt ck/step-5
+  run --separate-stderr trainbox sync --marker ck s3://sy-part/run/
+  assert_success
+  run aws --endpoint-url "$MOTO_URL" s3 ls s3://sy-part/run/step-5/.complete
+  assert_failure
+  # the trainer's own marker completes it at once (and is not copied as a file: sync writes its own)
+  : >ck/step-5/.complete
+  run --separate-stderr trainbox sync --marker ck s3://sy-part/run/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .reason' <<<"$output")" "marker"
+  run aws --endpoint-url "$MOTO_URL" s3 ls s3://sy-part/run/step-5/.complete
+  assert_success
+  # without the trainer's marker: complete once nothing in it changed for --min-age
+  mkdir ck/step-6; echo w6 >ck/step-6/model.pt
+  sleep 2
+  run --separate-stderr trainbox sync --marker --min-age 1s ck s3://sy-part/run/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "upload") | .path' <<<"$output" | sort | xargs)" "step-6/.complete step-6/model.pt"
+  run trainbox discover --latest-checkpoint --marker .complete s3://sy-part/run/
+  assert_success
+  assert_output --partial "step-6"
 }
