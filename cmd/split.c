@@ -16,6 +16,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
+#include "rankenv.h"
 #include "split.h"
 #include "ndjson_trailer.h"
 #include <sched.h>
@@ -36,8 +37,8 @@ static const struct tb_opt split_opts[] = {
     {OPT_FILTER, 0, "filter", "CMD", "pipe each split into `sh -c CMD` with SPLIT=NAME set", "cmd"},
     {OPT_KEY, 0, "key", "FIELD", "hash this field instead of __key__ (or of the whole line)", NULL},
     {OPT_SEED, 0, "seed", "N", "seed of the keyed hash and of the shuffle (default 0)", NULL},
-    {OPT_RANK, 0, "rank", "R", "keep only rank R's lines (default $RANK, $SLURM_PROCID, $JOB_COMPLETION_INDEX)", NULL},
-    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default $WORLD_SIZE, $SLURM_NTASKS)", NULL},
+    {OPT_RANK, 0, "rank", "R", "keep only rank R's lines (default from the environment: trainbox(1), RANKS)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default from the environment: trainbox(1), RANKS)", NULL},
     {OPT_BY, 0, "by", "index|hash", "rank assignment: line i to rank i mod N (default), or by key hash", "index hash"},
     {OPT_SORT, 0, "sort", NULL, "sort items by key first, so any input order partitions the same", NULL},
     {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal totals of the records' \"bytes\"", "bytes"},
@@ -577,20 +578,21 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
     }
     if (opt < 0) return opt == TB_OPTS_HELP ? -1 : TB_EUSAGE;
 
-    /* rank and world size from the launcher's environment when not given */
-    int env_rank = 0, env_world = 0;
-    uint32_t er = 0, ew = 0;
-    int r;
-    if ((r = tb_rank_env("split", &er, &env_rank, &ew, &env_world))) return r;
+    /* rank and world size from the launcher's environment when not given (lib/rankenv); with
+     * --ratio alone the environment is not read: a ratio split is the same on every rank */
     int explicit_rank = have_rank || have_world || by_set || c->balance || c->require_each;
     if (explicit_rank || !c->have_ratio) {
-        if (!have_world && env_world) { c->world = ew; have_world = 1; }
-        if (!have_rank && env_rank) { c->rank = er; have_rank = 1; }
+        struct tb_rank rk;
+        int r = tb_rank_resolve("split", have_rank, c->rank, have_world, c->world, &rk);
+        if (r) return r;
+        c->rank = rk.have_rank ? rk.rank : 0;
+        c->world = rk.world;
+        have_rank = rk.have_rank;
+        have_world = rk.have_world;
+        if ((have_rank || have_world) && c->co.verbose) tb_warn("split", "%s", rk.how);
     }
     if (have_world || have_rank || explicit_rank) {
-        if (!have_world) return tb_usage("split", "rank options need --world-size (or WORLD_SIZE / SLURM_NTASKS)");
-        if (c->world == 0) return tb_usage("split", "world size must be at least 1");
-        if (c->rank >= c->world) return tb_usage("split", "rank %u is not below world size %u", c->rank, c->world);
+        if (!have_world) return tb_usage("split", "rank options need --world-size (or one of the variables of trainbox(1), RANKS)");
         c->rank_mode = 1;
     } else {
         c->world = 1;

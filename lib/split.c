@@ -175,27 +175,3 @@ int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char *
     if (t.type == TB_JSON_PRIMITIVE) { *key = line + t.start; *klen = (size_t)(t.end - t.start); return 0; }
     return tb_fail(e, TB_EDATA, "field \"%s\" is not a string or number", field);
 }
-
-static int env_u32(const char *cmd, const char *name, uint32_t *out, int *set)
-{
-    const char *v = getenv(name);
-    unsigned long long x;
-    if (!v || !*v) return 0;
-    if (tb_parse_u64(v, &x) || x > UINT32_MAX) return tb_usage(cmd, "environment %s='%s' is not a number", name, v);
-    *out = (uint32_t)x;
-    *set = 1;
-    return 0;
-}
-
-int tb_rank_env(const char *cmd, uint32_t *rank, int *have_rank, uint32_t *world, int *have_world)
-{
-    int r;
-    *have_rank = *have_world = 0;
-    if ((r = env_u32(cmd, "RANK", rank, have_rank)) || (!*have_rank && (r = env_u32(cmd, "SLURM_PROCID", rank, have_rank))) ||
-        (!*have_rank && (r = env_u32(cmd, "JOB_COMPLETION_INDEX", rank, have_rank))))
-        return r;
-    if ((r = env_u32(cmd, "WORLD_SIZE", world, have_world)) ||
-        (!*have_world && (r = env_u32(cmd, "SLURM_NTASKS", world, have_world))))
-        return r;
-    return 0;
-}

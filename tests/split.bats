@@ -139,6 +139,50 @@ PY
   [ "$e" = "$b" ]
 }
 
+@test "ranks from the environment: Slurm arrays by (ID - MIN) / STEP, Indexed Jobs, torchrun, srun; conflicts are 64" {
+  b=$(trainbox split --rank 2 --world-size 4 in.jsonl | md5sum)
+  # --array=0-30:2 (16 tasks): task 30 is rank 15, not 30; its share is rank 15's
+  a=$(SLURM_ARRAY_TASK_ID=30 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=30 SLURM_ARRAY_TASK_STEP=2 \
+      SLURM_ARRAY_TASK_COUNT=16 SLURM_PROCID=0 SLURM_NTASKS=1 trainbox split in.jsonl | md5sum)
+  [ "$a" = "$(trainbox split --rank 15 --world-size 16 in.jsonl | md5sum)" ]
+  # every task of 1-7:2 (4 tasks) gets one rank's share; together they are the input, once
+  : > union
+  for id in 1 3 5 7; do
+    SLURM_ARRAY_TASK_ID=$id SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=4 \
+      trainbox split in.jsonl >> union
+  done
+  diff <(sort in.jsonl) <(sort union)
+  # Kubernetes Indexed Job: the world size from TRAINBOX_WORLD_SIZE
+  [ "$(JOB_COMPLETION_INDEX=2 TRAINBOX_WORLD_SIZE=4 trainbox split in.jsonl | md5sum)" = "$b" ]
+  # torchrun before the Indexed Job, srun last
+  [ "$(RANK=2 WORLD_SIZE=4 JOB_COMPLETION_INDEX=0 TRAINBOX_WORLD_SIZE=9 trainbox split in.jsonl | md5sum)" = "$b" ]
+  [ "$(SLURM_PROCID=2 SLURM_NTASKS=4 trainbox split in.jsonl | md5sum)" = "$b" ]
+  # -v says where they came from
+  run --separate-stderr env JOB_COMPLETION_INDEX=2 TRAINBOX_WORLD_SIZE=4 trainbox split -v in.jsonl
+  assert_success
+  [[ "$stderr" == *"rank 2 from JOB_COMPLETION_INDEX=2, world size 4 from TRAINBOX_WORLD_SIZE=4"* ]] || fail "$stderr"
+  # conflicts: usage errors naming the variables, nothing written
+  run --separate-stderr env JOB_COMPLETION_INDEX=2 trainbox split in.jsonl
+  assert_failure 64
+  assert_output ''
+  [[ "$stderr" == *JOB_COMPLETION_INDEX*TRAINBOX_WORLD_SIZE* ]] || fail "$stderr"
+  run --separate-stderr env SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=16 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"SLURM_ARRAY_TASK_ID=3 is not on the grid"* ]] || fail "$stderr"
+  run --separate-stderr env RANK=4 WORLD_SIZE=4 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"rank 4 (RANK=4) is not below world size 4 (WORLD_SIZE=4)"* ]] || fail "$stderr"
+  run --separate-stderr env JOB_COMPLETION_INDEX=5 trainbox split --world-size 4 in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"JOB_COMPLETION_INDEX=5"*"--world-size"* ]] || fail "$stderr"
+  run --separate-stderr env RANK=one WORLD_SIZE=4 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"RANK='one'"* ]] || fail "$stderr"
+  # a ratio split alone reads no rank variable: a bad one does not matter
+  run env RANK=junk trainbox split --ratio a=1,b=1 -o o in.jsonl
+  assert_success
+}
+
 @test "--sort partitions a list identically whatever its order" {
   seq -f 'shard-%06g.tar' 1 97 > l1
   shuf --random-source=<(yes) l1 > l2
