@@ -307,7 +307,44 @@ static void checkpoints(void)
     struct tb_obj custom[] = {{"step-1/DONE", 0}, {"step-1/m", 1}, {"step-2/m", 1}};
     CHECK(tb_latest_checkpoint(custom, 3, "DONE", &k, &e) == 0, "custom marker");
     CHECK_STR(k.path, "step-1/", "custom marker honoured");
+    CHECK(k.sidecar == NULL, "a directory has no sidecar");
     free(k.path);
+
+    /* Hugging Face Trainer's checkpoint-<step>/ directories, by number */
+    struct tb_obj hf[] = {{"out/checkpoint-500/model.safetensors", 9}, {"out/checkpoint-500/trainer_state.json", 1},
+                          {"out/checkpoint-1000/model.safetensors", 9}, {"out/checkpoint-1000/trainer_state.json", 1},
+                          {"out/checkpoint-999/model.safetensors", 9}, {"out/runs/events.out", 5}};
+    CHECK(tb_latest_checkpoint(hf, 6, NULL, &k, &e) == 0, "checkpoint-<step>/ directories");
+    CHECK_STR(k.path, "out/checkpoint-1000/", "checkpoint-1000 beats checkpoint-999 and -500");
+    CHECK(k.step == 1000 && k.objects == 2 && k.bytes == 10 && !k.sidecar, "its objects (the json inside is no sidecar)");
+    free(k.path);
+    /* step-<N>.pt files with step-<N>.json sidecars: the pair is one checkpoint, complete with its sidecar */
+    struct tb_obj pt[] = {{"ck/step-90.pt", 100}, {"ck/step-90.json", 2}, {"ck/step-100.pt", 100}, {"ck/step-100.json", 2},
+                          {"ck/step-200.pt", 40}, {"ck/step-300.json", 2}, {"ck/notes.json", 1}};
+    CHECK(tb_latest_checkpoint(pt, 7, NULL, &k, &e) == 0, "file checkpoints with sidecars");
+    CHECK_STR(k.path, "ck/step-100.pt", "step-100 (with its sidecar) beats step-200.pt (none yet) and a lone step-300.json");
+    CHECK_STR(k.sidecar, "ck/step-100.json", "its sidecar");
+    CHECK(k.step == 100 && k.bytes == 102 && k.objects == 2 && k.marked, "weights and sidecar counted together");
+    free(k.path);
+    free(k.sidecar);
+    /* without any sidecar, files count by number (step-9 < step-10); a lone sidecar never does */
+    CHECK(tb_latest_checkpoint(pt + 4, 1, NULL, &k, &e) == 0, "a file alone");
+    CHECK_STR(k.path, "ck/step-200.pt", "it counts when no sidecar is in use");
+    free(k.path);
+    CHECK(tb_latest_checkpoint(pt + 5, 2, NULL, &k, &e) == TB_ENOINPUT, "a sidecar without its weights is no checkpoint: %s", e.msg);
+    struct tb_obj nums[] = {{"step-9.pt", 1}, {"step-9.json", 1}, {"step-10.pt", 1}, {"step-10.json", 1}, {"step-000011.safetensors", 1},
+                            {"step-000011.json", 1}};
+    CHECK(tb_latest_checkpoint(nums, 6, NULL, &k, &e) == 0, "numbers across widths");
+    CHECK_STR(k.path, "step-000011.safetensors", "step-000011 beats step-10 beats step-9, any weights extension");
+    CHECK_STR(k.sidecar, "step-000011.json", "with its sidecar");
+    free(k.path);
+    free(k.sidecar);
+    /* a sidecar marks a file as a marker marks a directory: both shapes in one listing */
+    struct tb_obj mix[] = {{"step-50/m.pt", 5}, {"step-50/.complete", 0}, {"step-60.pt", 5}, {"step-60.json", 1}, {"step-70/m.pt", 5}};
+    CHECK(tb_latest_checkpoint(mix, 5, NULL, &k, &e) == 0, "mixed shapes");
+    CHECK_STR(k.path, "step-60.pt", "the newest marked one, of either shape");
+    free(k.path);
+    free(k.sidecar);
 }
 
 int main(void)
