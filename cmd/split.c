@@ -41,7 +41,7 @@ static const struct tb_opt split_opts[] = {
     {OPT_WORLD, 0, "world-size", "N", "number of ranks (default from the environment: trainbox(1), RANKS)", NULL},
     {OPT_BY, 0, "by", "index|hash", "rank assignment: line i to rank i mod N (default), or by key hash", "index hash"},
     {OPT_SORT, 0, "sort", NULL, "sort items by key first, so any input order partitions the same", NULL},
-    {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal totals of the records' \"bytes\"", "bytes"},
+    {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal byte totals: records' \"bytes\", else line lengths", "bytes"},
     {OPT_REQUIRE_EACH, 0, "require-each", NULL, "fail (exit 65) when any rank would get nothing", NULL},
     {OPT_SHUFFLE, 0, "shuffle", NULL, "shuffle this rank's items, deterministically per --seed and --epoch", NULL},
     {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
@@ -234,11 +234,13 @@ static int reject_long(struct ctx *c, uint64_t lineno, uint64_t bytes, tb_err *e
     return tb_write_line(c->rejects.fp, ent, n, e);
 }
 
-static int record_bytes(struct ctx *c, uint64_t *out, tb_err *e)
+/* An item's weight for --balance bytes: a record's "bytes" (the shard it names), else the line's own
+ * length (a sample's size, which is what its shard will hold). */
+static int record_bytes(struct ctx *c, size_t len, uint64_t *out, tb_err *e)
 {
     const struct tb_json *json = &c->keyer.json;
     int v = tb_json_field(json, "bytes");
-    if (v < 0) return tb_fail(e, TB_EDATA, "no \"bytes\" field (needed by --balance bytes)");
+    if (v < 0) { *out = len; return 0; }
     struct tb_jtok t = tb_json_tok(json, v);
     const char *s = json->text + t.start;
     uint64_t x = 0;
@@ -314,7 +316,7 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
         return reject(c, line, len, lineno, &why, e);
     }
     uint64_t bytes = 0;
-    if (c->balance && record_bytes(c, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
+    if (c->balance && record_bytes(c, len, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
     int s = split_of(c, key, klen);
 
     if (c->hold) {
