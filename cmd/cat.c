@@ -10,7 +10,7 @@
 #include "cat_prefetch.h"
 #include "cat_state.h"
 #include "pathglob.h"
-#include "split.h"
+#include "rankenv.h"
 #include "commands.h"
 #include "err.h"
 #include "hf.h"
@@ -44,8 +44,8 @@ static const struct tb_opt cat_opts[] = {
     {OPT_KEYS, 0, "keys-only", NULL, "print only {\"__key__\": ...} for each sample", NULL},
     {OPT_SKIPC, 0, "skip-corrupt", NULL, "report a corrupt shard or NDJSON file and go on with the next input", NULL},
     {OPT_GLOB, 0, "glob", "PATTERN", "read only the files of a directory or prefix whose path below it matches", NULL},
-    {OPT_RANK, 0, "rank", "R", "read only rank R's files: file i to rank i mod N (default $RANK, $SLURM_PROCID, $JOB_COMPLETION_INDEX)", NULL},
-    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default $WORLD_SIZE, $SLURM_NTASKS)", NULL},
+    {OPT_RANK, 0, "rank", "R", "read only rank R's files: file i to rank i mod N (default from the environment: trainbox(1), RANKS)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default from the environment: trainbox(1), RANKS)", NULL},
     {OPT_SHUFFLE, 0, "shuffle", NULL, "shuffle the file order, the same on every rank, per --seed and --epoch", NULL},
     {OPT_SEED, 0, "seed", "N", "seed of --shuffle (default 0)", NULL},
     {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
@@ -406,22 +406,18 @@ static int start_downloads(struct cat_ctx *c, size_t first, const char *cache_di
                                     NULL, e);
 }
 
-/* --rank/--world-size from the options, else the environment; 64 when inconsistent. */
+/* --rank/--world-size from the options, else the environment (lib/rankenv); 64 when inconsistent. */
 static int ranks(struct cat_ctx *c, int have_rank, uint32_t *rank, int have_world, uint32_t *world, int *on)
 {
-    uint32_t er = 0, ew = 0;
-    int env_rank, env_world;
-    int r = tb_rank_env("cat", &er, &env_rank, &ew, &env_world);
-    if (r) return r;
-    if (!have_rank && env_rank) { *rank = er; have_rank = 1; }
-    if (!have_world && env_world) { *world = ew; have_world = 1; }
+    struct tb_rank rk;
+    int r = tb_rank_resolve("cat", have_rank, *rank, have_world, *world, &rk);
     *on = 0;
-    if (!have_rank && !have_world) return 0;
-    if (!have_world) return tb_usage("cat", "--rank needs --world-size (or WORLD_SIZE / SLURM_NTASKS)");
-    if (*world == 0) return tb_usage("cat", "world size must be at least 1");
-    if (!have_rank) *rank = 0;
-    if (*rank >= *world) return tb_usage("cat", "rank %u is not below world size %u", *rank, *world);
-    (void)c;
+    if (r) return r;
+    if (!rk.have_rank && !rk.have_world) return 0;
+    if (!rk.have_world) return tb_usage("cat", "--rank needs --world-size (or one of the variables of trainbox(1), RANKS)");
+    *rank = rk.have_rank ? rk.rank : 0;
+    *world = rk.world;
+    if (c->co.verbose) tb_warn("cat", "%s", rk.how);
     *on = 1;
     return 0;
 }

@@ -106,19 +106,23 @@ static int print_latest(const struct discover *d, const struct tb_listing *l, tb
     int r = tb_latest_checkpoint(l->objs, l->n, d->marker, &ck, e);
     if (r) { tb_err_wrap(e, "under %s", d->uri); return r; }
     char *u = xprintf("%s%s", d->base, ck.path);
+    char *sc = ck.sidecar ? xprintf("%s%s", d->base, ck.sidecar) : NULL;
     if (d->human) {
-        printf("%s  step %llu  %llu bytes in %zu objects\n", u, (unsigned long long)ck.step, (unsigned long long)ck.bytes,
-               ck.objects);
+        printf("%s  step %llu  %llu bytes in %zu objects%s%s\n", u, (unsigned long long)ck.step, (unsigned long long)ck.bytes,
+               ck.objects, sc ? "  sidecar " : "", sc ? sc : "");
     } else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "uri", u);
         cJSON_AddNumberToObject(o, "step", (double)ck.step);
         cJSON_AddNumberToObject(o, "bytes", (double)ck.bytes);
         cJSON_AddNumberToObject(o, "objects", (double)ck.objects);
+        if (sc) cJSON_AddStringToObject(o, "sidecar", sc);
         print_json(o);
     }
     free(u);
+    free(sc);
     free(ck.path);
+    free(ck.sidecar);
     return 0;
 }
 

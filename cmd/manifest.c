@@ -9,6 +9,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
+#include "rankenv.h"
 #include "ndjson_trailer.h"
 #include "store.h"
 #include "uri.h"
@@ -20,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_NAME, OPT_DEEP, OPT_JOBS, OPT_HUMAN, OPT_PROGRESS, OPT_MAX_LINE, OPT_ALLOW_PARTIAL };
+enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_NAME, OPT_DEEP, OPT_JOBS, OPT_HUMAN, OPT_PROGRESS, OPT_MAX_LINE, OPT_ALLOW_PARTIAL, OPT_RANK, OPT_WORLD };
 
 static const struct tb_opt manifest_opts[] = {
     {OPT_OUTPUT, 'o', "output", "URI", "write the manifest here (a path or any store) instead of stdout", "file"},
@@ -32,6 +33,8 @@ static const struct tb_opt manifest_opts[] = {
     {OPT_PROGRESS, 0, "progress", "[MODE]", "progress on stderr: auto (default), bar, json, none", NULL},
     TB_OPT_MAX_LINE(OPT_MAX_LINE),
     {OPT_ALLOW_PARTIAL, 0, "allow-partial", NULL, "build even from record input that ended without a trailer", NULL},
+    {OPT_RANK, 0, "rank", "R", "build: record that rank R wrote it (default from the environment: trainbox(1), RANKS)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "build: of N ranks (default as --rank); merge: expect ranks 0 to N-1", NULL},
     TB_STORE_OPTS,
     TB_REQUEST_OPTS,
     TB_COMMON_OPTS,
@@ -43,14 +46,15 @@ static int cmd_manifest(int argc, char **argv);
 const struct tb_cmd_spec tb_cmd_manifest = {
     "manifest",
     "build, merge, verify and show the shard index",
-    "[-o URI] [--format trainbox|wids|shardlist] [--name NAME] [--allow-partial] [RECORDS...]\n"
-    "merge [-o URI] [--format FORMAT] MANIFEST...\n"
+    "[-o URI] [--format trainbox|wids|shardlist] [--name NAME] [--allow-partial] [--rank R --world-size N] [RECORDS...]\n"
+    "merge [-o URI] [--format FORMAT] [--world-size N] MANIFEST...\n"
     "verify [--deep] [--jobs N] [-H] URI\n"
     "show [-H] URI",
     "Reads shard records (as shard and upload print them) and writes the manifest last, in one piece,\n"
     "so a reader never sees half of one. Records must carry \"uri\" when the manifest goes to a store.\n"
     "Each input must end with the record-stream trailer that a successful upload or shard writes:\n"
-    "without it nothing is written (exit 65) unless --allow-partial.",
+    "without it nothing is written (exit 65) unless --allow-partial. A manifest built under a rank records\n"
+    "it; merging rank manifests refuses gaps and overlaps between ranks (exit 65).",
     manifest_opts,
     cmd_manifest,
 };
@@ -59,6 +63,8 @@ struct mopts {
     const char *output, *name;
     int format; /* 0 trainbox, 1 wids, 2 shardlist */
     int deep, human, progress, allow_partial;
+    int rank_given, world_given;
+    uint32_t rank, world;
     unsigned long long jobs, max_line;
     struct tb_common_cfg co;
     struct tb_store_cfg store; /* the store option group: every object read or written */
@@ -124,6 +130,18 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
     struct tb_manifest m;
     tb_manifest_init(&m);
     if (o->name) m.name = tb_xstrdup(o->name);
+    /* the rank it was built under, from the options or the launcher's environment (lib/rankenv) */
+    struct tb_rank rk;
+    int r0 = tb_rank_resolve("manifest", o->rank_given, o->rank, o->world_given, o->world, &rk);
+    if (r0) { tb_manifest_free(&m); return r0; }
+    if (rk.have_rank && !rk.have_world) { tb_manifest_free(&m); return tb_usage("manifest", "--rank needs --world-size (or one of the variables of trainbox(1), RANKS)"); }
+    if (o->world_given && !rk.have_rank) { tb_manifest_free(&m); return tb_usage("manifest", "--world-size needs --rank when building (a rank manifest records both)"); }
+    if (rk.have_rank) {
+        m.have_rank = m.have_world = 1;
+        m.rank = rk.rank;
+        m.world = rk.world;
+        if (o->co.verbose) tb_warn("manifest", "%s", rk.how);
+    }
     int need_uri = output_is_store(o->output);
     int r = 0, nsrc = nfiles ? nfiles : 1;
     for (int i = 0; i < nsrc && !r; i++) {
@@ -155,7 +173,8 @@ static int build(const struct mopts *o, char **files, int nfiles, tb_err *e)
         tb_lines_free(&lr);
         tb_src_close(&src);
     }
-    if (!r && m.n == 0) r = tb_fail(e, TB_EDATA, "no shard records on input: refusing to write an empty manifest");
+    /* a rank may get nothing: its empty manifest tells merge it ran, where a missing one is a gap */
+    if (!r && m.n == 0 && !m.have_rank) r = tb_fail(e, TB_EDATA, "no shard records on input: refusing to write an empty manifest");
     /* records name files relative to the cwd; the manifest, relative to itself */
     if (!r && o->format == 0) r = rebase(&m, NULL, o->output, e);
     if (!r) {
@@ -187,13 +206,25 @@ static int merge(const struct mopts *o, char **files, int nfiles, tb_err *e)
     struct tb_manifest all;
     tb_manifest_init(&all);
     if (o->name) all.name = tb_xstrdup(o->name);
-    int r = 0;
+    /* every input first: rank manifests are checked together (gaps, overlaps) before any is merged */
+    struct tb_manifest *ms = tb_xcalloc((size_t)nfiles, sizeof *ms);
+    int r = 0, loaded = 0, ranked = o->world_given;
     for (int i = 0; i < nfiles && !r; i++) {
-        struct tb_manifest one;
-        if ((r = load(o, files[i], &one, o->format == 0 ? o->output : NULL, e))) break;
-        if ((r = tb_manifest_merge(&all, &one, e))) tb_err_wrap(e, "merging %s", files[i]);
-        tb_manifest_free(&one);
+        if ((r = load(o, files[i], &ms[i], o->format == 0 ? o->output : NULL, e))) break;
+        loaded++;
+        ranked |= tb_manifest_ranked(&ms[i]);
     }
+    if (!r && ranked) {
+        const struct tb_manifest **src = tb_xmalloc(sizeof *src * (size_t)nfiles);
+        for (int i = 0; i < nfiles; i++) src[i] = &ms[i];
+        r = tb_manifest_merge_ranks(&all, src, (const char *const *)files, (size_t)nfiles, o->world_given ? o->world : 0, e);
+        free(src);
+    }
+    for (int i = 0; i < nfiles && !r && !ranked; i++)
+        if ((r = tb_manifest_merge(&all, &ms[i], e))) tb_err_wrap(e, "merging %s", files[i]);
+    for (int i = 0; i < loaded; i++) tb_manifest_free(&ms[i]);
+    free(ms);
+    if (!r && ranked && all.n == 0) r = tb_fail(e, TB_EDATA, "the rank manifests name no shard: refusing to write an empty manifest");
     if (!r) {
         tb_manifest_sort(&all);
         r = emit_doc(o, &all, e);
@@ -366,6 +397,8 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
         printf("manifest  %s\n", files[0]);
         if (m.name) printf("name      %s\n", m.name);
         if (m.created) printf("created   %s\n", m.created);
+        if (m.have_rank) printf("rank      %u of %u\n", m.rank, m.world);
+        else if (m.have_world) printf("ranks     %u\n", m.world);
         printf("shards    %llu\nsamples   %llu\nbytes     %llu (%.1f MB)\n", (unsigned long long)t.shards,
                (unsigned long long)t.samples, (unsigned long long)t.bytes, t.bytes / 1e6);
         if (m.n) printf("first     %s\nlast      %s\n", where(&m.shards[0]), where(&m.shards[m.n - 1]));
@@ -380,6 +413,8 @@ static int show(const struct mopts *o, char **files, int nfiles, tb_err *e)
         cJSON_AddStringToObject(s, "manifest", files[0]);
         if (m.name) cJSON_AddStringToObject(s, "name", m.name);
         if (m.created) cJSON_AddStringToObject(s, "created", m.created);
+        if (m.have_rank) cJSON_AddNumberToObject(s, "rank", m.rank);
+        if (m.have_world) cJSON_AddNumberToObject(s, "world_size", m.world);
         cJSON_AddNumberToObject(s, "shards", (double)t.shards);
         cJSON_AddNumberToObject(s, "samples", (double)t.samples);
         cJSON_AddNumberToObject(s, "bytes", (double)t.bytes);
@@ -430,6 +465,15 @@ static int cmd_manifest(int argc, char **argv)
             break;
         case OPT_MAX_LINE: if (tb_opt_max_line(&p, &o.max_line)) r = TB_EUSAGE; break;
         case OPT_ALLOW_PARTIAL: o.allow_partial = 1; break;
+        case OPT_RANK:
+        case OPT_WORLD: {
+            unsigned long long v;
+            if (tb_opt_u64(&p, &v)) { r = TB_EUSAGE; break; }
+            if (v > UINT32_MAX) { r = tb_usage("manifest", "--%s %llu is too large", c == OPT_RANK ? "rank" : "world-size", v); break; }
+            if (c == OPT_RANK) { o.rank = (uint32_t)v; o.rank_given = 1; }
+            else { o.world = (uint32_t)v; o.world_given = 1; }
+            break;
+        }
         default: if (tb_store_opt(&p, c, &o.co, &o.store) == TB_EUSAGE) r = TB_EUSAGE; break;
         }
         if (r) break;
@@ -447,6 +491,10 @@ static int cmd_manifest(int argc, char **argv)
     else if ((verb == VERIFY || verb == SHOW) && (o.output || o.format || o.name)) r = tb_usage("manifest", "-o, --format and --name go with building or merging");
     else if ((verb == BUILD || verb == MERGE) && o.human) r = tb_usage("manifest", "-H goes with show and verify");
     else if (verb != BUILD && o.allow_partial) r = tb_usage("manifest", "--allow-partial goes with building from records");
+    else if (verb != BUILD && o.rank_given) r = tb_usage("manifest", "--rank goes with building (merge reads each manifest's rank)");
+    else if ((verb == VERIFY || verb == SHOW) && o.world_given) r = tb_usage("manifest", "--world-size goes with building or merging");
+    else if (verb == MERGE && o.world_given && (o.world == 0 || o.world > TB_WORLD_MAX))
+        r = tb_usage("manifest", "--world-size must be 1 to %u, not %u", TB_WORLD_MAX, o.world);
     if (r) { tb_opts_free(&p); return r; }
     tb_err e = {0};
     switch (verb) {

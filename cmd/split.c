@@ -16,6 +16,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "progress.h"
+#include "rankenv.h"
 #include "split.h"
 #include "ndjson_trailer.h"
 #include <sched.h>
@@ -36,11 +37,11 @@ static const struct tb_opt split_opts[] = {
     {OPT_FILTER, 0, "filter", "CMD", "pipe each split into `sh -c CMD` with SPLIT=NAME set", "cmd"},
     {OPT_KEY, 0, "key", "FIELD", "hash this field instead of __key__ (or of the whole line)", NULL},
     {OPT_SEED, 0, "seed", "N", "seed of the keyed hash and of the shuffle (default 0)", NULL},
-    {OPT_RANK, 0, "rank", "R", "keep only rank R's lines (default $RANK, $SLURM_PROCID, $JOB_COMPLETION_INDEX)", NULL},
-    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default $WORLD_SIZE, $SLURM_NTASKS)", NULL},
+    {OPT_RANK, 0, "rank", "R", "keep only rank R's lines (default from the environment: trainbox(1), RANKS)", NULL},
+    {OPT_WORLD, 0, "world-size", "N", "number of ranks (default from the environment: trainbox(1), RANKS)", NULL},
     {OPT_BY, 0, "by", "index|hash", "rank assignment: line i to rank i mod N (default), or by key hash", "index hash"},
     {OPT_SORT, 0, "sort", NULL, "sort items by key first, so any input order partitions the same", NULL},
-    {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal totals of the records' \"bytes\"", "bytes"},
+    {OPT_BALANCE, 0, "balance", "bytes", "give ranks near-equal byte totals: records' \"bytes\", else line lengths", "bytes"},
     {OPT_REQUIRE_EACH, 0, "require-each", NULL, "fail (exit 65) when any rank would get nothing", NULL},
     {OPT_SHUFFLE, 0, "shuffle", NULL, "shuffle this rank's items, deterministically per --seed and --epoch", NULL},
     {OPT_EPOCH, 0, "epoch", "E", "epoch number for --shuffle (default 0)", NULL},
@@ -233,11 +234,13 @@ static int reject_long(struct ctx *c, uint64_t lineno, uint64_t bytes, tb_err *e
     return tb_write_line(c->rejects.fp, ent, n, e);
 }
 
-static int record_bytes(struct ctx *c, uint64_t *out, tb_err *e)
+/* An item's weight for --balance bytes: a record's "bytes" (the shard it names), else the line's own
+ * length (a sample's size, which is what its shard will hold). */
+static int record_bytes(struct ctx *c, size_t len, uint64_t *out, tb_err *e)
 {
     const struct tb_json *json = &c->keyer.json;
     int v = tb_json_field(json, "bytes");
-    if (v < 0) return tb_fail(e, TB_EDATA, "no \"bytes\" field (needed by --balance bytes)");
+    if (v < 0) { *out = len; return 0; }
     struct tb_jtok t = tb_json_tok(json, v);
     const char *s = json->text + t.start;
     uint64_t x = 0;
@@ -313,7 +316,7 @@ static int process_line(struct ctx *c, const char *line, size_t len, uint64_t li
         return reject(c, line, len, lineno, &why, e);
     }
     uint64_t bytes = 0;
-    if (c->balance && record_bytes(c, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
+    if (c->balance && record_bytes(c, len, &bytes, &why)) return reject(c, line, len, lineno, &why, e);
     int s = split_of(c, key, klen);
 
     if (c->hold) {
@@ -577,20 +580,21 @@ static int parse_args(struct ctx *c, struct tb_optparse *p, char ***files, int *
     }
     if (opt < 0) return opt == TB_OPTS_HELP ? -1 : TB_EUSAGE;
 
-    /* rank and world size from the launcher's environment when not given */
-    int env_rank = 0, env_world = 0;
-    uint32_t er = 0, ew = 0;
-    int r;
-    if ((r = tb_rank_env("split", &er, &env_rank, &ew, &env_world))) return r;
+    /* rank and world size from the launcher's environment when not given (lib/rankenv); with
+     * --ratio alone the environment is not read: a ratio split is the same on every rank */
     int explicit_rank = have_rank || have_world || by_set || c->balance || c->require_each;
     if (explicit_rank || !c->have_ratio) {
-        if (!have_world && env_world) { c->world = ew; have_world = 1; }
-        if (!have_rank && env_rank) { c->rank = er; have_rank = 1; }
+        struct tb_rank rk;
+        int r = tb_rank_resolve("split", have_rank, c->rank, have_world, c->world, &rk);
+        if (r) return r;
+        c->rank = rk.have_rank ? rk.rank : 0;
+        c->world = rk.world;
+        have_rank = rk.have_rank;
+        have_world = rk.have_world;
+        if ((have_rank || have_world) && c->co.verbose) tb_warn("split", "%s", rk.how);
     }
     if (have_world || have_rank || explicit_rank) {
-        if (!have_world) return tb_usage("split", "rank options need --world-size (or WORLD_SIZE / SLURM_NTASKS)");
-        if (c->world == 0) return tb_usage("split", "world size must be at least 1");
-        if (c->rank >= c->world) return tb_usage("split", "rank %u is not below world size %u", c->rank, c->world);
+        if (!have_world) return tb_usage("split", "rank options need --world-size (or one of the variables of trainbox(1), RANKS)");
         c->rank_mode = 1;
     } else {
         c->world = 1;

@@ -67,6 +67,8 @@ _trainbox() {
     manifest:--name) COMPREPLY=(); return ;;
     manifest:--jobs|manifest:-j) COMPREPLY=(); return ;;
     manifest:--max-line) COMPREPLY=(); return ;;
+    manifest:--rank) COMPREPLY=(); return ;;
+    manifest:--world-size) COMPREPLY=(); return ;;
     manifest:--endpoint) COMPREPLY=(); return ;;
     manifest:--region) COMPREPLY=(); return ;;
     manifest:--profile) COMPREPLY=(); return ;;
@@ -128,7 +130,7 @@ _trainbox() {
     split) COMPREPLY=($(compgen -W " --ratio --output -o --filter --key --seed --rank --world-size --by --sort --balance --require-each --shuffle --epoch --skip --skip-invalid --rejects --max-line --progress --quiet -q --verbose -v --help" -- "$cur")) ;;
     shard) COMPREPLY=($(compgen -W " --output -o --prefix --max-samples --max-bytes --compress --mtime --split --state --restart --skip-invalid --rejects --dedupe --progress --max-line --quiet -q --verbose -v --help" -- "$cur")) ;;
     upload) COMPREPLY=($(compgen -W " --jobs -j --part-size --multipart-threshold --no-clobber --force --delete-after --keep-dirs --progress --max-line --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
-    manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --allow-partial --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
+    manifest) COMPREPLY=($(compgen -W " --output -o --format --name --deep --jobs -j --human -H --progress --max-line --allow-partial --rank --world-size --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     discover) COMPREPLY=($(compgen -W " --depth --human -H --objects --min-count --min-size --latest-checkpoint --marker --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     sync) COMPREPLY=($(compgen -W " --checksum -c --size-only --delete --max-delete --allow-empty-source --include --exclude --marker --keep-last --pattern --every --min-age --dry-run -n --jobs -j --part-size --multipart-threshold --human -H --progress --no-cache --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     presign) COMPREPLY=($(compgen -W " --expires --method --endpoint --region --profile --quiet -q --verbose -v --help" -- "$cur")) ;;

@@ -158,6 +158,69 @@ static int is_marker(const char *base, const char *marker)
     return strcmp(base, ".complete") == 0 || strcmp(base, "COMPLETE") == 0;
 }
 
+/* A file checkpoint's name without its extension (the length), or 0 for a directory or no extension. */
+static size_t stem_len(const char *path)
+{
+    size_t n = strlen(path);
+    if (!n || path[n - 1] == '/') return 0;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot > base ? (size_t)(dot - path) : 0;
+}
+
+static int is_json_file(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 5 && strcmp(path + n - 5, ".json") == 0 && path[n - 6] != '/';
+}
+
+struct stem { const struct tb_ckpt *c; size_t i, len; int json; };
+
+static int stem_cmp(const void *a, const void *b)
+{
+    const struct stem *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int r = memcmp(x->c->path, y->c->path, n);
+    if (r) return r;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    if (x->json != y->json) return x->json ? 1 : -1; /* the weights first, their sidecar after */
+    return strcmp(x->c->path, y->c->path);
+}
+
+/* Fold each NAME.json into the file checkpoint NAME.EXT beside it (marked: complete); a .json with
+ * no such file becomes an empty entry (objects 0), which is never a candidate. Either way, sidecars
+ * are in use and mark completeness as markers do. */
+static void pair_sidecars(struct tb_ckpt *c, size_t nc)
+{
+    struct stem *v = tb_xmalloc(sizeof *v * (nc ? nc : 1));
+    size_t m = 0;
+    for (size_t f = 0; f < nc; f++) {
+        size_t len = stem_len(c[f].path);
+        if (len) v[m++] = (struct stem){&c[f], f, len, is_json_file(c[f].path)};
+    }
+    qsort(v, m, sizeof *v, stem_cmp);
+    for (size_t k = 0; k < m; k++) {
+        if (!v[k].json) continue;
+        struct tb_ckpt *j = &c[v[k].i];
+        /* the weights: the last non-JSON entry before it with the same stem */
+        struct tb_ckpt *w = NULL;
+        for (size_t q = k; q-- > 0 && v[q].len == v[k].len && memcmp(v[q].c->path, j->path, v[k].len) == 0;)
+            if (!v[q].json) { w = &c[v[q].i]; break; }
+        if (w && !w->sidecar) {
+            w->sidecar = j->path;
+            j->path = NULL;
+            w->bytes += j->bytes;
+            w->objects += j->objects;
+            w->marked = 1;
+        }
+        j->objects = 0;
+        j->bytes = 0;
+        j->marked = 1; /* sidecars are in use: unmarked files are not complete */
+    }
+    free(v);
+}
+
 int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker, struct tb_ckpt *out, tb_err *e)
 {
     struct tb_ckpt *c = NULL;
@@ -192,10 +255,12 @@ int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker
             start = end + 1;
         }
     }
+    pair_sidecars(c, nc);
     int any_marked = 0;
     for (size_t f = 0; f < nc; f++) any_marked |= c[f].marked;
     ssize_t best = -1;
     for (size_t f = 0; f < nc; f++) {
+        if (c[f].objects == 0) continue; /* a sidecar, counted in its checkpoint or alone */
         if (any_marked ? !c[f].marked : c[f].bytes == 0) continue;
         if (best < 0 || c[f].step > c[best].step || (c[f].step == c[best].step && strcmp(c[f].path, c[best].path) > 0)) best = (ssize_t)f;
     }
@@ -205,8 +270,9 @@ int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker
     } else {
         *out = c[best];
         c[best].path = NULL;
+        c[best].sidecar = NULL;
     }
-    for (size_t f = 0; f < nc; f++) free(c[f].path);
+    for (size_t f = 0; f < nc; f++) { free(c[f].path); free(c[f].sidecar); }
     free(c);
     return rc;
 }

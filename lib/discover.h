@@ -40,11 +40,19 @@ int tb_ckpt_step(const char *name, size_t len, uint64_t *step);
 
 struct tb_ckpt {
     char *path;        /* relative path of the checkpoint: "step-100/" (a directory) or "x-step=5.ckpt" */
-    uint64_t step, bytes;
+    char *sidecar;     /* a file checkpoint's JSON sidecar ("step-100.json" beside "step-100.pt"), or NULL */
+    uint64_t step, bytes;  /* bytes and objects include the sidecar's */
     size_t objects;
-    int marked;
+    int marked;        /* a directory holding the marker, or a file with its sidecar */
 };
-/* The newest complete checkpoint: with markers anywhere, only marked ones count; else every
- * non-empty one. marker NULL means ".complete" or "COMPLETE". Returns 0, or TB_ENOINPUT when none. */
+/* The newest complete checkpoint. Shapes: a directory whose name holds the step (checkpoint-500/,
+ * Hugging Face Trainer's; step-100/), a file (step-100.pt, epoch=2-step=1500.ckpt), and a file's
+ * JSON sidecar: NAME.json beside NAME.EXT (step-100.json beside step-100.pt) is part of that
+ * checkpoint, written after its weights, so it marks the file complete as a marker file marks a
+ * directory. A .json checkpoint file is always a sidecar, never a checkpoint of its own: alone,
+ * its weights are missing or still being uploaded (NAME.json sorts before NAME.pt).
+ * With markers or sidecars anywhere, only marked ones count; else every non-empty one. Newest: the
+ * highest step, then the greatest path in byte order. marker NULL means ".complete" or "COMPLETE".
+ * Returns 0 (out->path and out->sidecar malloc'd), or TB_ENOINPUT when none. */
 int tb_latest_checkpoint(const struct tb_obj *objs, size_t n, const char *marker, struct tb_ckpt *out, tb_err *e);
 #endif

@@ -4,6 +4,7 @@
 #include "uri.h"
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,15 @@ int tb_manifest_add_json(struct tb_manifest *m, cJSON *rec, int need_uri, tb_err
     if (!*r.name) { rc = tb_fail(e, TB_EDATA, "record names a directory, not a shard: %s", r.uri ? r.uri : r.path); goto bad; }
     if ((rc = u64_field(rec, "bytes", &r.bytes, 1, e))) goto bad;
     if ((rc = u64_field(rec, "samples", &r.samples, 0, e))) goto bad;
+    r.first_key = str_field(rec, "first_key");
+    r.last_key = str_field(rec, "last_key");
+    if (cJSON_GetObjectItemCaseSensitive(rec, "rank")) {
+        uint64_t rk;
+        if ((rc = u64_field(rec, "rank", &rk, 1, e))) goto bad;
+        if (rk > UINT32_MAX) { rc = tb_fail(e, TB_EDATA, "\"rank\" of %s is too large", r.name); goto bad; }
+        r.rank = (uint32_t)rk;
+        r.have_rank = 1;
+    }
     if (!hex_ok(r.sha256, 64)) { rc = tb_fail(e, TB_EDATA, "\"sha256\" of %s is not 64 hex digits", r.name); goto bad; }
     if (!hex_ok(r.md5, 32)) { rc = tb_fail(e, TB_EDATA, "\"md5\" of %s is not 32 hex digits", r.name); goto bad; }
     for (size_t i = 0; i < m->n; i++) {
@@ -180,6 +190,28 @@ int tb_manifest_parse(const char *text, size_t len, struct tb_manifest *m, tb_er
     const char *name = str_field(doc, "name"), *created = str_field(doc, "created");
     if (name) m->name = tb_xstrdup(name);
     if (created) m->created = tb_xstrdup(created);
+    /* the rank and world size it was written under (optional: older manifests have neither) */
+    uint64_t v;
+    if (cJSON_GetObjectItemCaseSensitive(doc, "world_size")) {
+        if (!(rc = u64_field(doc, "world_size", &v, 1, e)) && (v == 0 || v > UINT32_MAX))
+            rc = tb_fail(e, TB_EDATA, "manifest \"world_size\" %llu is out of range", (unsigned long long)v);
+        if (rc) {
+            cJSON_Delete(doc);
+            tb_manifest_free(m);
+            return rc;
+        }
+        m->world = (uint32_t)v;
+        m->have_world = 1;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(doc, "rank")) {
+        if (!(rc = u64_field(doc, "rank", &v, 1, e))) {
+            if (!m->have_world) rc = tb_fail(e, TB_EDATA, "manifest records a \"rank\" but no \"world_size\"");
+            else if (v >= m->world) rc = tb_fail(e, TB_EDATA, "manifest \"rank\" %llu is not below its \"world_size\" %u", (unsigned long long)v, m->world);
+        }
+        if (rc) { cJSON_Delete(doc); tb_manifest_free(m); return rc; }
+        m->rank = (uint32_t)v;
+        m->have_rank = 1;
+    }
     int i = 0;
     cJSON *s;
     while ((s = cJSON_DetachItemFromArray(shards, 0))) {
@@ -212,6 +244,176 @@ int tb_manifest_merge(struct tb_manifest *dst, const struct tb_manifest *src, tb
     return 0;
 }
 
+int tb_manifest_ranked(const struct tb_manifest *m)
+{
+    if (m->have_rank || m->have_world) return 1;
+    for (size_t i = 0; i < m->n; i++) if (m->shards[i].have_rank) return 1;
+    return 0;
+}
+
+/* Problems found by a rank merge, joined by "; " into a message that names as many as fit. */
+struct problems {
+    char buf[sizeof ((tb_err *)0)->msg - 48]; /* room left for "(and N more)" */
+    size_t len, count, shown;
+};
+
+static void problem(struct problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct problems *p, const char *fmt, ...)
+{
+    char one[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    p->count++;
+    size_t n = strlen(one), sep = p->len ? 2 : 0;
+    if (p->count != p->shown + 1 || p->len + sep + n >= sizeof p->buf) return; /* once one is left out, all after are */
+    if (sep) memcpy(p->buf + p->len, "; ", 2);
+    memcpy(p->buf + p->len + sep, one, n + 1);
+    p->len += sep + n;
+    p->shown++;
+}
+
+/* One shard name or boundary key of one rank, for the overlap checks. */
+struct rank_ent {
+    const char *s;        /* the name or the key */
+    const char *shard;    /* the shard's name */
+    uint32_t rank;
+    size_t src;
+};
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct rank_ent *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    if (c) return c;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* Report every string held by entries of two different ranks, once, with its first two ranks. */
+static void overlaps(struct rank_ent *v, size_t n, const char *what, const char *const *names, struct problems *p)
+{
+    if (n) qsort(v, n, sizeof *v, ent_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(v[j].s, v[i].s) == 0) j++;
+        for (size_t k = i + 1; k < j; k++) {
+            if (v[k].rank == v[i].rank) continue;
+            if (what[0] == 's') /* a shard name */
+                problem(p, "overlap: shard %s is in rank %u (%s) and rank %u (%s)", v[i].s, v[i].rank, names[v[i].src],
+                        v[k].rank, names[v[k].src]);
+            else
+                problem(p, "overlap: sample key \"%s\" is in rank %u (shard %s) and rank %u (shard %s)", v[i].s, v[i].rank, v[i].shard,
+                        v[k].rank, v[k].shard);
+            break;
+        }
+        i = j;
+    }
+}
+
+int tb_manifest_merge_ranks(struct tb_manifest *dst, const struct tb_manifest *const *src, const char *const *names,
+                            size_t n, uint32_t world, tb_err *e)
+{
+    struct problems *p = tb_xcalloc(1, sizeof *p);
+    /* the world size: the caller's, else the first input's; every input must agree */
+    size_t wfrom = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct tb_manifest *m = src[i];
+        int shards_ranked = m->n > 0;
+        for (size_t k = 0; k < m->n; k++) shards_ranked &= m->shards[k].have_rank;
+        if (!m->have_rank && !shards_ranked)
+            problem(p, "%s records no rank (write rank manifests with --rank/--world-size or under a launcher's variables)", names[i]);
+        if (!m->have_world) {
+            if (m->have_rank || shards_ranked) problem(p, "%s records no world size", names[i]);
+            continue;
+        }
+        if (!world) { world = m->world; wfrom = i; continue; }
+        if (m->world != world)
+            problem(p, "%s has world size %u, %s %u", names[i], m->world, wfrom < n ? names[wfrom] : "--world-size", world);
+    }
+    if (!p->count && !world) problem(p, "no input records a world size");
+    uint32_t *owner = NULL; /* input index + 1 of each rank's manifest */
+    struct rank_ent *nv = NULL, *kv = NULL;
+    size_t nn = 0, nk = 0, total = 0;
+    if (!p->count) {
+        owner = tb_xcalloc(world, sizeof *owner);
+        for (size_t i = 0; i < n; i++) total += src[i]->n;
+        nv = tb_xmalloc(sizeof *nv * (total ? total : 1));
+        kv = tb_xmalloc(sizeof *kv * (total ? 2 * total : 1));
+        for (size_t i = 0; i < n; i++) {
+            const struct tb_manifest *m = src[i];
+            if (m->have_rank) {
+                if (m->rank >= world) problem(p, "%s is rank %u, not below world size %u", names[i], m->rank, world);
+                else if (owner[m->rank]) problem(p, "rank %u twice: %s and %s", m->rank, names[owner[m->rank] - 1], names[i]);
+                else owner[m->rank] = (uint32_t)i + 1;
+            } else {
+                /* a merged manifest: complete when written (merge refuses gaps), so it stands for every rank */
+                for (uint32_t q = 0; q < world; q++) {
+                    if (owner[q]) problem(p, "rank %u twice: %s and %s (a merged manifest holds every rank)", q, names[owner[q] - 1], names[i]);
+                    else owner[q] = (uint32_t)i + 1;
+                }
+            }
+            for (size_t k = 0; k < m->n; k++) {
+                const struct tb_shard_rec *r = &m->shards[k];
+                uint32_t rk = m->have_rank ? m->rank : r->rank;
+                if (rk >= world) { problem(p, "%s: shard %s is rank %u, not below world size %u", names[i], r->name, rk, world); continue; }
+                nv[nn++] = (struct rank_ent){r->name, r->name, rk, i};
+                if (r->first_key) kv[nk++] = (struct rank_ent){r->first_key, r->name, rk, i};
+                if (r->last_key && (!r->first_key || strcmp(r->first_key, r->last_key) != 0))
+                    kv[nk++] = (struct rank_ent){r->last_key, r->name, rk, i};
+            }
+        }
+        /* gaps: name the missing ranks, in runs */
+        char gaps[400];
+        size_t gl = 0, missing = 0;
+        for (uint32_t r = 0; r < world; r++) {
+            if (owner[r]) continue;
+            uint32_t q = r;
+            while (q + 1 < world && !owner[q + 1]) q++;
+            missing += q - r + 1;
+            if (gl < sizeof gaps - 40) {
+                int w = q == r ? snprintf(gaps + gl, sizeof gaps - gl, "%s%u", gl ? ", " : "", r)
+                               : snprintf(gaps + gl, sizeof gaps - gl, "%s%u-%u", gl ? ", " : "", r, q);
+                gl += (size_t)w < sizeof gaps - gl ? (size_t)w : sizeof gaps - gl - 1;
+            } else if (gaps[gl - 1] != '.') {
+                gl += (size_t)snprintf(gaps + gl, sizeof gaps - gl, ", ...");
+            }
+            r = q;
+        }
+        if (missing)
+            problem(p, "gap: no manifest for %s %s (%zu of %u ranks missing)", missing == 1 ? "rank" : "ranks", gaps, missing, world);
+        overlaps(nv, nn, "shard", names, p);
+        overlaps(kv, nk, "key", names, p);
+    }
+    int rc = 0;
+    if (p->count) {
+        if (p->shown < p->count) rc = tb_fail(e, TB_EDATA, "%s (and %zu more)", p->buf, p->count - p->shown);
+        else rc = tb_fail(e, TB_EDATA, "%s", p->buf);
+    } else {
+        for (size_t i = 0; i < n && !rc; i++) {
+            const struct tb_manifest *m = src[i];
+            if (!dst->name && m->name) dst->name = tb_xstrdup(m->name);
+            for (size_t k = 0; k < m->n && !rc; k++) {
+                cJSON *copy = cJSON_Duplicate(m->shards[k].json, 1);
+                if (!copy) tb_oom(0); /* cJSON fails only for memory */
+                uint32_t rk = m->have_rank ? m->rank : m->shards[k].rank;
+                cJSON_DeleteItemFromObjectCaseSensitive(copy, "rank");
+                if (!cJSON_AddNumberToObject(copy, "rank", rk)) tb_oom(0);
+                if ((rc = tb_manifest_add_json(dst, copy, 0, e))) tb_err_wrap(e, "merging %s", names[i]);
+            }
+        }
+        dst->have_world = 1;
+        dst->world = world;
+        dst->have_rank = 0;
+    }
+    free(owner);
+    free(nv);
+    free(kv);
+    free(p);
+    return rc;
+}
+
 void tb_rfc3339_now(char out[32])
 {
     time_t t = time(NULL);
@@ -239,6 +441,8 @@ char *tb_manifest_json(const struct tb_manifest *m, const char *created)
     cJSON_AddNumberToObject(doc, "version", 1);
     if (m->name) cJSON_AddStringToObject(doc, "name", m->name);
     cJSON_AddStringToObject(doc, "created", created);
+    if (m->have_rank) cJSON_AddNumberToObject(doc, "rank", m->rank);
+    if (m->have_world) cJSON_AddNumberToObject(doc, "world_size", m->world);
     cJSON *arr = cJSON_AddArrayToObject(doc, "shards");
     for (size_t i = 0; i < m->n; i++) cJSON_AddItemToArray(arr, cJSON_Duplicate(m->shards[i].json, 1));
     struct tb_totals t = tb_manifest_totals(m);

@@ -93,21 +93,43 @@ static int by_size_desc(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* The ranks as a binary min-heap on (load, rank): the root is the lightest rank, ties to the lowest,
+ * exactly the choice of a linear scan, in O(log world) instead of O(world) per item. */
+struct bal_rank { uint64_t load; uint32_t rank; };
+
+static int bal_less(const struct bal_rank *a, const struct bal_rank *b)
+{
+    return a->load < b->load || (a->load == b->load && a->rank < b->rank);
+}
+
+static void bal_sift_down(struct bal_rank *h, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, m = i;
+        if (l < n && bal_less(&h[l], &h[m])) m = l;
+        if (l + 1 < n && bal_less(&h[l + 1], &h[m])) m = l + 1;
+        if (m == i) return;
+        struct bal_rank t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
 void tb_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
 {
-    struct bal_item *it = tb_xcalloc(n, sizeof *it);
-    uint64_t *load = tb_xcalloc(world, sizeof *load);
+    struct bal_item *it = tb_xcalloc(n ? n : 1, sizeof *it);
+    struct bal_rank *h = tb_xcalloc(world, sizeof *h);
     for (size_t i = 0; i < n; i++) { it[i].bytes = bytes[i]; it[i].idx = i; }
-    qsort(it, n, sizeof *it, by_size_desc);
-    /* world is small (ranks): a linear scan for the lightest rank is fine and keeps ties explicit */
+    if (n) qsort(it, n, sizeof *it, by_size_desc);
+    for (uint32_t r = 0; r < world; r++) h[r] = (struct bal_rank){0, r}; /* all 0 and ranks ascending: a heap */
     for (size_t i = 0; i < n; i++) {
-        uint32_t best = 0;
-        for (uint32_t r = 1; r < world; r++) if (load[r] < load[best]) best = r;
-        out[it[i].idx] = best;
-        load[best] += it[i].bytes;
+        out[it[i].idx] = h[0].rank;
+        h[0].load += it[i].bytes;
+        bal_sift_down(h, world, 0);
     }
     free(it);
-    free(load);
+    free(h);
 }
 
 void tb_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
@@ -174,28 +196,4 @@ int tb_keyer_find(struct tb_keyer *k, const char *line, size_t len, const char *
     }
     if (t.type == TB_JSON_PRIMITIVE) { *key = line + t.start; *klen = (size_t)(t.end - t.start); return 0; }
     return tb_fail(e, TB_EDATA, "field \"%s\" is not a string or number", field);
-}
-
-static int env_u32(const char *cmd, const char *name, uint32_t *out, int *set)
-{
-    const char *v = getenv(name);
-    unsigned long long x;
-    if (!v || !*v) return 0;
-    if (tb_parse_u64(v, &x) || x > UINT32_MAX) return tb_usage(cmd, "environment %s='%s' is not a number", name, v);
-    *out = (uint32_t)x;
-    *set = 1;
-    return 0;
-}
-
-int tb_rank_env(const char *cmd, uint32_t *rank, int *have_rank, uint32_t *world, int *have_world)
-{
-    int r;
-    *have_rank = *have_world = 0;
-    if ((r = env_u32(cmd, "RANK", rank, have_rank)) || (!*have_rank && (r = env_u32(cmd, "SLURM_PROCID", rank, have_rank))) ||
-        (!*have_rank && (r = env_u32(cmd, "JOB_COMPLETION_INDEX", rank, have_rank))))
-        return r;
-    if ((r = env_u32(cmd, "WORLD_SIZE", world, have_world)) ||
-        (!*have_world && (r = env_u32(cmd, "SLURM_NTASKS", world, have_world))))
-        return r;
-    return 0;
 }

@@ -220,6 +220,24 @@ EOF
   [ "$(tr ' ' '\n' <<<"$a" | sort -n | tr '\n' ' ')" = " 0 1 2 3 4 5 6 " ]
   # the launcher's environment
   RANK=1 WORLD_SIZE=3 trainbox cat d | cmp - <(trainbox cat --rank 1 --world-size 3 d)
+  # lib/rankenv's order: torchrun, Indexed Job (+ TRAINBOX_WORLD_SIZE), Slurm array ((ID - MIN) / STEP), srun
+  JOB_COMPLETION_INDEX=1 TRAINBOX_WORLD_SIZE=3 trainbox cat d | cmp - <(trainbox cat --rank 1 --world-size 3 d)
+  SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_MAX=4 SLURM_ARRAY_TASK_COUNT=3 \
+    trainbox cat d | cmp - <(trainbox cat --rank 2 --world-size 3 d)
+  SLURM_PROCID=0 SLURM_NTASKS=3 trainbox cat d | cmp - <(trainbox cat --rank 0 --world-size 3 d)
+  RANK=2 WORLD_SIZE=3 SLURM_PROCID=0 SLURM_NTASKS=3 trainbox cat d | cmp - <(trainbox cat --rank 2 --world-size 3 d)
+  run --separate-stderr env SLURM_PROCID=1 SLURM_NTASKS=3 trainbox cat -v d
+  assert_success
+  [[ "$stderr" == *"rank 1 from SLURM_PROCID=1, world size 3 from SLURM_NTASKS=3"* ]] || fail "$stderr"
+  run --separate-stderr env JOB_COMPLETION_INDEX=1 trainbox cat d
+  assert_failure 64
+  [[ "$stderr" == *JOB_COMPLETION_INDEX*TRAINBOX_WORLD_SIZE* ]] || fail "$stderr"
+  run --separate-stderr env SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=3 trainbox cat d
+  assert_failure 64
+  [[ "$stderr" == *"not on the grid"* ]] || fail "$stderr"
+  run --separate-stderr env RANK=3 WORLD_SIZE=3 trainbox cat d
+  assert_failure 64
+  [[ "$stderr" == *"RANK=3"*"WORLD_SIZE=3"* ]] || fail "$stderr"
   # fewer files than ranks: 65 unless allowed
   run --separate-stderr trainbox cat --rank 8 --world-size 9 d
   assert_failure 65

@@ -64,6 +64,34 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
   jq -e '.step == 10' <<<"$output"
 }
 
+@test "latest checkpoint: checkpoint-<step>/ directories, step-<N>.pt files and their step-<N>.json sidecars, by number" {
+  # Hugging Face Trainer's output directory
+  mkdir -p hf/checkpoint-500 hf/checkpoint-1000 hf/checkpoint-999 hf/runs
+  for s in 500 999 1000; do head -c $s /dev/zero > hf/checkpoint-$s/model.safetensors; echo '{}' > hf/checkpoint-$s/trainer_state.json; done
+  echo x > hf/runs/events
+  run trainbox discover --latest-checkpoint hf
+  assert_success
+  jq -e '.uri == "hf/checkpoint-1000/" and .step == 1000 and .objects == 2 and (has("sidecar") | not)' <<<"$output"
+  # weights with sidecars in a run's checkpoints prefix: the sidecar comes last, so it marks the pair complete
+  d=runs/exp/framework=pytorch/checkpoints
+  mkdir -p "$d"
+  for s in 9 10 100; do head -c 1000 /dev/zero > "$d/step-$s.pt"; echo "{\"step\": $s}" > "$d/step-$s.json"; done
+  head -c 1000 /dev/zero > "$d/step-200.pt"          # weights of step 200 stored, its sidecar not yet
+  echo '{"step": 300}' > "$d/step-300.json"           # a sidecar whose weights are still on their way
+  run trainbox discover --latest-checkpoint runs/exp
+  assert_success
+  jq -e --arg d "$d" '.uri == "\($d)/step-100.pt" and .step == 100 and .objects == 2 and .sidecar == "\($d)/step-100.json" and .bytes == 1014' <<<"$output" || fail "$output"
+  run trainbox discover -H --latest-checkpoint runs/exp
+  assert_output --partial "step-100.pt  step 100  1014 bytes in 2 objects  sidecar $d/step-100.json"
+  echo '{"step": 200}' > "$d/step-200.json"
+  run trainbox discover --latest-checkpoint runs/exp
+  jq -e '.step == 200' <<<"$output"
+  # without sidecars at all, the highest number among the files (not the name order: step-9 < step-10)
+  rm "$d"/*.json "$d/step-200.pt" "$d/step-100.pt"
+  run trainbox discover --latest-checkpoint runs/exp
+  jq -e '.step == 10 and (.uri | endswith("step-10.pt"))' <<<"$output" || fail "$output"
+}
+
 @test "no checkpoint exits 66, so '|| echo fresh start' reads naturally" {
   mkdir -p empty/x
   run bash -c "trainbox discover --latest-checkpoint empty || echo fresh start"

@@ -162,6 +162,75 @@ setup() {
   assert_failure 66
 }
 
+@test "rank manifests record rank and world size; merge checks gaps and overlaps and records each shard's rank" {
+  gen_samples 400 3 --text-bytes=50 > samples.jsonl
+  # four ranks of an Indexed Job: split, shard and manifest all take the rank from the environment
+  for r in 0 1 2 3; do
+    JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=4 bash -c "set -o pipefail
+      trainbox split samples.jsonl | trainbox shard -o sh$r --prefix r$r --max-samples 30 | trainbox manifest -o m$r.json"
+  done
+  jq -e '.rank == 2 and .world_size == 4' m2.json
+  jq -e '.shards[0] | has("first_key") and has("last_key") and (has("rank") | not)' m2.json
+  run --separate-stderr trainbox manifest merge -o all.manifest.json m0.json m1.json m2.json m3.json
+  assert_success
+  jq -e '.world_size == 4 and (has("rank") | not) and .totals.samples == 400 and .totals.shards == 16' all.manifest.json
+  jq -e '[.shards[] | select(.rank == (.path | capture("r(?<r>[0-9])-").r | tonumber))] | length == 16' all.manifest.json
+  # every sample exactly once
+  diff <(jq -r .__key__ samples.jsonl | sort) <(trainbox cat --keys-only all.manifest.json | jq -r .__key__ | sort)
+  # show reports them; an old manifest (no rank) still merges as before
+  trainbox manifest show all.manifest.json | jq -e '.world_size == 4 and (has("rank") | not)'
+  trainbox manifest show m1.json | jq -e '.rank == 1 and .world_size == 4'
+  run trainbox manifest show -H m1.json
+  assert_line 'rank      1 of 4'
+  # --rank/--world-size given as options, and -v says where they came from
+  run --separate-stderr bash -c 'trainbox split --rank 1 --world-size 4 samples.jsonl | trainbox shard -o o1 --prefix r1 | trainbox manifest -v --rank 1 --world-size 4'
+  assert_success
+  jq -e '.rank == 1 and .world_size == 4' <<<"$output"
+  [[ "$stderr" == *"rank 1 from --rank, world size 4 from --world-size"* ]] || fail "$stderr"
+  # a gap: rank 2 missing, named; nothing written
+  run --separate-stderr trainbox manifest merge -o gap.json m0.json m1.json m3.json
+  assert_failure 65
+  [[ "$stderr" == *"gap: no manifest for rank 2 (1 of 4 ranks missing)"* ]] || fail "$stderr"
+  [ ! -e gap.json ]
+  # --world-size says how many to expect
+  run --separate-stderr trainbox manifest merge --world-size 5 m0.json m1.json m2.json m3.json
+  assert_failure 65
+  [[ "$stderr" == *"m0.json has world size 4, --world-size 5"* ]] || fail "$stderr"
+  # the same rank run twice under another prefix: the rank twice, and its keys in two ranks
+  JOB_COMPLETION_INDEX=2 TRAINBOX_WORLD_SIZE=4 bash -c 'trainbox split samples.jsonl | trainbox shard -o again --prefix again | trainbox manifest -o again.json'
+  jq '.rank = 3' again.json > as3.json
+  run --separate-stderr trainbox manifest merge m0.json m1.json m2.json as3.json
+  assert_failure 65
+  [[ "$stderr" == *"overlap: sample key"*"in rank 2 (shard r2-"*"and rank 3 (shard again-"* ]] || fail "$stderr"
+  run --separate-stderr trainbox manifest merge m0.json m1.json m2.json m3.json again.json
+  assert_failure 65
+  [[ "$stderr" == *"rank 2 twice: m2.json and again.json"* ]] || fail "$stderr"
+  # one shard listed by two ranks
+  jq --slurpfile o m1.json '.shards += [$o[0].shards[0]] | .totals.shards += 1 | .totals.bytes += $o[0].shards[0].bytes' m0.json > m0x.json
+  run --separate-stderr trainbox manifest merge m0x.json m1.json m2.json m3.json
+  assert_failure 65
+  [[ "$stderr" == *"overlap: shard r1-000000.tar is in rank 0 (m0x.json) and rank 1 (m1.json)"* ]] || fail "$stderr"
+  # a manifest without a rank among rank manifests
+  trainbox manifest records.jsonl > plain.json
+  run --separate-stderr trainbox manifest merge m0.json m1.json m2.json m3.json plain.json
+  assert_failure 65
+  [[ "$stderr" == *"plain.json records no rank"* ]] || fail "$stderr"
+  # a rank that got nothing writes an empty rank manifest: present, so no gap
+  : | trainbox shard -o empty --prefix e | trainbox manifest --rank 3 --world-size 4 -o e3.json
+  jq -e '.shards == [] and .rank == 3' e3.json
+  run trainbox manifest merge m0.json m1.json m2.json e3.json
+  assert_success
+  # usage: --rank alone, --rank with merge
+  run trainbox manifest --rank 1 records.jsonl
+  assert_failure 64
+  run trainbox manifest --world-size 2 records.jsonl
+  assert_failure 64
+  run trainbox manifest merge --rank 1 m0.json
+  assert_failure 64
+  run env RANK=5 WORLD_SIZE=4 trainbox manifest records.jsonl
+  assert_failure 64
+}
+
 @test "bad manifests exit 65 with the reason" {
   echo 'not json' > a.json
   echo '{"format":"trainbox.manifest","version":2,"shards":[]}' > b.json

@@ -139,6 +139,50 @@ PY
   [ "$e" = "$b" ]
 }
 
+@test "ranks from the environment: Slurm arrays by (ID - MIN) / STEP, Indexed Jobs, torchrun, srun; conflicts are 64" {
+  b=$(trainbox split --rank 2 --world-size 4 in.jsonl | md5sum)
+  # --array=0-30:2 (16 tasks): task 30 is rank 15, not 30; its share is rank 15's
+  a=$(SLURM_ARRAY_TASK_ID=30 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=30 SLURM_ARRAY_TASK_STEP=2 \
+      SLURM_ARRAY_TASK_COUNT=16 SLURM_PROCID=0 SLURM_NTASKS=1 trainbox split in.jsonl | md5sum)
+  [ "$a" = "$(trainbox split --rank 15 --world-size 16 in.jsonl | md5sum)" ]
+  # every task of 1-7:2 (4 tasks) gets one rank's share; together they are the input, once
+  : > union
+  for id in 1 3 5 7; do
+    SLURM_ARRAY_TASK_ID=$id SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=4 \
+      trainbox split in.jsonl >> union
+  done
+  diff <(sort in.jsonl) <(sort union)
+  # Kubernetes Indexed Job: the world size from TRAINBOX_WORLD_SIZE
+  [ "$(JOB_COMPLETION_INDEX=2 TRAINBOX_WORLD_SIZE=4 trainbox split in.jsonl | md5sum)" = "$b" ]
+  # torchrun before the Indexed Job, srun last
+  [ "$(RANK=2 WORLD_SIZE=4 JOB_COMPLETION_INDEX=0 TRAINBOX_WORLD_SIZE=9 trainbox split in.jsonl | md5sum)" = "$b" ]
+  [ "$(SLURM_PROCID=2 SLURM_NTASKS=4 trainbox split in.jsonl | md5sum)" = "$b" ]
+  # -v says where they came from
+  run --separate-stderr env JOB_COMPLETION_INDEX=2 TRAINBOX_WORLD_SIZE=4 trainbox split -v in.jsonl
+  assert_success
+  [[ "$stderr" == *"rank 2 from JOB_COMPLETION_INDEX=2, world size 4 from TRAINBOX_WORLD_SIZE=4"* ]] || fail "$stderr"
+  # conflicts: usage errors naming the variables, nothing written
+  run --separate-stderr env JOB_COMPLETION_INDEX=2 trainbox split in.jsonl
+  assert_failure 64
+  assert_output ''
+  [[ "$stderr" == *JOB_COMPLETION_INDEX*TRAINBOX_WORLD_SIZE* ]] || fail "$stderr"
+  run --separate-stderr env SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=16 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"SLURM_ARRAY_TASK_ID=3 is not on the grid"* ]] || fail "$stderr"
+  run --separate-stderr env RANK=4 WORLD_SIZE=4 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"rank 4 (RANK=4) is not below world size 4 (WORLD_SIZE=4)"* ]] || fail "$stderr"
+  run --separate-stderr env JOB_COMPLETION_INDEX=5 trainbox split --world-size 4 in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"JOB_COMPLETION_INDEX=5"*"--world-size"* ]] || fail "$stderr"
+  run --separate-stderr env RANK=one WORLD_SIZE=4 trainbox split in.jsonl
+  assert_failure 64
+  [[ "$stderr" == *"RANK='one'"* ]] || fail "$stderr"
+  # a ratio split alone reads no rank variable: a bad one does not matter
+  run env RANK=junk trainbox split --ratio a=1,b=1 -o o in.jsonl
+  assert_success
+}
+
 @test "--sort partitions a list identically whatever its order" {
   seq -f 'shard-%06g.tar' 1 97 > l1
   shuf --random-source=<(yes) l1 > l2
@@ -158,9 +202,35 @@ for i in range(200): print("{\"path\": \"s%03d.tar\", \"bytes\": %d}" % (i, r.ra
   totals=$(for r in 0 1 2 3; do jq -s 'map(.bytes)|add' b$r; done | sort -n)
   lo=$(head -1 <<<"$totals"); hi=$(tail -1 <<<"$totals")
   [ $((hi - lo)) -le "$max" ]
-  run --separate-stderr bash -c 'echo "{\"path\":\"x\"}" | trainbox split --balance bytes --world-size 2'
+  run --separate-stderr bash -c 'echo "{\"path\":\"x\",\"bytes\":-3}" | trainbox split --balance bytes --world-size 2'
   assert_failure 65
-  [[ "$stderr" == *'no "bytes" field'* ]]
+  [[ "$stderr" == *'"bytes" is not a non-negative integer'* ]]
+  run --separate-stderr bash -c 'echo "[1]" | trainbox split --balance bytes --world-size 2'
+  assert_failure 65
+}
+
+@test "--balance bytes keeps ranks within 5% in bytes on skewed samples (a few 100x larger), by line length" {
+  # 3000 samples of about 1 KB, 15 of them about 100 KB; no "bytes" field: a sample weighs its line
+  python3 -c '
+import json, random
+r = random.Random(11)
+for i in range(3000):
+    n = r.randint(600, 1400) * (100 if i % 200 == 17 else 1)
+    print(json.dumps({"__key__": "s%05d" % i, "txt": "x" * n}))' > skew.jsonl
+  for w in 4 16; do
+    : > union
+    totals=$(for r in $(seq 0 $((w - 1))); do
+      trainbox split --balance bytes --world-size $w --rank $r skew.jsonl | tee -a union | wc -c
+    done | sort -n)
+    diff <(sort skew.jsonl) <(sort union)
+    lo=$(head -1 <<<"$totals"); hi=$(tail -1 <<<"$totals")
+    echo "# $w ranks: $lo to $hi bytes" >&3
+    [ $(( (hi - lo) * 100 )) -le $(( hi * 5 )) ] || fail "$w ranks: $lo to $hi bytes, more than 5% apart"
+  done
+  # a plain index split of the same input is far from balanced: the test can tell
+  totals=$(for r in $(seq 0 15); do trainbox split --world-size 16 --rank $r skew.jsonl | wc -c; done | sort -n)
+  lo=$(head -1 <<<"$totals"); hi=$(tail -1 <<<"$totals")
+  [ $(( (hi - lo) * 100 )) -gt $(( hi * 5 )) ]
 }
 
 @test "--require-each fails with the counts when a rank would get nothing, and outputs nothing" {

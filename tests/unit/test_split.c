@@ -101,6 +101,71 @@ static void rank_partitions(void)
     CHECK(det, "balance is deterministic");
 }
 
+/* The linear-scan LPT that tb_balance's heap must reproduce exactly (its choices are pinned: the
+ * same input gives every rank the same share as before). */
+struct ref_item { uint64_t b; size_t i; };
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct ref_item *x = a, *y = b;
+    if (x->b != y->b) return x->b > y->b ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+static void ref_balance(const uint64_t *bytes, size_t n, uint32_t world, uint32_t *out)
+{
+    struct ref_item *it = malloc(sizeof *it * (n + 1));
+    uint64_t *load = calloc(world, sizeof *load);
+    for (size_t i = 0; i < n; i++) it[i] = (struct ref_item){bytes[i], i};
+    qsort(it, n, sizeof *it, ref_cmp);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t best = 0;
+        for (uint32_t r = 1; r < world; r++) if (load[r] < load[best]) best = r;
+        out[it[i].i] = best;
+        load[best] += it[i].b;
+    }
+    free(it);
+    free(load);
+}
+
+static void balance_skewed(void)
+{
+    struct tb_rng rng;
+    tb_rng_seed(&rng, 99);
+    int same = 1;
+    for (int trial = 0; trial < 100; trial++) {
+        size_t n = (size_t)tb_rng_below(&rng, 2000);
+        uint32_t world = 1 + (uint32_t)tb_rng_below(&rng, 40);
+        uint64_t *bytes = malloc(sizeof *bytes * (n + 1));
+        uint32_t *a = malloc(sizeof *a * (n + 1)), *b = malloc(sizeof *b * (n + 1));
+        /* few distinct sizes: many ties in sizes and in loads */
+        for (size_t i = 0; i < n; i++) bytes[i] = trial % 2 ? tb_rng_below(&rng, 4) : tb_rng_below(&rng, 1u << 20);
+        tb_balance(bytes, n, world, a);
+        ref_balance(bytes, n, world, b);
+        for (size_t i = 0; i < n; i++) if (a[i] != b[i]) same = 0;
+        free(bytes);
+        free(a);
+        free(b);
+    }
+    CHECK(same, "the heap picks exactly the ranks the linear scan picks (100 inputs, with ties)");
+    /* the shape: a few samples 100x larger than the rest, 16 ranks */
+    size_t n = 20000;
+    uint64_t *bytes = malloc(sizeof *bytes * n);
+    uint32_t *o = malloc(sizeof *o * n);
+    for (size_t i = 0; i < n; i++) bytes[i] = 500 + tb_rng_below(&rng, 1000) + (i % 500 == 3 ? 100000 : 0);
+    double worst = 0;
+    for (uint32_t world = 2; world <= 64; world *= 2) {
+        tb_balance(bytes, n, world, o);
+        uint64_t *load = calloc(world, sizeof *load), lo = UINT64_MAX, hi = 0;
+        for (size_t i = 0; i < n; i++) load[o[i]] += bytes[i];
+        for (uint32_t r = 0; r < world; r++) { if (load[r] < lo) lo = load[r]; if (load[r] > hi) hi = load[r]; }
+        double spread = (double)(hi - lo) / (double)hi;
+        if (spread > worst) worst = spread;
+        free(load);
+    }
+    CHECK(worst < 0.05, "skewed input (40 of 20000 items 100x larger), 2 to 64 ranks: spread %.3f%% under 5%%", worst * 100);
+    free(bytes);
+    free(o);
+}
+
 static void shuffles(void)
 {
     int perm_ok = 1, det = 1, differ = 0;
@@ -136,6 +201,7 @@ int main(void)
     ratio_cases();
     ratio_tolerance();
     rank_partitions();
+    balance_skewed();
     shuffles();
     return tap_done();
 }
