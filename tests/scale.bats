@@ -41,11 +41,11 @@ run_scale() {
   mb tb-scale
   export AWS_ENDPOINT_URL="$MOTO_URL"
   local dest=s3://tb-scale/ds/
-  t0=$(date +%s.%N)
+  t0=$EPOCHREALTIME
   declare -A pid
   RANK_PIDS=""
   for r in $(seq 0 $((ranks - 1))); do
-    JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks WORLD_SIZE=$ranks setsid "$REPO/tests/scale/rank.sh" "$PWD" "$dest" \
+    JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks setsid "$REPO/tests/scale/rank.sh" "$PWD" "$dest" \
       > "rank$r.out" 2> "rank$r.err" 3>&- &
     pid[$r]=$!
     RANK_PIDS="$RANK_PIDS ${pid[$r]}"
@@ -65,7 +65,7 @@ run_scale() {
       kill -9 -- "-${pid[$r]}" 2>/dev/null || true
       wait "${pid[$r]}" 2>/dev/null || true
       killed=$((killed + 1))
-      JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks WORLD_SIZE=$ranks setsid "$REPO/tests/scale/rank.sh" "$PWD" "$dest" \
+      JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks setsid "$REPO/tests/scale/rank.sh" "$PWD" "$dest" \
         > "rank$r.out" 2> "rank$r.err.2" 3>&- &
       pid[$r]=$!
       RANK_PIDS="$RANK_PIDS ${pid[$r]}"
@@ -75,9 +75,13 @@ run_scale() {
     wait "${pid[$r]}" || fail "rank $r failed: $(cat "rank$r.err" "rank$r.err.2" 2>/dev/null | tail -5)"
   done
   [ "$killed" -eq "$kills" ] || fail "only $killed of $kills ranks were still running to be killed"
-  trainbox manifest merge -o "${dest}manifest.json" $(for r in $(seq 0 $((ranks - 1))); do printf '%smanifests/rank-%05d.json ' "$dest" "$r"; done)
+  trainbox manifest merge --world-size "$ranks" -o "${dest}manifest.json" $(for r in $(seq 0 $((ranks - 1))); do printf '%smanifests/rank-%05d.json ' "$dest" "$r"; done)
   local wall
-  wall=$(python3 -c "import time; print('%.1f' % (time.time() - $t0))")
+  wall=$(python3 -c "print('%.1f' % ($EPOCHREALTIME - $t0))")
+  # the merged manifest says who made what
+  aws --endpoint-url "$MOTO_URL" s3 cp "${dest}manifest.json" - |
+    jq -e --argjson n "$ranks" '.world_size == $n and all(.shards[]; .rank >= 0 and .rank < $n) and ([.shards[].rank] | unique | length) == $n' > /dev/null ||
+    fail "the merged manifest does not record the world size and every shard's rank"
   # every sample exactly once, byte for byte
   trainbox cat "${dest}manifest.json" | LC_ALL=C sort > got.sorted
   [ "$(wc -l < got.sorted)" -eq "$(wc -l < ref.sorted)" ] || fail "$(wc -l < got.sorted) samples, want $(wc -l < ref.sorted)"
@@ -93,7 +97,7 @@ run_scale() {
   # the ranks' shares of the input, by bytes (split --balance bytes): within 5%
   local spread
   spread=$(for r in $(seq 0 $((ranks - 1))); do
-      JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks WORLD_SIZE=$ranks trainbox split --balance bytes files.jsonl | jq -s 'map(.bytes) | add'
+      JOB_COMPLETION_INDEX=$r TRAINBOX_WORLD_SIZE=$ranks trainbox split --balance bytes files.jsonl | jq -s 'map(.bytes) | add'
     done | jq -s '(max - min) / max * 100')
   python3 -c "import sys; sys.exit(0 if $spread <= 5 else 1)" || fail "per-rank bytes spread $spread% > 5%"
   echo "# scale: $ranks ranks, $(wc -l < ref.sorted) samples, $killed killed and restarted, ${wall} s, per-rank input bytes spread ${spread}%" >&3
