@@ -28,6 +28,29 @@ int tb_retain_cmp(const char *a, const char *b)
 
 struct cand { const char *name; size_t idx; };
 
+/* A file checkpoint's JSON sidecar (discover's rule: NAME.json beside NAME.EXT is part of it):
+ * is name a .json file? */
+static int is_json_file(const char *name)
+{
+    size_t l = strlen(name);
+    return l > 5 && memcmp(name + l - 5, ".json", 5) == 0;
+}
+
+/* The index of the checkpoint file that the sidecar names[i] belongs to (a name NAME.EXT, EXT not
+ * json and without '/', beside NAME.json), or (size_t)-1. */
+static size_t weights_of(const char *const *names, size_t n, size_t i)
+{
+    const char *sc = names[i];
+    size_t stem = strlen(sc) - 5;
+    for (size_t j = 0; j < n; j++) {
+        const char *w = names[j];
+        if (j == i || strncmp(w, sc, stem) != 0 || w[stem] != '.') continue;
+        const char *ext = w + stem + 1;
+        if (*ext && !strchr(ext, '/') && strcmp(ext, "json") != 0) return j;
+    }
+    return (size_t)-1;
+}
+
 static int newest_first(const void *x, const void *y)
 {
     const struct cand *a = x, *b = y;
@@ -51,21 +74,37 @@ int tb_retain_plan(const struct tb_retain_item *items, size_t n, size_t keep, in
     for (size_t i = 0; i < n; i++) {
         size_t l = bare_len(items[i].name);
         uint64_t step;
+        if (is_json_file(items[i].name)) continue; /* a sidecar, or alone: never a checkpoint */
         if (!tb_ckpt_step(items[i].name, l, &step)) continue;
         if (pattern && !tb_glob_match(pattern, items[i].name, l)) continue;
         if (use_marker && !items[i].marked) continue;
         c[nc++] = (struct cand){items[i].name, i};
     }
-    qsort(c, nc, sizeof *c, newest_first);
+    if (nc) qsort(c, nc, sizeof *c, newest_first);
     size_t m = 0;
     for (size_t k = keep; k < nc; k++) {
         size_t l = bare_len(c[k].name);
         if (writing && l == wlen && memcmp(c[k].name, writing, l) == 0) continue;
         c[m++] = c[k];
     }
-    qsort(c, m, sizeof *c, oldest_first);
-    for (size_t k = 0; k < m; k++) del[k] = c[k].idx;
-    *ndel = m;
+    if (m) qsort(c, m, sizeof *c, oldest_first);
+    /* a deleted checkpoint file takes its sidecar along, right after it */
+    const char **names = tb_xmalloc((n ? n : 1) * sizeof *names);
+    size_t *side = tb_xmalloc((n ? n : 1) * sizeof *side);
+    for (size_t i = 0; i < n; i++) { names[i] = items[i].name; side[i] = (size_t)-1; }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_json_file(names[i])) continue;
+        size_t w = weights_of(names, n, i);
+        if (w != (size_t)-1) side[w] = i;
+    }
+    size_t nd = 0;
+    for (size_t k = 0; k < m; k++) {
+        del[nd++] = c[k].idx;
+        if (side[c[k].idx] != (size_t)-1) del[nd++] = side[c[k].idx];
+    }
+    *ndel = nd;
+    free(side);
+    free(names);
     free(c);
     return 0;
 }
@@ -97,11 +136,12 @@ int tb_retain_copy_plan(const struct tb_retain_cand *items, size_t n, size_t kee
         copy[i] = 1;
         size_t l = bare_len(items[i].name);
         uint64_t step;
+        if (is_json_file(items[i].name)) continue; /* follows its checkpoint file, below */
         if (!tb_ckpt_step(items[i].name, l, &step)) continue;
         if (pattern && !tb_glob_match(pattern, items[i].name, l)) continue;
         c[nc++] = (struct cand){items[i].name, i};
     }
-    qsort(c, nc, sizeof *c, newest_first);
+    if (nc) qsort(c, nc, sizeof *c, newest_first);
     /* the newest complete source checkpoint: copied, and what retention protects */
     size_t ns = nc;
     for (size_t k = 0; k < nc && ns == nc; k++) {
@@ -123,6 +163,17 @@ int tb_retain_copy_plan(const struct tb_retain_cand *items, size_t n, size_t kee
             if (!yes && items[i].in_dst && (rc = ask(complete, ctx, i, 1, &memo[n + i], &yes, e))) goto out;
         }
         counted += (size_t)yes;
+    }
+    /* a sidecar is copied when its checkpoint file is */
+    if (!rc) {
+        const char **names = tb_xmalloc((n ? n : 1) * sizeof *names);
+        for (size_t i = 0; i < n; i++) names[i] = items[i].name;
+        for (size_t i = 0; i < n; i++) {
+            if (!is_json_file(names[i])) continue;
+            size_t w = weights_of(names, n, i);
+            if (w != (size_t)-1) copy[i] = copy[w];
+        }
+        free(names);
     }
 out:
     free(memo);

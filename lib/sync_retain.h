@@ -17,6 +17,9 @@
  *     checkpoint push a complete one out of the N kept, so a reader trusting the marker (as
  *     discover does) could be left with fewer than N, or none. Torn ones are left for a human:
  *     they are reported by the caller, never guessed away.
+ *   - A JSON sidecar (NAME.json beside a checkpoint file NAME.EXT, discover's rule) is part of
+ *     that checkpoint: never a candidate of its own, deleted right after its checkpoint file, and
+ *     copied when it is (tb_retain_copy_plan). A .json file alone is never a checkpoint.
  *   - Without a marker every candidate counts, the one being written included (it is normally
  *     the newest, so it takes one of the N places as it will once complete). */
 #ifndef TB_RETAIN_H

@@ -312,6 +312,22 @@ EOF
   refute_output --partial "step-2/"
 }
 
+@test "sync: --keep-last with file checkpoints and JSON sidecars keeps and deletes them in pairs" {
+  mkdir -p fk
+  for s in 100 200 300; do echo "w$s" > fk/step-$s.pt; echo "{\"step\": $s}" > fk/step-$s.json; done
+  trainbox sync fk s3://sy-keep/f/ >/dev/null
+  run --separate-stderr trainbox sync --keep-last 2 fk s3://sy-keep/f/
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "delete") | .path' <<<"$output" | sort | tr '\n' ' ')" "step-100.json step-100.pt "
+  run aws --endpoint-url "$MOTO_URL" s3 ls s3://sy-keep/f/
+  for k in step-200.pt step-200.json step-300.pt step-300.json; do assert_output --partial "$k"; done
+  refute_output --partial "step-100"
+  # discover agrees: the latest is step-300 with its sidecar
+  run --separate-stderr trainbox discover --latest-checkpoint s3://sy-keep/f/
+  assert_success
+  [[ "$output" == *"step-300.pt"* ]] || fail "$output"
+}
+
 @test "sync: keys that would escape the destination are refused, the rest synced, nothing written outside" {
   python3 - "$MOTO_URL" <<'PY'
 import sys, boto3

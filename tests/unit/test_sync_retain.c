@@ -171,5 +171,19 @@ int main(void)
     CHECK(tb_retain_cmp("a-step-5", "b-step-5") < 0, "equal steps: by name, as discover");
     CHECK(tb_retain_cmp("step-5/", "step-5") > 0, "the trailing '/' is part of the name for ties");
     copy_plan_tests();
+    /* sidecars: step-N.json beside step-N.pt is part of that checkpoint */
+    {
+        struct tb_retain_item sc[] = {{"step-100.pt", 0}, {"step-100.json", 0}, {"step-200.pt", 0},
+                                      {"step-200.json", 0}, {"step-300.pt", 0}, {"step-300.json", 0},
+                                      {"step-400.json", 0}, {"notes.txt", 0}};
+        size_t scn = sizeof sc / sizeof *sc, sd[8], snd = 0;
+        tb_err se = {0};
+        CHECK_INT(tb_retain_plan(sc, scn, 2, 0, NULL, NULL, sd, &snd, &se), 0, "keep 2 of file checkpoints with sidecars");
+        CHECK(snd == 2 && sd[0] == 0 && sd[1] == 1, "step-100.pt is deleted with its sidecar, nothing else (%zu: %zu %zu)",
+              snd, snd > 0 ? sd[0] : 99, snd > 1 ? sd[1] : 99);
+        CHECK_INT(tb_retain_plan(sc, scn, 1, 0, NULL, NULL, sd, &snd, &se), 0, "keep 1");
+        CHECK(snd == 4 && sd[0] == 0 && sd[1] == 1 && sd[2] == 2 && sd[3] == 3,
+              "a sidecar alone (step-400.json) is no checkpoint: it neither counts nor goes (%zu)", snd);
+    }
     return tap_done();
 }
