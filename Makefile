@@ -6,7 +6,7 @@ BIN     ?= trainbox
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 DEPS    ?= scripts/install-deps.sh
-PKGS    := libcurl libarchive libcjson libcrypto zlib expat libisal
+PKGS    := libcurl libarchive libcjson libcrypto zlib expat libisal yaml-0.1
 # Nothing that needs the installed packages is evaluated when the Makefile is read: `make demo` and
 # `make check` run `deps` first and only then build (in a sub-make), so a fresh machine builds on the
 # first run. The flags are asked of pkg-config when the first compile needs them, once (the eval

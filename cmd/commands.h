@@ -12,4 +12,5 @@ extern const struct tb_cmd_spec tb_cmd_upload;
 extern const struct tb_cmd_spec tb_cmd_presign;
 extern const struct tb_cmd_spec tb_cmd_sync;
 extern const struct tb_cmd_spec tb_cmd_vast;
+extern const struct tb_cmd_spec tb_cmd_job;
 #endif

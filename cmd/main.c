@@ -15,7 +15,7 @@
 
 static const struct tb_cmd_spec *const commands[] = {
     &tb_cmd_cat, &tb_cmd_split, &tb_cmd_shard, &tb_cmd_upload, &tb_cmd_manifest, &tb_cmd_discover, &tb_cmd_sync,
-    &tb_cmd_presign, &tb_cmd_vast,
+    &tb_cmd_presign, &tb_cmd_vast, &tb_cmd_job,
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

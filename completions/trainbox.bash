@@ -7,7 +7,7 @@ _trainbox() {
   case $cmd in trainbox-*) cmd=${cmd#trainbox-} ;; *) cmd= ;; esac
   if [ -z "$cmd" ]; then
     if [ "$COMP_CWORD" -eq 1 ]; then
-      COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast help --help --version" -- "$cur"))
+      COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast job help --help --version" -- "$cur"))
       return
     fi
     cmd=${COMP_WORDS[1]}
@@ -124,6 +124,28 @@ _trainbox() {
     vast:--older-than) COMPREPLY=(); return ;;
     vast:--tail) COMPREPLY=(); return ;;
     vast:--retries) COMPREPLY=(); return ;;
+    job:--format) COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
+    job:--name) COMPREPLY=(); return ;;
+    job:--image) COMPREPLY=(); return ;;
+    job:--namespace) COMPREPLY=(); return ;;
+    job:--env) COMPREPLY=(); return ;;
+    job:--secret) COMPREPLY=(); return ;;
+    job:--ranks) COMPREPLY=(); return ;;
+    job:--parallelism) COMPREPLY=(); return ;;
+    job:--run) COMPREPLY=($(compgen -c -- "$cur")); return ;;
+    job:--manifests) COMPREPLY=(); return ;;
+    job:--merged) COMPREPLY=(); return ;;
+    job:--backoff-limit) COMPREPLY=(); return ;;
+    job:--shell) COMPREPLY=(); return ;;
+    job:--nodes) COMPREPLY=(); return ;;
+    job:--gpus-per-node) COMPREPLY=(); return ;;
+    job:--runs-uri) COMPREPLY=(); return ;;
+    job:--framework) COMPREPLY=(); return ;;
+    job:--run-id) COMPREPLY=(); return ;;
+    job:--max-parallel) COMPREPLY=(); return ;;
+    job:--job-name) COMPREPLY=(); return ;;
+    job:--time) COMPREPLY=(); return ;;
+    job:--partition) COMPREPLY=(); return ;;
   esac
   case $cmd in
     cat) COMPREPLY=($(compgen -W " --limit -n --offset --keys-only --skip-corrupt --glob --rank --world-size --shuffle --seed --epoch --allow-empty-rank --state --cache-dir --cache-size --prefetch --max-line --quiet -q --verbose -v --endpoint --region --profile --retries --timeout --help" -- "$cur")) ;;
@@ -135,8 +157,9 @@ _trainbox() {
     sync) COMPREPLY=($(compgen -W " --checksum -c --size-only --delete --max-delete --allow-empty-source --include --exclude --marker --keep-last --pattern --every --min-age --dry-run -n --jobs -j --part-size --multipart-threshold --human -H --progress --no-cache --endpoint --region --profile --retries --timeout --quiet -q --verbose -v --help" -- "$cur")) ;;
     presign) COMPREPLY=($(compgen -W " --expires --method --endpoint --region --profile --quiet -q --verbose -v --help" -- "$cur")) ;;
     vast) COMPREPLY=($(compgen -W " --order --limit --human -H --offer --cheapest --image --disk --label --env --bid --max-dph --max-hours --repo --ref --run --sync-dir --sync-to --onstart --wait --timeout --dry-run --older-than --tail --retries --quiet -q --verbose -v --help" -- "$cur")) ;;
-    help) COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast" -- "$cur")) ;;
+    job) COMPREPLY=($(compgen -W " --format --name --image --namespace --env --secret --ranks --parallelism --run --manifests --merge --merged --backoff-limit --shell --nodes --gpus-per-node --runs-uri --framework --resume --run-id --max-parallel --job-name --time --partition --quiet -q --verbose -v --help" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "cat split shard upload manifest discover sync presign vast job" -- "$cur")) ;;
   esac
   case $cur in -*) ;; *) COMPREPLY+=($(compgen -f -- "$cur")) ;; esac
 }
-complete -F _trainbox trainbox trainbox-cat trainbox-split trainbox-shard trainbox-upload trainbox-manifest trainbox-discover trainbox-sync trainbox-presign trainbox-vast
+complete -F _trainbox trainbox trainbox-cat trainbox-split trainbox-shard trainbox-upload trainbox-manifest trainbox-discover trainbox-sync trainbox-presign trainbox-vast trainbox-job

@@ -87,6 +87,10 @@ vast     | an unknown action             | -      | trainbox vast frob          
 vast     | no API key                    | -      | HOME=$W/emptydir trainbox vast list                          | 77
 vast     | the API unreachable           | -      | VAST_API_KEY=k VAST_URL=http://127.0.0.1:$CLOSED trainbox vast list {R} | 69
 vast     | a missing start script        | -      | VAST_API_KEY=k trainbox vast launch --offer 1 --image i --disk 1 --onstart nope.sh | 66
+job      | usage error                   | -      | trainbox job --bogus                                         | 64
+job      | an unknown kind               | -      | trainbox job frob                                            | 64
+job      | an option of another kind     | -      | trainbox job slurm --ranks 2 --run x --nodes 2               | 64
+job      | standard output unwritable    | -      | trainbox job slurm --ranks 2 --run x > /dev/full             | 74
 '
 
 # Every code of DESIGN.md's table: trainbox(1) lists them all.
@@ -180,6 +184,7 @@ run_rows() {
 @test "exit codes: presign" { run_rows presign; }
 @test "exit codes: sync" { run_rows sync; }
 @test "exit codes: vast" { run_rows vast; }
+@test "exit codes: job" { run_rows job; }
 
 # the codes listed under EXIT STATUS in a man page
 man_codes() {
