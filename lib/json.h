@@ -25,6 +25,9 @@ struct tb_json {
     size_t len;
 };
 
+/* Deepest nesting of arrays and objects a scan accepts (cJSON's limit too); deeper is TB_EDATA. */
+#define TB_JSON_MAX_DEPTH 1000
+
 void tb_json_init(struct tb_json *j);
 void tb_json_free(struct tb_json *j);
 /* Scan text; on success the root is token 0. Fails with TB_EDATA and a reason. */

@@ -52,6 +52,7 @@
     X(archive_entry_set_pathname, void, (E *e, const char *p), (e, p))                                 \
     X(archive_entry_pathname, const char *, (E *e), (e))                                               \
     X(archive_entry_pathname_utf8, const char *, (E *e), (e))                                          \
+    X(archive_entry_hardlink, const char *, (E *e), (e))                                               \
     X(archive_entry_size, la_int64_t, (E *e), (e))                                                     \
     X(archive_entry_size_is_set, int, (E *e), (e))
 

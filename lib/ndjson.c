@@ -156,7 +156,13 @@ int tb_lines_big_next(struct tb_lines *r, const char **p, size_t *n, tb_err *e)
             give = take = k && s[k - 1] == '\r' ? k - 1 : k; /* a '\r' might be the one before the newline */
         }
         if (r->big_len + take > r->max_line) {
-            if (!r->skip_long) { r->in_big = 0; return tb_fail_long(e, r->consumed + 1, r->max_line); }
+            if (!r->skip_long) {
+                /* -1 as documented: tb_fail_long's TB_EDATA would read as a line the caller
+                 * could not map, and the rest of the line would be taken for the next one */
+                r->in_big = 0;
+                tb_fail_long(e, r->consumed + 1, r->max_line);
+                return -1;
+            }
             r->in_big = 0;
             r->big_len += take;
             r->start += take;

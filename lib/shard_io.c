@@ -2,6 +2,7 @@
 #include "shard_io.h"
 #include "alloc.h"
 #include "gunzip.h"
+#include "ndjson.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -342,21 +343,49 @@ static la_ssize_t arc_read_cb(struct archive *a, void *client, const void **buf)
 {
     (void)a;
     struct tb_tarr *r = client;
-    ssize_t n = tb_src_read(r->src, r->rbuf, RBUF, &r->cb_err);
+    if (r->npre) {
+        memcpy(r->rbuf, r->pre, r->npre);
+        *buf = r->rbuf;
+        la_ssize_t n = (la_ssize_t)r->npre;
+        r->npre = 0;
+        return n;
+    }
+    ssize_t n = tb_src_read(r->in ? r->in : r->src, r->rbuf, RBUF, &r->cb_err);
     if (n < 0) { r->cb_failed = 1; archive_set_error(a, EIO, "%s", r->cb_err.msg); return -1; }
     *buf = r->rbuf;
     return n;
 }
 
+static ssize_t fwd_read(void *ctx, void *buf, size_t n, tb_err *e)
+{
+    return tb_src_read(ctx, buf, n, e);
+}
+
 int tb_tarr_open(struct tb_tarr *r, struct tb_src *src, tb_err *e)
 {
     memset(r, 0, sizeof *r);
-    r->src = src;
+    r->src = r->in = src;
+    r->max_member = TB_MAX_LINE_DEFAULT;
+    /* gzip goes through lib/gunzip rather than libarchive's filter: that one never checks the
+     * CRC32 and ISIZE trailer (a tar reader stops at the end-of-archive blocks before it anyway) */
+    while (r->npre < 2) {
+        ssize_t k = tb_src_read(src, r->pre + r->npre, 2 - r->npre, e);
+        if (k < 0) return e && e->code ? e->code : TB_EIO;
+        if (k == 0) break;
+        r->npre += (size_t)k;
+    }
+    if (r->npre == 2 && r->pre[0] == 0x1f && r->pre[1] == 0x8b) {
+        struct tb_src view = {.ctx = src, .read = fwd_read, .close = NULL}; /* src stays the caller's */
+        snprintf(view.name, sizeof view.name, "%s", src->name);
+        int c = tb_gunzip_open(&r->dec, &view, r->pre, r->npre, TB_GUNZIP_AUTO, e);
+        if (c) return c;
+        r->in = &r->dec;
+        r->npre = 0;
+    }
     r->rbuf = tb_xmalloc(RBUF);
     struct archive *a = archive_read_new();
     if (!a) tb_oom(0); /* libarchive fails only for memory here */
     r->arc = a;
-    archive_read_support_filter_gzip(a);
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     if (archive_read_open(a, r, NULL, arc_read_cb, NULL) != ARCHIVE_OK) {
@@ -390,6 +419,27 @@ static int read_fail(struct tb_tarr *r, uint64_t off, tb_err *e)
                    (unsigned long long)off, why ? why : "unknown error");
 }
 
+/* After the end-of-archive blocks of a gzip shard: read the rest of it, so lib/gunzip checks its
+ * CRC32 and ISIZE (a tar's padding is at most a few KiB; a stream going on for a MiB is refused
+ * rather than inflated to its end). */
+static int drain_dec(struct tb_tarr *r, tb_err *e)
+{
+    uint64_t left = 1u << 20;
+    for (;;) {
+        ssize_t k = tb_src_read(&r->dec, r->rbuf, RBUF, e);
+        if (k < 0) {
+            if (!strstr(e->msg, r->src->name)) tb_err_wrap(e, "%s", r->src->name);
+            return -1;
+        }
+        if (k == 0) return 0;
+        if ((uint64_t)k > left) {
+            tb_fail(e, TB_EDATA, "%s: more than 1 MiB of data after the end-of-archive blocks", r->src->name);
+            return -1;
+        }
+        left -= (uint64_t)k;
+    }
+}
+
 int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **data, size_t *len, uint64_t *offset, tb_err *e)
 {
     struct archive *a = r->arc;
@@ -405,20 +455,39 @@ int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **dat
                 tb_fail(e, TB_EDATA, "%s: truncated shard at byte %lld: no end-of-archive blocks", r->src->name, (long long)before);
                 return -1;
             }
-            return 0;
+            return r->in == &r->dec ? drain_dec(r, e) : 0;
         }
         if (rc == ARCHIVE_RETRY || rc < ARCHIVE_WARN) return read_fail(r, (uint64_t)(before < 0 ? 0 : before), e), -1;
         int64_t hpos = archive_read_header_position(a);
-        if (archive_entry_filetype(ent) != AE_IFREG) continue;
+        unsigned ft = archive_entry_filetype(ent);
+        if (ft == AE_IFDIR) continue; /* tar of a directory tree; WebDataset's readers skip them too */
         const char *n = archive_entry_pathname(ent);
         if (!n) n = archive_entry_pathname_utf8(ent);
         if (!n) { tb_fail(e, TB_EDATA, "%s: member name at byte %lld cannot be read", r->src->name, (long long)hpos); return -1; }
+        const char *kind = archive_entry_hardlink(ent) ? "a hard link"
+                           : ft == AE_IFREG        ? NULL
+                           : ft == AE_IFLNK        ? "a symlink"
+                           : ft == AE_IFCHR || ft == AE_IFBLK ? "a device"
+                           : ft == AE_IFIFO        ? "a fifo"
+                                                   : "not a regular file";
+        if (kind) {
+            tb_fail(e, TB_EDATA, "%s: member '%.200s' at byte %lld is %s: a shard holds regular files only",
+                    r->src->name, n, (long long)hpos, kind);
+            return -1;
+        }
         if (unsafe_name(n)) {
             tb_fail(e, TB_EDATA, "%s: unsafe member name '%.200s' at byte %lld ('..' or leading '/')", r->src->name, n, (long long)hpos);
             return -1;
         }
         int64_t size = archive_entry_size_is_set(ent) ? archive_entry_size(ent) : 0;
-        if (size < 0 || (uint64_t)size > (1ull << 40)) { tb_fail(e, TB_EDATA, "%s: member '%.200s' has a bad size", r->src->name, n); return -1; }
+        if (size < 0) { tb_fail(e, TB_EDATA, "%s: member '%.200s' has a bad size", r->src->name, n); return -1; }
+        if ((uint64_t)size > r->max_member) {
+            /* held whole, then printed inside one sample line: refused before it is read */
+            tb_fail(e, TB_EDATA, "%s: member '%.200s' at byte %lld is %lld bytes, more than a sample line may hold "
+                    "(--max-line %llu)", r->src->name, n, (long long)hpos, (long long)size,
+                    (unsigned long long)r->max_member);
+            return -1;
+        }
         tb_xgrow_n(&r->data, &r->cap, (size_t)size + 1, 1, 65536);
         size_t got = 0;
         while (got < (size_t)size) {
@@ -447,6 +516,8 @@ void tb_tarr_close(struct tb_tarr *r)
 {
     if (r->arc) archive_read_free(r->arc);
     r->arc = NULL;
+    if (r->in == &r->dec) tb_src_close(&r->dec);
+    r->in = NULL;
     free(r->rbuf);
     free(r->data);
     r->rbuf = r->data = NULL;

@@ -64,18 +64,26 @@ void tb_tarw_free(struct tb_tarw *w);
 /* Reading members of a tar stream (possibly gzip/zstd compressed). */
 struct tb_tarr {
     void *arc;
-    struct tb_src *src;
+    struct tb_src *src;       /* the shard's bytes as given (names the shard in messages) */
+    struct tb_src *in;        /* what libarchive reads: src, or dec */
+    struct tb_src dec;        /* a gzip shard through lib/gunzip (CRC32 and ISIZE checked) */
+    unsigned char pre[4];     /* bytes peeked at for the magic, handed to libarchive first */
+    size_t npre;
     unsigned char *rbuf;      /* read-callback buffer */
     unsigned char *data;      /* the current member's bytes (reused) */
     size_t cap;
+    uint64_t max_member;      /* a bigger member is refused (TB_EDATA) before a byte of it is held;
+                               * tb_tarr_open sets TB_MAX_LINE_DEFAULT, the caller may change it */
     tb_err cb_err;
     int cb_failed;
 };
 int tb_tarr_open(struct tb_tarr *r, struct tb_src *src, tb_err *e);
 /* Next regular-file member. Returns 1 with name (NUL-terminated, valid until the next call), its
- * bytes and the offset of its header in the uncompressed stream; 0 at the end; -1 on error with
- * *e naming the source and the offset where the stream broke (TB_EDATA for corrupt or truncated
- * data and for unsafe names with a '..' component or a leading '/'; TB_EIO for read errors). */
+ * bytes and the offset of its header in the uncompressed stream; 0 at the end (a gzip shard read
+ * to its end, so its CRC is checked); -1 on error with *e naming the source and the offset where
+ * the stream broke (TB_EDATA for corrupt or truncated data, for unsafe names with a '..' component
+ * or a leading '/', for members that are links, devices or fifos (directories are skipped), and for
+ * members over max_member; TB_EIO for read errors). */
 int tb_tarr_next(struct tb_tarr *r, const char **name, const unsigned char **data, size_t *len, uint64_t *offset, tb_err *e);
 void tb_tarr_close(struct tb_tarr *r);
 
