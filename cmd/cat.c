@@ -215,6 +215,7 @@ static int cat_tar(struct cat_ctx *c, struct tb_src *src, tb_err *e)
     struct tb_tarr tr;
     int r = tb_tarr_open(&tr, src, e);
     if (r) return r;
+    tr.max_member = c->max_line; /* --max-line bounds a member as it bounds a line */
     const char *name;
     const unsigned char *data;
     size_t len;

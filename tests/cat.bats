@@ -334,3 +334,13 @@ EOF
   run --separate-stderr trainbox cat -q d
   [ -z "$stderr" ]
 }
+
+@test "--max-line bounds a shard member as it bounds a line: refused with 65 above it, read below" {
+  python3 -c 'import base64,json; print(json.dumps({"__key__": "big", "bin": {"$base64": base64.b64encode(bytes(2000000)).decode()}}))' > big.jsonl
+  trainbox shard -q -o sh big.jsonl > /dev/null
+  run --separate-stderr trainbox cat --max-line 1M sh/shard-000000.tar
+  assert_failure 65
+  run --separate-stderr trainbox cat --max-line 8M sh/shard-000000.tar
+  assert_success
+  [ "$(jq -r .__key__ <<<"$output")" = big ]
+}
