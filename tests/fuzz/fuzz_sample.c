@@ -42,11 +42,17 @@ static void rebuild(const char *key, size_t klen, struct mem *m, int n)
     struct tb_json scratch;
     tb_json_init(&scratch);
     tb_err e = {0};
-    tb_linebuf_begin(&b, key, klen, &e);
-    for (int i = 0; i < n; i++) tb_linebuf_add(&b, m[i].f, m[i].fl, m[i].d, m[i].dl, &scratch, &e);
-    tb_linebuf_end(&b, &e);
-    qsort(m, (size_t)n, sizeof *m, by_field);
-    expect(b.p, b.n, key, klen, m, n);
+    /* a key or field name that is not UTF-8 cannot be in a JSON line: refused, never written */
+    int utf8 = tb_utf8_valid((const unsigned char *)key, klen);
+    for (int i = 0; i < n; i++) utf8 = utf8 && tb_utf8_valid((const unsigned char *)m[i].f, m[i].fl);
+    int rc = tb_linebuf_begin(&b, key, klen, &e);
+    for (int i = 0; i < n && !rc; i++) rc = tb_linebuf_add(&b, m[i].f, m[i].fl, m[i].d, m[i].dl, &scratch, &e);
+    if (!rc) rc = tb_linebuf_end(&b, &e);
+    FZ_CHECK(rc == (utf8 ? 0 : TB_EDATA));
+    if (!rc) {
+        qsort(m, (size_t)n, sizeof *m, by_field);
+        expect(b.p, b.n, key, klen, m, n);
+    }
     tb_json_free(&scratch);
     tb_linebuf_free(&b);
 }
