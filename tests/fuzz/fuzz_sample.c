@@ -50,8 +50,13 @@ static void rebuild(const char *key, size_t klen, struct mem *m, int n)
     if (!rc) rc = tb_linebuf_end(&b, &e);
     FZ_CHECK(rc == (utf8 ? 0 : TB_EDATA));
     if (!rc) {
-        qsort(m, (size_t)n, sizeof *m, by_field);
-        expect(b.p, b.n, key, klen, m, n);
+        /* fields starting with '_' are metadata shard does not write (DESIGN.md): a foreign shard's
+         * KEY._x member is dropped by cat | shard; a sample of only those is refused there */
+        int w = 0;
+        for (int i = 0; i < n; i++)
+            if (m[i].f[0] != '_') m[w++] = m[i];
+        qsort(m, (size_t)w, sizeof *m, by_field);
+        if (w) expect(b.p, b.n, key, klen, m, w);
     }
     tb_json_free(&scratch);
     tb_linebuf_free(&b);
@@ -116,6 +121,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m[n++] = (struct mem){f, fl, (const unsigned char *)d, dl};
         p = dz ? dz + 1 : end;
     }
-    rebuild(key, klen, m, n);
+    if (n) rebuild(key, klen, m, n); /* cat writes a key only with a member */
     return 0;
 }
