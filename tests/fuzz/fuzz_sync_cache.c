@@ -1,7 +1,7 @@
 /* fuzz_sync_cache: lib/sync_cache reading an old cache file it did not write (hand-edited, torn,
  * from another version): lookups in ascending key order over the keys it holds and others, a
  * note, and the merging commit; the file's malformed lines end the cache, never the process. The
- * file lives in a temp directory (the API takes a path), removed at exit. */
+ * file lives in a temp directory (the API takes a path; /dev/shm when there is one), removed at exit. */
 /* -max_len for `make fuzz` (scripts/run-fuzz.sh reads this line) */
 #define FUZZ_MAX_LEN 4096
 #include "fuzz.h"
@@ -25,7 +25,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *t = getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp";
+    /* memory when there is a tmpfs (the commit's fsync is then free), else the temp dir */
+    const char *t = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                  : getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp";
     snprintf(dir, sizeof dir, "%s/tb-fuzz-XXXXXX", t);
     if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
     snprintf(path, sizeof path, "%s/cache", dir);
