@@ -111,7 +111,7 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_BUILD=$(FUZZ_BUILD) scripts/run-fuzz.sh
 
 fuzz-build:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS='$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link' \
+	$(MAKE) -j$(FUZZ_JOBS) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS='$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link' \
 	  LDFLAGS='-fsanitize=address,undefined' fuzz-bins
 
 fuzz-bins: $(FUZZ_BIN)
