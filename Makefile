@@ -30,13 +30,17 @@ LIB_SRC  := $(wildcard lib/*.c)
 CMD_SRC  := $(wildcard cmd/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 DRIVER_SRC := $(wildcard tests/drivers/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 DRIVER_BIN := $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/drivers/%)
+# every fuzz target also replays its corpus and regression inputs as a unit test (gcc, no libFuzzer)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/unit/test_fuzz_%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 COMMANDS = $(shell ./trainbox --list-commands 2>/dev/null)
 
-.PHONY: all deps check check-slow unit bats bench demo install uninstall clean completions asan valgrind
+.PHONY: all deps check check-slow unit bats bench demo install uninstall clean completions asan valgrind fuzz fuzz-build fuzz-bins
 all: $(BIN)
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h)
@@ -53,6 +57,14 @@ $(BIN): $(CMD_OBJ) $(BUILD)/libtrainbox.a
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libtrainbox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TB_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
+
+$(BUILD)/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libtrainbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TB_CFLAGS) $(CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libtrainbox.a $(LDLIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libtrainbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TB_CFLAGS) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz $(LDFLAGS) -o $@ $< $(BUILD)/libtrainbox.a $(LDLIBS)
 
 $(BUILD)/drivers/%: tests/drivers/%.c $(BUILD)/libtrainbox.a
 	@mkdir -p $(dir $@)
@@ -72,16 +84,37 @@ deps:
 
 # tests/drivers/ are programs the bats suites run against servers (store_cli drives lib/store):
 # built with the unit tests, never run as one (scripts/run-tests.sh runs build/unit/test_* only)
-unit: $(UNIT_BIN) $(DRIVER_BIN)
+unit: $(UNIT_BIN) $(DRIVER_BIN) $(FUZZ_REPLAY)
 
-# The README's test command: deps, a -Werror build, C unit tests and the bats suites (slow ones excluded).
+# The README's test command: deps, a -Werror build, C unit tests and the bats suites (slow ones
+# excluded), then every fuzz target for CHECK_FUZZ_SECONDS; check-slow fuzzes 30 s a target.
+CHECK_FUZZ_SECONDS ?= 10
 check: deps
 	$(MAKE) all unit
 	scripts/run-tests.sh fast
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 check-slow: deps
 	$(MAKE) all unit
 	scripts/run-tests.sh slow
+	$(MAKE) fuzz FUZZ_SECONDS=30
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the library compiled by clang with ASan + UBSan and
+# libFuzzer's coverage (its own build dir), each run for FUZZ_SECONDS from tests/fuzz/corpus/NAME,
+# FUZZ_JOBS at a time (scripts/run-fuzz.sh); a crash fails the make, its input in tests/fuzz/crashes/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_JOBS    ?= 2
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_BUILD=$(FUZZ_BUILD) scripts/run-fuzz.sh
+
+fuzz-build:
+	$(MAKE) -j$(FUZZ_JOBS) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS='$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link' \
+	  LDFLAGS='-fsanitize=address,undefined' fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
 
 # Same suites under ASan+UBSan (separate build dir so objects never mix).
 asan:
@@ -124,4 +157,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/trainbox.fish
 
 clean:
-	rm -rf build build-asan trainbox
+	rm -rf build build-asan build-fuzz trainbox

@@ -138,7 +138,8 @@ static int parse_record(struct up *u, struct item *it, char *line, size_t len, t
             return tb_fail(e, TB_EDATA, "line %llu: \"sha256\" is not 64 lowercase hex digits", ln);
         it->job.want_sha256 = s->valuestring;
     }
-    if (b && (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble != (double)(uint64_t)b->valuedouble)) {
+    if (b && (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble >= 18446744073709551616.0 ||
+              b->valuedouble != (double)(uint64_t)b->valuedouble)) {
         u->t.data = 1;
         return tb_fail(e, TB_EDATA, "line %llu: \"bytes\" is not a non-negative integer", ln);
     }

@@ -124,8 +124,24 @@ static int in_class(const struct tb_glob *g, const struct tb_gcls *c, uint32_t c
     return hit != c->neg;
 }
 
-static int match_at(const struct tb_glob *g, const struct tb_gtok *t, const char *s, size_t i, size_t n)
+/* Matching backtracks at every star; without a memo a pattern with several stars took time
+ * exponential in their number on a path that almost matches (found by tests/fuzz/fuzz_pathglob: a
+ * pattern of a dozen '**' and '*' components ran for seconds on a 100-byte path, see
+ * tests/fuzz/regress/pathglob). match_at(t, i) depends on nothing else,
+ * so a failure is remembered in a bit per (token, offset): every state is tried once. */
+struct mctx {
+    const struct tb_glob *g;
+    const char *s;
+    size_t n;
+    unsigned char *failed; /* NULL: no memo (fewer than two stars: no blow-up) */
+};
+
+static int match_at(struct mctx *m, const struct tb_gtok *t, size_t i);
+
+static int match_here(struct mctx *m, const struct tb_gtok *t, size_t i)
 {
+    const char *s = m->s;
+    size_t n = m->n;
     for (;; t++) {
         switch (t->kind) {
         case G_END:
@@ -139,38 +155,60 @@ static int match_at(const struct tb_glob *g, const struct tb_gtok *t, const char
             if (i >= n || s[i] == '/') return 0;
             size_t l;
             uint32_t cp = utf8_at((const unsigned char *)s + i, n - i, &l);
-            if (t->kind == G_CLASS && !in_class(g, &g->cls[t->cls], cp)) return 0;
+            if (t->kind == G_CLASS && !in_class(m->g, &m->g->cls[t->cls], cp)) return 0;
             i += l;
             break;
         }
         case G_STAR:
             /* the rest must match somewhere before the end of this component */
             for (size_t k = i;; k++) {
-                if (match_at(g, t + 1, s, k, n)) return 1;
+                if (match_at(m, t + 1, k)) return 1;
                 if (k >= n || s[k] == '/') return 0;
             }
         case G_DSTAR:
             if (t[1].kind == G_END) return 1;
             for (size_t k = i; k <= n; k++)
-                if (match_at(g, t + 1, s, k, n)) return 1;
+                if (match_at(m, t + 1, k)) return 1;
             return 0;
         case G_DSTAR_SLASH:
             /* zero components, or any run that ends just after a '/' */
-            if (match_at(g, t + 1, s, i, n)) return 1;
+            if (match_at(m, t + 1, i)) return 1;
             for (size_t k = i + 1; k <= n; k++)
-                if (s[k - 1] == '/' && match_at(g, t + 1, s, k, n)) return 1;
+                if (s[k - 1] == '/' && match_at(m, t + 1, k)) return 1;
             return 0;
         }
     }
 }
 
+static int match_at(struct mctx *m, const struct tb_gtok *t, size_t i)
+{
+    if (!m->failed) return match_here(m, t, i);
+    size_t bit = (size_t)(t - m->g->tok) * (m->n + 1) + i;
+    if (m->failed[bit >> 3] & (1u << (bit & 7))) return 0;
+    int r = match_here(m, t, i);
+    if (!r) m->failed[bit >> 3] |= (unsigned char)(1u << (bit & 7));
+    return r;
+}
+
 int tb_glob_match(const struct tb_glob *g, const char *path, size_t len)
 {
-    if (match_at(g, g->tok, path, 0, len)) return 1;
-    if (g->anchored) return 0;
-    for (size_t i = 0; i < len; i++)
-        if (path[i] == '/' && match_at(g, g->tok, path, i + 1, len)) return 1;
-    return 0;
+    size_t ntok = 1, stars = 0;
+    for (const struct tb_gtok *t = g->tok; t->kind != G_END; t++, ntok++)
+        stars += t->kind == G_STAR || t->kind == G_DSTAR || t->kind == G_DSTAR_SLASH;
+    struct mctx m = {g, path, len, NULL};
+    unsigned char stack[1024], *heap = NULL;
+    if (stars >= 2) {
+        /* the usual pattern and path fit on the stack; only a long one allocates */
+        size_t bytes = (ntok * (len + 1) + 7) / 8;
+        m.failed = bytes <= sizeof stack ? stack : (heap = tb_xmalloc(bytes));
+        memset(m.failed, 0, bytes);
+    }
+    int r = match_at(&m, g->tok, 0);
+    if (!r && !g->anchored)
+        for (size_t i = 0; i < len && !r; i++)
+            if (path[i] == '/') r = match_at(&m, g->tok, i + 1);
+    free(heap);
+    return r;
 }
 
 void tb_glob_free(struct tb_glob *g)

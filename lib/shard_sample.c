@@ -275,10 +275,22 @@ static int put(struct tb_linebuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* A tar member's key or field that is not UTF-8 (a shard made elsewhere): JSON cannot hold it, and
+ * a line with the raw bytes would be refused by every reader (tests/fuzz/regress/sample). */
+static int not_utf8(tb_err *e, const char *what, const char *s, size_t n)
+{
+    char shown[201];
+    size_t k = n < 200 ? n : 200;
+    for (size_t i = 0; i < k; i++) shown[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    shown[k] = 0;
+    return tb_fail(e, TB_EDATA, "%s '%s' is not valid UTF-8 (no JSON line can hold it)", what, shown);
+}
+
 int tb_linebuf_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err *e)
 {
-    (void)e;
     b->n = 0;
+    if (!tb_utf8_valid((const unsigned char *)key, klen))
+        return not_utf8(e, "sample key", key, klen);
     put(b, "{\"__key__\":", 11);
     put_quoted(b, key, klen);
     return 0;
@@ -287,7 +299,8 @@ int tb_linebuf_begin(struct tb_linebuf *b, const char *key, size_t klen, tb_err 
 int tb_linebuf_add(struct tb_linebuf *b, const char *field, size_t flen, const unsigned char *data, size_t len,
                 struct tb_json *scratch, tb_err *e)
 {
-    (void)e;
+    if (!tb_utf8_valid((const unsigned char *)field, flen))
+        return not_utf8(e, "member field", field, flen);
     put(b, ",", 1);
     put_quoted(b, field, flen);
     put(b, ":", 1);

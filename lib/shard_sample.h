@@ -63,8 +63,8 @@ size_t tb_json_compact(const char *in, size_t n, char *out);
 /* Is the field's last extension one WebDataset decodes as text (txt, text, json, cls, ...)? */
 int tb_text_ext(const char *field, size_t n);
 
-/* The inverse: build one NDJSON line from members, appended to a growable buffer. These return 0
- * (out of memory exits: lib/alloc); e is kept for the signature's sake. */
+/* The inverse: build one NDJSON line from members, appended to a growable buffer. These return 0,
+ * or TB_EDATA for a key or field name that is not valid UTF-8 (out of memory exits: lib/alloc). */
 struct tb_linebuf {
     char *p;
     size_t n, cap;

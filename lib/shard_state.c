@@ -38,7 +38,8 @@ int tb_shardstate_set_last_key(struct tb_shardstate *s, const char *key, size_t 
 static int get_u64(const cJSON *o, const char *name, uint64_t *v)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(x) || x->valuedouble < 0) return -1;
+    /* 2^64 and beyond (or NaN) would be undefined as a uint64_t */
+    if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0 && x->valuedouble < 18446744073709551616.0)) return -1;
     *v = (uint64_t)x->valuedouble;
     return 0;
 }
@@ -61,8 +62,15 @@ int tb_shardstate_load(const char *path, struct tb_shardstate *s, int *found, tb
     if (r == TB_ENOINPUT) return 0;
     if (r) return r;
     *found = 1;
-    cJSON *o = cJSON_ParseWithLength(text, len);
+    r = tb_shardstate_parse(text, len, path, s, e);
     free(text);
+    return r;
+}
+
+int tb_shardstate_parse(const char *text, size_t len, const char *name, struct tb_shardstate *s, tb_err *e)
+{
+    tb_shardstate_init(s);
+    cJSON *o = cJSON_ParseWithLength(text, len);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "format");
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(o, "records");
     const cJSON *lk = cJSON_GetObjectItemCaseSensitive(o, "last_key");
@@ -83,7 +91,7 @@ int tb_shardstate_load(const char *path, struct tb_shardstate *s, int *found, tb
     cJSON_Delete(o);
     if (bad) {
         tb_shardstate_free(s);
-        return tb_fail(e, TB_EDATA, "state file %s is not a shard state (remove it or use --restart)", path);
+        return tb_fail(e, TB_EDATA, "state file %s is not a shard state (remove it or use --restart)", name);
     }
     return 0;
 }

@@ -31,6 +31,8 @@ void tb_shardstate_free(struct tb_shardstate *s);
 /* Load path. *found = 0 (and s initialized) when it does not exist. Unreadable or malformed:
  * TB_EDATA naming the file. */
 int tb_shardstate_load(const char *path, struct tb_shardstate *s, int *found, tb_err *e);
+/* The same from a document in memory (name for the message). */
+int tb_shardstate_parse(const char *text, size_t len, const char *name, struct tb_shardstate *s, tb_err *e);
 int tb_shardstate_save(const char *path, const struct tb_shardstate *s, tb_err *e);
 /* These two return 0 (out of memory is lib/alloc's exit); e stays for the callers' error chains. */
 int tb_shardstate_add_record(struct tb_shardstate *s, const char *line, tb_err *e);

@@ -309,6 +309,11 @@ void tb_store_copysrc_free(struct tb_store_copysrc *c);
 /* Backends' open functions (dispatched by scheme in store.c). */
 int tb_store_file_open(struct tb_store *s, tb_err *e);
 int tb_store_s3_open(struct tb_store *s, tb_err *e);    /* s3, r2, gs */
+/* store_s3's answer parsers, pure (tests/fuzz/fuzz_s3xml.c): a ListObjectsV2 page appended to r's
+ * items and prefixes, r->next_token set when truncated (0, or TB_EDATA for malformed XML); the text
+ * of the last element named leaf (UploadId, ETag) into out: 1 found, 0 not, or TB_EDATA. */
+int tb_s3_list_parse(const char *body, size_t len, struct tb_store_req *r, tb_err *e);
+int tb_s3_xml_field(const char *body, size_t len, const char *leaf, char *out, size_t n, tb_err *e);
 int tb_store_azure_open(struct tb_store *s, tb_err *e); /* az (lib/store_azure.c) */
 int tb_store_http_open(struct tb_store *s, tb_err *e);  /* http, https: read-only (lib/store_http.c) */
 

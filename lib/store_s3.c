@@ -480,6 +480,24 @@ static int field_cb(void *ud, const char *path, const char *text, size_t len)
     return 0;
 }
 
+int tb_s3_list_parse(const char *body, size_t len, struct tb_store_req *r, tb_err *e)
+{
+    struct listp l = {r, 0, 0, 0, NULL};
+    int rc = tb_xml_parse(body, len, list_cb, &l, e);
+    if (!rc && r->nitems && r->items[r->nitems - 1].exists == 2) r->items[r->nitems - 1].exists = 1;
+    if (!rc && l.truncated && l.next) { r->next_token = l.next; l.next = NULL; }
+    free(l.next);
+    return rc;
+}
+
+int tb_s3_xml_field(const char *body, size_t len, const char *leaf, char *out, size_t n, tb_err *e)
+{
+    struct onefield f = {leaf, out, n, 0};
+    if (n) out[0] = 0;
+    int rc = tb_xml_parse(body, len, field_cb, &f, e);
+    return rc ? rc : f.found;
+}
+
 /* A 200 may still carry an <Error> (S3 sends it after keep-alive whitespace, for
  * CompleteMultipartUpload and CopyObject): that is a failure. */
 static int error_in_200(struct tb_store *s, struct tb_store_req *r, struct tb_http_req *h, tb_err *e)
@@ -575,18 +593,13 @@ static int s3_finish(struct tb_store *s, struct tb_store_req *r, struct tb_http_
     case TB_OP_CREATE_ROOT:
         break;
     case TB_OP_LIST: {
-        struct listp l = {r, 0, 0, 0, NULL};
-        int rc = tb_xml_parse(h->resp, h->resp_len, list_cb, &l, e);
-        if (!rc && r->nitems && r->items[r->nitems - 1].exists == 2) r->items[r->nitems - 1].exists = 1;
-        if (!rc && l.truncated && l.next) { r->next_token = l.next; l.next = NULL; }
-        free(l.next);
+        int rc = tb_s3_list_parse(h->resp, h->resp_len, r, e);
         if (rc) return tb_err_wrap(e, "LIST %s", s->root.bucket);
         break;
     }
     case TB_OP_MP_CREATE: {
-        struct onefield f = {"UploadId", r->upload_id_out, sizeof r->upload_id_out, 0};
-        int rc = tb_xml_parse(h->resp, h->resp_len, field_cb, &f, e);
-        if (rc || !f.found || !r->upload_id_out[0])
+        int rc = tb_s3_xml_field(h->resp, h->resp_len, "UploadId", r->upload_id_out, sizeof r->upload_id_out, e);
+        if (rc != 1 || !r->upload_id_out[0])
             return tb_fail(e, TB_EUNAVAIL, "create multipart upload of %s: no UploadId in the answer", r->key);
         break;
     }

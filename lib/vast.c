@@ -5,6 +5,7 @@
 #include "base64.h"
 #include "http.h"
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -324,9 +325,7 @@ int tb_vast_create(struct tb_vast *v, long long offer, const cJSON *body, long l
     if (rc || !j) return rc;
     rc = check_success(j, "create", e);
     if (!rc) {
-        const cJSON *nc = cJSON_GetObjectItemCaseSensitive(j, "new_contract");
-        if (cJSON_IsNumber(nc)) *id = (long long)nc->valuedouble;
-        else if (cJSON_IsString(nc)) *id = strtoll(nc->valuestring, NULL, 10);
+        *id = tb_vast_new_contract(j);
         if (*id <= 0) {
             /* it said yes without a number: something was made, find it by label */
             *ambiguous = 1;
@@ -661,16 +660,25 @@ double tb_vast_num(const cJSON *o, const char *name)
     return -1;
 }
 
-long long tb_vast_id(const cJSON *o)
+/* An id member as a number or a decimal string; -1 when absent, negative, or beyond long long
+ * (a cast of such a double would be undefined). */
+static long long id_of(const cJSON *n, int whole)
 {
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "id");
-    if (cJSON_IsNumber(n)) return (long long)n->valuedouble;
+    if (cJSON_IsNumber(n)) return n->valuedouble >= 0 && n->valuedouble < 9223372036854775808.0 ? (long long)n->valuedouble : -1;
     if (cJSON_IsString(n) && n->valuestring[0]) {
         char *end;
+        errno = 0;
         long long v = strtoll(n->valuestring, &end, 10);
-        if (*end == 0) return v;
+        if ((*end == 0 || !whole) && errno == 0 && v >= 0) return v;
     }
     return -1;
+}
+
+long long tb_vast_id(const cJSON *o) { return id_of(cJSON_GetObjectItemCaseSensitive(o, "id"), 1); }
+
+long long tb_vast_new_contract(const cJSON *answer)
+{
+    return id_of(cJSON_GetObjectItemCaseSensitive(answer, "new_contract"), 0);
 }
 
 int tb_vast_funds(const cJSON *user, double *usd)

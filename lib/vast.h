@@ -101,6 +101,8 @@ double tb_vast_age_s(const cJSON *inst, time_t now);
 double tb_vast_num(const cJSON *o, const char *name);
 /* The id member as an integer (number or string), -1 when absent. */
 long long tb_vast_id(const cJSON *o);
+/* The instance id of a create answer's "new_contract" (number or string), -1 when it names none. */
+long long tb_vast_new_contract(const cJSON *answer);
 
 /* An offer as `vast offers` prints it: id, gpu_name, num_gpus, gpu_ram (GB), cpu_ram (GB),
  * disk_space, dph_total, reliability, inet_down, inet_up, geolocation, cuda_max_good, machine_id. */

@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libarchive-dev libcjson-dev libssl-dev zlib1g-dev
 libexpat1-dev libjsmn-dev bats bats-assert bats-support bats-file jq zstd rclone faketime python3 curl
-valgrind time libisal-dev libyaml-dev"
+valgrind time libisal-dev libyaml-dev clang"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

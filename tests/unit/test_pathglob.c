@@ -77,6 +77,20 @@ int main(void)
 
     /* a pathological pattern still ends (backtracking only at stars) */
     CHECK_INT(matches("/*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 0, "many stars, no match");
+    /* '**' components too: the input tests/fuzz/fuzz_pathglob found taking seconds (exponential in
+     * the stars) before the memo in tb_glob_match; and a long path takes the memo's heap path */
+    CHECK_INT(matches("**/**?*/**/**?*/*/**?/**/*/**?/**?*/**/**?*ZU*",
+                      "*/**/**?*/***/**?*/**/**?*/*/**?/**/*/**?/**?*/**/**?*ZU/*\xaa?\xb8\xb8\xb8\xb8\xb8\xb8\xb8*/**/j?*\x0c/**\xcf"),
+              0, "fourteen stars over a 16-component near miss");
+    CHECK_INT(matches("**/**?*/**/**?*/*/**?/**/*/**?/**?*/**/**?*ZU*", "a/bb/c/dd/e/f/gg/h/i/jj/kk/l/mm/nZUx"), 1,
+              "and the same pattern matching");
+    {
+        static char deep[6001];
+        for (int i = 0; i < 3000; i++) memcpy(deep + 2 * i, "a/", 2);
+        deep[5999] = 'b';
+        CHECK_INT(matches("**/a/**/a/*b", deep), 1, "a 6000-byte path: '**/a/**/a/*b' matches");
+        CHECK_INT(matches("/**/a/**/a/*c", deep), 0, "... and '/**/a/**/a/*c' does not");
+    }
 
     struct tb_filter f;
     tb_err e = {0};

@@ -138,6 +138,20 @@ static void inverse(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         inverse_case(cases[i].field, cases[i].data, cases[i].len, cases[i].line);
+    /* a tar member's name in another encoding (found by tests/fuzz/fuzz_sample): no JSON line can
+     * hold it, so it is refused instead of written as bytes every reader refuses */
+    struct tb_linebuf b = {0};
+    struct tb_json j;
+    tb_json_init(&j);
+    tb_err e = {0};
+    CHECK(tb_linebuf_begin(&b, "caf\xe9", 4, &e) == TB_EDATA && strstr(e.msg, "key 'caf?' is not valid UTF-8"),
+          "latin-1 key refused: %s", e.msg);
+    CHECK(tb_linebuf_begin(&b, "k", 1, &e) == 0 && tb_linebuf_add(&b, "t\x96xt", 4, (const unsigned char *)"x", 1, &j, &e) == TB_EDATA &&
+          strstr(e.msg, "field 't?xt'"), "latin-1 field refused: %s", e.msg);
+    CHECK(tb_linebuf_begin(&b, "caf\xc3\xa9", 5, &e) == 0 && tb_linebuf_add(&b, "\xc3\xa9.txt", 6, (const unsigned char *)"x", 1, &j, &e) == 0,
+          "UTF-8 key and field taken");
+    tb_linebuf_free(&b);
+    tb_json_free(&j);
 }
 
 static void tar_header(void)
