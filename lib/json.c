@@ -31,6 +31,30 @@ int tb_json_skip(const struct tb_json *j, int i)
     return k;
 }
 
+/* The length of the multi-byte UTF-8 sequence at s[i] (its lead byte >= 0x80), or 0 when it is not
+ * one: one branch per length; the second byte's range rules out overlongs, surrogates and code
+ * points past U+10FFFF. */
+static inline size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char c = s[i];
+    if (c >= 0xc2 && c <= 0xdf) return i + 1 < n && (s[i + 1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (i + 2 >= n) return 0;
+        unsigned char b1 = s[i + 1], b2 = s[i + 2];
+        if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80) return 0;
+        if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 >= 0xa0)) return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (i + 3 >= n) return 0;
+        unsigned char b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
+        if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80 || (b3 & 0xc0) != 0x80) return 0;
+        if ((c == 0xf0 && b1 < 0x90) || (c == 0xf4 && b1 >= 0x90)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
 int tb_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -55,26 +79,9 @@ int tb_utf8_valid(const unsigned char *s, size_t n)
         }
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
-        /* one branch per sequence length; the second byte's range rules out overlongs,
-         * surrogates and code points past U+10FFFF */
-        if (c >= 0xc2 && c <= 0xdf) {
-            if (i + 1 >= n || (s[i + 1] & 0xc0) != 0x80) return 0;
-            i += 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            if (i + 2 >= n) return 0;
-            unsigned char b1 = s[i + 1], b2 = s[i + 2];
-            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80) return 0;
-            if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 >= 0xa0)) return 0;
-            i += 3;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            if (i + 3 >= n) return 0;
-            unsigned char b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
-            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80 || (b3 & 0xc0) != 0x80) return 0;
-            if ((c == 0xf0 && b1 < 0x90) || (c == 0xf4 && b1 >= 0x90)) return 0;
-            i += 4;
-        } else {
-            return 0;
-        }
+        size_t k = utf8_seq(s, n, i);
+        if (!k) return 0;
+        i += k;
     }
     return 1;
 }
@@ -410,25 +417,9 @@ static inline int fast_string(const unsigned char *s, size_t n, size_t *pi)
         }
         if (c < 0x20) return 0;
         if (c < 0x80) { i++; continue; }
-        /* one UTF-8 sequence, the same rules as tb_utf8_valid */
-        if (c >= 0xc2 && c <= 0xdf) {
-            if (i + 1 >= n || (s[i + 1] & 0xc0) != 0x80) return 0;
-            i += 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            if (i + 2 >= n) return 0;
-            unsigned char b1 = s[i + 1], b2 = s[i + 2];
-            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80) return 0;
-            if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 >= 0xa0)) return 0;
-            i += 3;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            if (i + 3 >= n) return 0;
-            unsigned char b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
-            if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80 || (b3 & 0xc0) != 0x80) return 0;
-            if ((c == 0xf0 && b1 < 0x90) || (c == 0xf4 && b1 >= 0x90)) return 0;
-            i += 4;
-        } else {
-            return 0;
-        }
+        size_t k = utf8_seq(s, n, i);
+        if (!k) return 0;
+        i += k;
     }
 }
 
