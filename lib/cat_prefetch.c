@@ -305,6 +305,19 @@ static char *private_tmpdir(tb_err *e)
     return d;
 }
 
+/* What start made, the thread gone (or never started). */
+static void prefetch_free(struct tb_cat_prefetch *p)
+{
+    tb_http_free(p->http);
+    if (p->tmpdir) rmdir(p->tmpdir);
+    free(p->tmpdir);
+    free(p->roots);
+    free(p->items);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
 int tb_cat_prefetch_start_ex(struct tb_cat_prefetch **out, const struct tb_cat_list *l, const size_t *order, size_t n,
                              struct tb_cat_cache *cache, const struct tb_store_cfg *cfg, int depth,
                              tb_cat_prefetch_open_fn open, void *open_ud, tb_err *e)
@@ -338,14 +351,7 @@ int tb_cat_prefetch_start_ex(struct tb_cat_prefetch **out, const struct tb_cat_l
     if ((rc = pthread_create(&p->th, NULL, run, p)) != 0) {
         errno = rc;
         rc = tb_fail_errno(e, TB_ESOFTWARE, "cannot start the prefetch thread");
-        tb_http_free(p->http);
-        if (p->tmpdir) rmdir(p->tmpdir);
-        free(p->tmpdir);
-        free(p->roots);
-        free(p->items);
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->cv);
-        free(p);
+        prefetch_free(p);
         return rc;
     }
     *out = p;
@@ -400,14 +406,7 @@ void tb_cat_prefetch_stop(struct tb_cat_prefetch *p)
         if (it->state == IT_RUNNING) tmp_remove(p, it); /* started, never handed to xfer (cannot happen) */
         item_release(it);
     }
-    tb_http_free(p->http);
-    if (p->tmpdir) rmdir(p->tmpdir);
-    free(p->tmpdir);
-    free(p->roots);
-    free(p->items);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p);
+    prefetch_free(p);
 }
 
 void tb_cat_prefetch_stats(struct tb_cat_prefetch *p, struct tb_cat_prefetch_stats *st)
