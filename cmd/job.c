@@ -263,6 +263,22 @@ static char *k8s_merge_script(void)
 
 /* ---- Kubernetes: the Indexed Job ---- */
 
+/* A Job's pod template (labelled as trainbox's, restartPolicy Never) with its one container, which
+ * is returned for the caller to fill. */
+static cJSON *job_container(cJSON *spec, const char *name, const char *image)
+{
+    cJSON *tmpl = cJSON_AddObjectToObject(spec, "template");
+    cJSON *tmd = cJSON_AddObjectToObject(tmpl, "metadata"), *tl = cJSON_AddObjectToObject(tmd, "labels");
+    cJSON_AddStringToObject(tl, "app.kubernetes.io/managed-by", "trainbox");
+    cJSON *pspec = cJSON_AddObjectToObject(tmpl, "spec");
+    cJSON_AddStringToObject(pspec, "restartPolicy", "Never");
+    cJSON *ctrs = cJSON_AddArrayToObject(pspec, "containers"), *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(ctrs, c);
+    cJSON_AddStringToObject(c, "name", name);
+    cJSON_AddStringToObject(c, "image", image);
+    return c;
+}
+
 static cJSON *indexed_job(const struct job *j)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -297,15 +313,7 @@ static cJSON *indexed_job(const struct job *j)
     cJSON_AddItemToArray(vals, cJSON_CreateNumber(65));
     cJSON_AddItemToArray(rules, r2);
 
-    cJSON *tmpl = cJSON_AddObjectToObject(spec, "template");
-    cJSON *tmd = cJSON_AddObjectToObject(tmpl, "metadata"), *tl = cJSON_AddObjectToObject(tmd, "labels");
-    cJSON_AddStringToObject(tl, "app.kubernetes.io/managed-by", "trainbox");
-    cJSON *pspec = cJSON_AddObjectToObject(tmpl, "spec");
-    cJSON_AddStringToObject(pspec, "restartPolicy", "Never");
-    cJSON *ctrs = cJSON_AddArrayToObject(pspec, "containers"), *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(ctrs, c);
-    cJSON_AddStringToObject(c, "name", "trainbox");
-    cJSON_AddStringToObject(c, "image", j->image);
+    cJSON *c = job_container(spec, "trainbox", j->image);
     char *script = indexed_script(j);
     const char *cmd[] = {j->shell, "-c", script};
     cJSON_AddItemToObject(c, "command", strings(cmd, 3));
@@ -330,15 +338,7 @@ static cJSON *merge_job(const struct job *j)
     cJSON_AddNumberToObject(spec, "completions", 1);
     cJSON_AddNumberToObject(spec, "parallelism", 1);
     cJSON_AddNumberToObject(spec, "backoffLimit", (double)j->backoff);
-    cJSON *tmpl = cJSON_AddObjectToObject(spec, "template");
-    cJSON *tmd = cJSON_AddObjectToObject(tmpl, "metadata"), *tl = cJSON_AddObjectToObject(tmd, "labels");
-    cJSON_AddStringToObject(tl, "app.kubernetes.io/managed-by", "trainbox");
-    cJSON *pspec = cJSON_AddObjectToObject(tmpl, "spec");
-    cJSON_AddStringToObject(pspec, "restartPolicy", "Never");
-    cJSON *ctrs = cJSON_AddArrayToObject(pspec, "containers"), *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(ctrs, c);
-    cJSON_AddStringToObject(c, "name", "merge");
-    cJSON_AddStringToObject(c, "image", j->image);
+    cJSON *c = job_container(spec, "merge", j->image);
     char *script = k8s_merge_script();
     const char *cmd[] = {"sh", "-c", script};
     cJSON_AddItemToObject(c, "command", strings(cmd, 3));
