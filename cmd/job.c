@@ -4,6 +4,7 @@
  * schedule; it renders. The Kubernetes documents are built once as a cJSON tree and written as JSON
  * (cJSON) or YAML (lib/yamlout, libyaml), so no value is pasted into text unquoted. */
 #include "alloc.h"
+#include "shquote.h"
 #include "commands.h"
 #include "err.h"
 #include "json.h"
@@ -87,22 +88,6 @@ struct job {
 
 /* ---- small helpers ---- */
 
-/* s in single quotes for sh: every byte literal ('\'' for a quote). */
-static char *sq(const char *s)
-{
-    size_t n = 2;
-    for (const char *p = s; *p; p++) n += *p == '\'' ? 4 : 1;
-    char *o = tb_xmalloc(n + 1), *q = o;
-    *q++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') { memcpy(q, "'\\''", 4); q += 4; }
-        else *q++ = *p;
-    }
-    *q++ = '\'';
-    *q = 0;
-    return o;
-}
-
 /* A growing string. */
 struct sb { char *p; size_t len, cap; };
 
@@ -130,7 +115,7 @@ static void sb_addf(struct sb *b, const char *fmt, ...)
 /* export K='V' */
 static void sb_export(struct sb *b, const char *k, const char *v)
 {
-    char *q = sq(v);
+    char *q = tb_shquote(v);
     sb_addf(b, "export %s=%s\n", k, q);
     free(q);
 }
@@ -502,12 +487,12 @@ static char *slurm_script(const struct job *j)
          * reruns the failed ranks brings its own */
         sb_add(&b, "if [ \"$SLURM_ARRAY_TASK_ID\" = \"$SLURM_ARRAY_TASK_MIN\" ] && [ \"${SLURM_RESTART_COUNT:-0}\" = 0 ]; then\n"
                    "  sbatch --parsable --dependency=\"afterok:$SLURM_ARRAY_JOB_ID\" --kill-on-invalid-dep=yes \\\n");
-        char *jn = tb_xasprintf("--job-name=%s-merge", j->job_name), *q = sq(jn);
+        char *jn = tb_xasprintf("--job-name=%s-merge", j->job_name), *q = tb_shquote(jn);
         sb_addf(&b, "    %s", q);
         free(q);
         free(jn);
-        if (j->time) { char *o = tb_xasprintf("--time=%s", j->time); q = sq(o); sb_addf(&b, " %s", q); free(q); free(o); }
-        if (j->partition) { char *o = tb_xasprintf("--partition=%s", j->partition); q = sq(o); sb_addf(&b, " %s", q); free(q); free(o); }
+        if (j->time) { char *o = tb_xasprintf("--time=%s", j->time); q = tb_shquote(o); sb_addf(&b, " %s", q); free(q); free(o); }
+        if (j->partition) { char *o = tb_xasprintf("--partition=%s", j->partition); q = tb_shquote(o); sb_addf(&b, " %s", q); free(q); free(o); }
         sb_add(&b, " <<'TRAINBOX_MERGE'\n#!/bin/bash\nset -euo pipefail\n");
         sb_addf(&b, "export TRAINBOX_WORLD_SIZE=%llu\n", j->ranks);
         sb_export(&b, "TRAINBOX_MANIFESTS", j->manifests);

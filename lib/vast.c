@@ -1,6 +1,7 @@
 /* vast: the Vast.ai API client over lib/http and its pure helpers (see vast.h). */
 #include "vast.h"
 #include "alloc.h"
+#include "shquote.h"
 #include "atomic.h"
 #include "base64.h"
 #include "http.h"
@@ -722,17 +723,7 @@ cJSON *tb_vast_offer_summary(const cJSON *offer)
 char *tb_vast_shquote(const char *s)
 {
     if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=@%+,-") == strlen(s)) return tb_xstrdup(s);
-    size_t n = 2;
-    for (const char *p = s; *p; p++) n += *p == '\'' ? 4 : 1;
-    char *o = tb_xmalloc(n + 1), *q = o;
-    *q++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') { memcpy(q, "'\\''", 4); q += 4; }
-        else *q++ = *p;
-    }
-    *q++ = '\'';
-    *q = 0;
-    return o;
+    return tb_shquote(s);
 }
 
 /* gzip (RFC 1952) of len bytes, so that `base64 -d | gunzip` restores them. *out malloc'd. */
